@@ -1,0 +1,47 @@
+// A single-producer single-consumer queue of chunk references: how a stream's ingest
+// thread hands new chunks to one worker without locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <new>
+#include <vector>
+
+#include "gordo/core/chunk.h"
+
+namespace gordo {
+
+struct feed_item {
+  enum kind_t : uint8_t { chunk, header };
+  kind_t kind = chunk;
+  uint32_t flags = 0;  // chunk_flags
+  uint64_t seq = 0;
+  chunk_ref ref;
+};
+
+class chunk_feed {
+ public:
+  explicit chunk_feed(size_t capacity);  // rounded up to a power of two
+
+  // Producer. False when full: the item is not queued (the consumer is stalled).
+  bool push(feed_item&& item);
+
+  // Consumer. Calls fn(feed_item&&) for every queued item, oldest first.
+  template <class F>
+  size_t drain(F&& fn) {
+    uint64_t head = head_.load(std::memory_order_relaxed);
+    uint64_t tail = tail_.load(std::memory_order_acquire);
+    for (uint64_t i = head; i != tail; ++i) fn(std::move(slots_[i & mask_]));
+    head_.store(tail, std::memory_order_release);
+    return static_cast<size_t>(tail - head);
+  }
+
+ private:
+  std::vector<feed_item> slots_;
+  uint64_t mask_;
+  alignas(64) std::atomic<uint64_t> head_{0};  // next to read (consumer)
+  alignas(64) std::atomic<uint64_t> tail_{0};  // next to write (producer)
+  alignas(64) uint64_t head_cache_ = 0;         // producer's view of head_
+};
+
+}  // namespace gordo

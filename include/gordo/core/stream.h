@@ -1,0 +1,50 @@
+// The publishing side of one mount's stream: the ingest thread publishes chunks here
+// and every worker receives its own reference through its own feed.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gordo/core/chunk.h"
+#include "gordo/core/chunk_feed.h"
+#include "gordo/core/wake_fd.h"
+
+namespace gordo {
+
+//  ingest thread                        worker 0: feed 0 ─▶ its stream_ring
+//  publish(chunk) ── share() per worker ▶ worker 1: feed 1 ─▶ its stream_ring
+//                  then wake each         ...
+class stream {
+ public:
+  // wakers[i] is woken after an item is queued on feed i (nullptr: nobody to wake).
+  stream(std::vector<wake_fd*> wakers, size_t feed_capacity);
+
+  // Ingest thread only.
+  void set_header(chunk_ref header);
+  void publish(chunk_ref chunk, uint32_t flags);
+  // The source is gone for good: workers finish sending what they have, then close.
+  void end();
+
+  // Worker i only.
+  chunk_feed& feed(size_t worker) { return *feeds_[worker]; }
+  size_t workers() const { return feeds_.size(); }
+
+  // Any thread.
+  uint64_t published() const { return next_seq_.load(std::memory_order_relaxed); }
+  uint64_t feed_overflows() const { return overflows_.load(std::memory_order_relaxed); }
+  // Read before draining a feed: when true, the drain yields every chunk there will be.
+  bool ended() const { return ended_.load(std::memory_order_acquire); }
+
+ private:
+  void send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq);
+
+  std::vector<std::unique_ptr<chunk_feed>> feeds_;
+  std::vector<wake_fd*> wakers_;
+  std::atomic<uint64_t> next_seq_{0};
+  std::atomic<uint64_t> overflows_{0};
+  std::atomic<bool> ended_{false};
+};
+
+}  // namespace gordo

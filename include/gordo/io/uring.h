@@ -1,0 +1,39 @@
+// An io_uring owned by one thread: created in that thread with the best setup flags the
+// kernel accepts, falling back flag by flag on older kernels.
+#pragma once
+
+#include <liburing.h>
+
+#include <string>
+
+namespace gordo {
+
+class uring {
+ public:
+  uring() = default;
+  ~uring();
+  uring(const uring&) = delete;
+  uring& operator=(const uring&) = delete;
+
+  // Returns 0 or -errno (ENOSYS/EPERM: io_uring missing or blocked by policy).
+  int init(unsigned entries);
+
+  // A free SQE; submits the queued ones first when the SQ is full.
+  io_uring_sqe* sqe();
+  // Submits what is queued and waits for at least one completion.
+  int submit_and_wait();
+
+  io_uring* get() { return &ring_; }
+  // The setup flags in use, for logs: e.g. "single-issuer defer-taskrun".
+  const std::string& mode() const { return mode_; }
+
+ private:
+  io_uring ring_{};
+  bool live_ = false;
+  std::string mode_;
+};
+
+// Why io_uring_queue_init failed, and what to do about it.
+std::string uring_error_text(int neg_errno);
+
+}  // namespace gordo

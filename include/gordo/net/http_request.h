@@ -1,0 +1,44 @@
+// An HTTP/1.x request head parsed in place: every field is a view into the bytes the
+// client sent, so parsing allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace gordo {
+
+struct http_header {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct http_request {
+  static constexpr size_t max_headers = 32;
+
+  std::string_view method;
+  std::string_view target;  // as sent: path and query
+  std::string_view path;
+  std::string_view query;   // after '?', without it
+  int minor_version = 1;    // HTTP/1.<minor>
+  std::array<http_header, max_headers> headers{};
+  size_t header_count = 0;
+  size_t head_length = 0;   // bytes up to and including the blank line
+
+  // The value of the first header named `name` (case-insensitive), or empty.
+  std::string_view header(std::string_view name) const;
+};
+
+enum class http_parse {
+  complete,
+  incomplete,      // need more bytes
+  bad_request,     // 400: malformed
+  too_many_fields, // 431: more than max_headers
+  bad_version,     // 505: well-formed, but not HTTP/1.x
+};
+
+// Parses the request head at the start of `buf` (line ends CRLF, or bare LF, which
+// RFC 9112 §2.2 lets a server accept).
+http_parse parse_http_request(std::string_view buf, http_request& out);
+
+}  // namespace gordo

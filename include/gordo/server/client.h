@@ -1,0 +1,60 @@
+// One viewer's connection as a worker sees it: the request being read, then a cursor
+// into the mount's stream ring and the bytes committed to its one send in flight.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "gordo/core/chunk.h"
+
+namespace gordo {
+
+//  out queue (at most max_iov slices; iov[i] points into refs[i] or a static string)
+//  ┌──────────────┬──────────────┬────────────┬────────────┐
+//  │ 200 OK head  │ header chunk │ chunk 42K  │ chunk 43   │ ──▶ one sendmsg
+//  └──────────────┴──────────────┴────────────┴────────────┘      next_seq = 44
+//  After a partial send the sent slices are dropped and the first one is trimmed;
+//  the rest stay queued, so the bytes a viewer gets are always whole chunks in order.
+struct client {
+  static constexpr size_t max_iov = 8;
+  static constexpr size_t request_buffer = 8192;
+
+  enum class phase : uint8_t {
+    reading,    // the request head
+    answering,  // a complete response (error or HEAD), then close
+    streaming,  // header, burst, then live chunks
+  };
+
+  explicit client(int fd) : fd(fd) {}
+
+  bool idle() const { return inflight == 0; }
+  // Appends a slice to the out queue; false when the queue is full.
+  bool queue(const void* data, size_t len, chunk_ref ref = {});
+  // Drops `sent` bytes from the front of the out queue.
+  void consume(size_t sent);
+  size_t queued() const { return n_iov; }
+  msghdr* message();
+
+  int fd;
+  phase state = phase::reading;
+  bool closing = false;        // shut down; freed when its last operation completes
+  bool parked = false;         // caught up, waiting on its mount for the next chunk
+  bool need_keyframe = true;   // its next chunk must start a GOP
+  uint8_t inflight = 0;        // io_uring operations not yet completed
+  uint8_t n_iov = 0;
+  int view = -1;               // mount index while streaming
+  uint32_t slot = 0;           // index in the worker's client list
+  uint64_t next_seq = 0;       // next chunk to queue
+  uint64_t bytes_sent = 0;
+  std::unique_ptr<char[]> request;  // only while reading the request
+  uint32_t request_len = 0;
+  iovec iov[max_iov]{};
+  chunk_ref refs[max_iov];
+  msghdr msg{};
+};
+
+}  // namespace gordo

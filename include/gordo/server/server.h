@@ -1,0 +1,40 @@
+// The whole process: the slab pool, the mounts with their ingests, and the workers,
+// started in an order where each failure gets a clear message, and stopped in reverse.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gordo/core/chunk.h"
+#include "gordo/server/config.h"
+#include "gordo/server/mount.h"
+#include "gordo/server/worker.h"
+
+namespace gordo {
+
+class server {
+ public:
+  // Opens sources, binds, starts threads. Throws std::runtime_error (or
+  // std::system_error) with a message for the user when any of that fails.
+  explicit server(const config& cfg);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // The URLs to play, one per mount.
+  const std::vector<std::string>& urls() const { return urls_; }
+
+  // Serves until SIGINT or SIGTERM (which the caller has blocked in every thread).
+  void run();
+
+ private:
+  void shutdown();
+
+  slab_pool pool_;
+  mount_table mounts_;
+  std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
+  std::vector<std::string> urls_;
+};
+
+}  // namespace gordo

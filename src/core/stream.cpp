@@ -1,0 +1,50 @@
+#include "gordo/core/stream.h"
+
+#include <bit>
+
+namespace gordo {
+
+chunk_feed::chunk_feed(size_t capacity)
+    : slots_(std::bit_ceil(std::max<size_t>(capacity, 2))), mask_(slots_.size() - 1) {}
+
+bool chunk_feed::push(feed_item&& item) {
+  uint64_t tail = tail_.load(std::memory_order_relaxed);
+  if (tail - head_cache_ == slots_.size()) {
+    head_cache_ = head_.load(std::memory_order_acquire);
+    if (tail - head_cache_ == slots_.size()) return false;
+  }
+  slots_[tail & mask_] = std::move(item);
+  tail_.store(tail + 1, std::memory_order_release);
+  return true;
+}
+
+stream::stream(std::vector<wake_fd*> wakers, size_t feed_capacity) : wakers_(std::move(wakers)) {
+  for (size_t i = 0; i < wakers_.size(); ++i)
+    feeds_.push_back(std::make_unique<chunk_feed>(feed_capacity));
+}
+
+void stream::send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq) {
+  for (size_t i = 0; i < feeds_.size(); ++i) {
+    // A full feed means that worker has not run for a whole feed's worth of chunks. The
+    // chunk is lost for it only; its ring sees the gap and its viewers resync.
+    if (!feeds_[i]->push(feed_item{kind, flags, seq, ref.share()}))
+      overflows_.fetch_add(1, std::memory_order_relaxed);
+    if (wakers_[i]) wakers_[i]->wake();
+  }
+}
+
+void stream::set_header(chunk_ref header) { send(feed_item::header, header, 0, 0); }
+
+void stream::publish(chunk_ref chunk, uint32_t flags) {
+  uint64_t seq = next_seq_.load(std::memory_order_relaxed);
+  send(feed_item::chunk, chunk, flags, seq);
+  next_seq_.store(seq + 1, std::memory_order_relaxed);
+}
+
+void stream::end() {
+  ended_.store(true, std::memory_order_release);
+  for (wake_fd* w : wakers_)
+    if (w) w->wake();
+}
+
+}  // namespace gordo

@@ -1,0 +1,55 @@
+#include "gordo/core/stream_ring.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace gordo {
+
+stream_ring::stream_ring(size_t capacity)
+    : slots_(std::bit_ceil(std::max<size_t>(capacity, 2))), mask_(slots_.size() - 1) {}
+
+bool stream_ring::push(uint64_t seq, chunk_ref chunk, uint32_t flags) {
+  bool continuous = !started_ || seq == end_;
+  if (!continuous) clear();
+  if (!started_ || empty()) begin_ = end_ = seq;
+  started_ = true;
+  if (size() == slots_.size()) evict_oldest();
+  entry& e = slots_[seq & mask_];
+  e.seq = seq;
+  e.flags = flags;
+  bytes_ += chunk.size();
+  e.chunk = std::move(chunk);
+  if (flags & chunk_keyframe) keyframes_.push_back(seq);
+  end_ = seq + 1;
+  return continuous;
+}
+
+void stream_ring::evict_oldest() {
+  entry& e = slots_[begin_ & mask_];
+  bytes_ -= e.chunk.size();
+  e.chunk.reset();
+  if (!keyframes_.empty() && keyframes_.front() == begin_) keyframes_.pop_front();
+  ++begin_;
+}
+
+void stream_ring::clear() {
+  while (!empty()) evict_oldest();
+}
+
+const stream_ring::entry* stream_ring::at(uint64_t seq) const {
+  if (seq < begin_ || seq >= end_) return nullptr;
+  return &slots_[seq & mask_];
+}
+
+std::optional<uint64_t> stream_ring::newest_keyframe() const {
+  if (keyframes_.empty()) return std::nullopt;
+  return keyframes_.back();
+}
+
+std::optional<uint64_t> stream_ring::keyframe_at_or_after(uint64_t seq) const {
+  auto it = std::lower_bound(keyframes_.begin(), keyframes_.end(), seq);
+  if (it == keyframes_.end()) return std::nullopt;
+  return *it;
+}
+
+}  // namespace gordo

@@ -1,0 +1,56 @@
+// gordo: parse the command line, start the server, serve until a signal.
+#include <signal.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "gordo/server/config.h"
+#include "gordo/server/server.h"
+
+int main(int argc, char** argv) {
+  std::optional<gordo::config> cfg;
+  try {
+    cfg = gordo::parse_args(argc, argv);
+  } catch (const gordo::config_error& e) {
+    std::fprintf(stderr, "gordo: %s\n", e.what());
+    return 2;
+  }
+  if (!cfg) return 0;
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gordo"));
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  auto level = spdlog::level::from_str(cfg->log_level);
+  if (level == spdlog::level::off && cfg->log_level != "off") {
+    std::fprintf(stderr, "gordo: --log-level '%s' is not a level (see gordo --help)\n",
+                 cfg->log_level.c_str());
+    return 2;
+  }
+  spdlog::set_level(level);
+  av_log_set_level(level <= spdlog::level::debug ? AV_LOG_WARNING : AV_LOG_ERROR);
+
+  // Signals go to the main thread's sigwait only; sends never raise SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  try {
+    gordo::server server(*cfg);
+    for (const auto& url : server.urls()) std::printf("gordo: play %s\n", url.c_str());
+    std::fflush(stdout);
+    server.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gordo: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,184 @@
+#include "gordo/media/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace gordo {
+
+namespace {
+
+std::string describe(const AVStream* s) {
+  const AVCodecParameters* p = s->codecpar;
+  std::string name = avcodec_get_name(p->codec_id);
+  if (p->codec_type == AVMEDIA_TYPE_VIDEO) return fmt::format("{} {}x{}", name, p->width, p->height);
+  if (p->codec_type == AVMEDIA_TYPE_AUDIO)
+    return fmt::format("{} {} Hz {} ch", name, p->sample_rate, p->ch_layout.nb_channels);
+  return name;
+}
+
+}  // namespace
+
+ingest::ingest(std::string mount, source_spec spec, stream& out, slab_pool& pool,
+               chunk_writer_options opts)
+    : mount_(std::move(mount)),
+      spec_(std::move(spec)),
+      out_(out),
+      writer_(out, pool, header_source::ts_psi, opts),
+      paced_(spec_.needs_pacing()) {
+  std::string error;
+  in_ = input::open(spec_, stop_, error);
+  if (!in_) throw std::runtime_error(mount_ + ": " + error);
+  setup_output();
+}
+
+ingest::~ingest() { stop(); }
+
+void ingest::setup_output() {
+  AVFormatContext* oc = nullptr;
+  int err = avformat_alloc_output_context2(&oc, nullptr, "mpegts", nullptr);
+  if (err < 0) throw std::runtime_error(mount_ + ": no MPEG-TS muxer: " + av::error_text(err));
+  mux_.reset(oc);
+
+  AVFormatContext* ic = in_->ctx();
+  std::string streams;
+  for (unsigned i = 0; i < ic->nb_streams; ++i) {
+    const AVStream* is = ic->streams[i];
+    AVMediaType type = is->codecpar->codec_type;
+    bool wanted = type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO;
+    if (type == AVMEDIA_TYPE_VIDEO && (is->disposition & AV_DISPOSITION_ATTACHED_PIC)) wanted = false;
+    if (!wanted) {
+      stream_map_.push_back(-1);
+      continue;
+    }
+    AVStream* os = avformat_new_stream(oc, nullptr);
+    if (!os || avcodec_parameters_copy(os->codecpar, is->codecpar) < 0)
+      throw std::runtime_error(mount_ + ": out of memory");
+    os->codecpar->codec_tag = 0;
+    os->time_base = is->time_base;
+    if (type == AVMEDIA_TYPE_VIDEO && video_out_ < 0) video_out_ = os->index;
+    stream_map_.push_back(os->index);
+    streams += (streams.empty() ? "" : ", ") + describe(is);
+  }
+  if (oc->nb_streams == 0)
+    throw std::runtime_error(mount_ + ": " + spec_.label + " has no audio or video stream");
+  last_dts_.assign(oc->nb_streams, AV_NOPTS_VALUE);
+
+  oc->pb = writer_.make_avio();
+  if (!oc->pb) throw std::runtime_error(mount_ + ": out of memory");
+  err = avformat_write_header(oc, nullptr);
+  if (err < 0)
+    throw std::runtime_error(mount_ + ": cannot remux " + spec_.label + " (" + streams +
+                             ") to MPEG-TS: " + av::error_text(err));
+  spdlog::info("{}: source {} ({}){}{}", mount_, spec_.label, streams, paced_ ? ", paced" : "",
+               spec_.loop ? ", looped" : "");
+}
+
+void ingest::start() { thread_ = std::thread([this] { run(); }); }
+
+void ingest::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_.store(true);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool ingest::reopen() {
+  std::string error;
+  in_.reset();
+  in_ = input::open(spec_, stop_, error);
+  if (!in_) {
+    if (!stop_) spdlog::error("{}: cannot loop: {}", mount_, error);
+    return false;
+  }
+  if (in_->ctx()->nb_streams != stream_map_.size()) {
+    spdlog::error("{}: {} changed its streams; cannot loop it", mount_, spec_.label);
+    return false;
+  }
+  rebase_ = true;
+  return true;
+}
+
+bool ingest::pace(int64_t dts_us) {
+  if (!paced_) return true;
+  auto now = std::chrono::steady_clock::now();
+  if (!clock_started_) {
+    clock_started_ = true;
+    t0_ = now;
+    dts0_us_ = dts_us;
+    return true;
+  }
+  auto due = t0_ + std::chrono::microseconds(dts_us - dts0_us_);
+  std::unique_lock lock(mu_);
+  wake_.wait_until(lock, due, [this] { return stop_.load(); });
+  return !stop_;
+}
+
+bool ingest::write(AVPacket* pkt) {
+  int out_index = stream_map_[pkt->stream_index];
+  const AVStream* is = in_->ctx()->streams[pkt->stream_index];
+  if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
+  if (pkt->dts == AV_NOPTS_VALUE) return true;  // cannot be placed in time: skip
+
+  if (rebase_) {
+    // First packet of a new loop: continue right where the previous loop ended.
+    offset_us_ = end_us_ - av_rescale_q(pkt->dts, is->time_base, AV_TIME_BASE_Q);
+    rebase_ = false;
+  }
+  int64_t shift = av_rescale_q(offset_us_, AV_TIME_BASE_Q, is->time_base);
+  pkt->dts += shift;
+  if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += shift;
+  int64_t dts_us = av_rescale_q(pkt->dts, is->time_base, AV_TIME_BASE_Q);
+  end_us_ = std::max(end_us_, dts_us + av_rescale_q(std::max<int64_t>(pkt->duration, 1),
+                                                    is->time_base, AV_TIME_BASE_Q));
+  if (!pace(dts_us)) return false;
+
+  AVStream* os = mux_->streams[out_index];
+  av_packet_rescale_ts(pkt, is->time_base, os->time_base);
+  if (last_dts_[out_index] != AV_NOPTS_VALUE && pkt->dts <= last_dts_[out_index]) {
+    spdlog::debug("{}: dropped a packet with non-increasing DTS", mount_);
+    return true;
+  }
+  last_dts_[out_index] = pkt->dts;
+  pkt->stream_index = out_index;
+  pkt->pos = -1;
+
+  // MPEG-TS marks no sync points itself: mark each video keyframe so that it starts a new
+  // chunk. Audio-only streams can start anywhere, so every chunk is a start.
+  bool key = out_index == video_out_ ? (pkt->flags & AV_PKT_FLAG_KEY) : video_out_ < 0;
+  if (key) avio_write_marker(mux_->pb, AV_NOPTS_VALUE, AVIO_DATA_MARKER_SYNC_POINT);
+  int err = av_write_frame(mux_.get(), pkt);
+  if (err < 0) {
+    spdlog::warn("{}: muxer rejected a packet: {}", mount_, av::error_text(err));
+    return true;
+  }
+  avio_flush(mux_->pb);  // so that every chunk ends on a packet boundary
+  writer_.tick(chunk_writer::clock::now());
+  return true;
+}
+
+void ingest::run() {
+  av::packet_ptr pkt(av_packet_alloc());
+  while (!stop_) {
+    int err = av_read_frame(in_->ctx(), pkt.get());
+    if (err == AVERROR(EAGAIN)) continue;
+    if (err < 0) {
+      if (stop_) break;
+      if (err != AVERROR_EOF) spdlog::error("{}: reading {}: {}", mount_, spec_.label, av::error_text(err));
+      if (spec_.loop && err == AVERROR_EOF && reopen()) continue;
+      spdlog::info("{}: source ended", mount_);
+      break;
+    }
+    bool mapped = static_cast<size_t>(pkt->stream_index) < stream_map_.size() &&
+                  stream_map_[pkt->stream_index] >= 0;
+    bool go_on = !mapped || write(pkt.get());
+    av_packet_unref(pkt.get());
+    if (!go_on) break;
+  }
+  writer_.flush();
+  out_.end();
+}
+
+}  // namespace gordo

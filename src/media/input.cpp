@@ -1,0 +1,77 @@
+#include "gordo/media/input.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace gordo {
+
+bool source_spec::needs_pacing() const {
+  if (memory) return true;
+  const char* proto = avio_find_protocol_name(url.c_str());
+  return proto && std::strcmp(proto, "file") == 0;
+}
+
+input::~input() {
+  ctx_.reset();
+  if (avio_) {
+    av_freep(&avio_->buffer);
+    avio_context_free(&avio_);
+  }
+}
+
+std::unique_ptr<input> input::open(const source_spec& spec, const std::atomic<bool>& stop,
+                                   std::string& error) {
+  std::unique_ptr<input> in(new input());
+  AVFormatContext* ctx = avformat_alloc_context();
+  if (!ctx) {
+    error = "out of memory";
+    return nullptr;
+  }
+  ctx->interrupt_callback.callback = [](void* flag) -> int {
+    return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_relaxed);
+  };
+  ctx->interrupt_callback.opaque = const_cast<std::atomic<bool>*>(&stop);
+
+  if (spec.memory) {
+    in->reader_.bytes = spec.memory;
+    constexpr int buf_size = 64 * 1024;
+    auto* buf = static_cast<unsigned char*>(av_malloc(buf_size));
+    in->avio_ = buf ? avio_alloc_context(
+                          buf, buf_size, 0, &in->reader_,
+                          [](void* opaque, uint8_t* out, int size) -> int {
+                            auto* r = static_cast<memory_reader*>(opaque);
+                            size_t left = r->bytes->size() - r->pos;
+                            if (left == 0) return AVERROR_EOF;
+                            size_t n = std::min(left, static_cast<size_t>(size));
+                            std::memcpy(out, r->bytes->data() + r->pos, n);
+                            r->pos += n;
+                            return static_cast<int>(n);
+                          },
+                          nullptr, nullptr)
+                    : nullptr;
+    if (!in->avio_) {
+      av_free(buf);
+      avformat_free_context(ctx);
+      error = "out of memory";
+      return nullptr;
+    }
+    ctx->pb = in->avio_;
+    ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
+  }
+
+  // avformat_open_input frees ctx on failure.
+  int err = avformat_open_input(&ctx, spec.memory ? nullptr : spec.url.c_str(), nullptr, nullptr);
+  if (err < 0) {
+    error = "cannot open " + spec.label + ": " + av::error_text(err);
+    return nullptr;
+  }
+  in->ctx_.reset(ctx);
+  err = avformat_find_stream_info(ctx, nullptr);
+  if (err < 0) {
+    error = "cannot read stream parameters of " + spec.label + ": " + av::error_text(err);
+    return nullptr;
+  }
+  return in;
+}
+
+}  // namespace gordo

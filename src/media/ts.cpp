@@ -1,0 +1,62 @@
+#include "gordo/media/ts.h"
+
+#include <optional>
+
+namespace gordo::ts {
+
+namespace {
+
+uint8_t u8(std::span<const std::byte> p, size_t i) { return std::to_integer<uint8_t>(p[i]); }
+
+uint16_t pid_of(std::span<const std::byte> p) { return ((u8(p, 1) & 0x1f) << 8) | u8(p, 2); }
+
+bool starts_unit(std::span<const std::byte> p) { return u8(p, 1) & 0x40; }
+
+// Offset of the payload in a TS packet, or nullopt if it has none.
+std::optional<size_t> payload_offset(std::span<const std::byte> p) {
+  uint8_t afc = (u8(p, 3) >> 4) & 0x3;
+  if (!(afc & 0x1)) return std::nullopt;
+  size_t off = 4;
+  if (afc & 0x2) off += 1 + u8(p, 4);
+  if (off >= packet_size) return std::nullopt;
+  return off;
+}
+
+// The PMT PID of the first program listed in a PAT packet.
+std::optional<uint16_t> pmt_pid(std::span<const std::byte> p) {
+  auto off = payload_offset(p);
+  if (!off || !starts_unit(p)) return std::nullopt;
+  size_t i = *off + 1 + u8(p, *off);  // skip pointer_field
+  if (i + 8 > packet_size || u8(p, i) != 0x00) return std::nullopt;  // table_id: PAT
+  size_t section_len = ((u8(p, i + 1) & 0x0f) << 8) | u8(p, i + 2);
+  size_t end = i + 3 + section_len - 4;  // before CRC
+  if (end > packet_size) return std::nullopt;
+  for (size_t j = i + 8; j + 4 <= end; j += 4) {
+    uint16_t program = (u8(p, j) << 8) | u8(p, j + 1);
+    if (program != 0) return ((u8(p, j + 2) & 0x1f) << 8) | u8(p, j + 3);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::byte> psi_header(std::span<const std::byte> data) {
+  std::span<const std::byte> pat;
+  std::optional<uint16_t> pmt;
+  for (size_t off = 0; off + packet_size <= data.size(); off += packet_size) {
+    auto p = data.subspan(off, packet_size);
+    if (p[0] != sync_byte) return {};
+    uint16_t pid = pid_of(p);
+    if (pat.empty() && pid == 0) {
+      pmt = pmt_pid(p);
+      if (pmt) pat = p;
+    } else if (pmt && pid == *pmt && starts_unit(p)) {
+      std::vector<std::byte> out(pat.begin(), pat.end());
+      out.insert(out.end(), p.begin(), p.end());
+      return out;
+    }
+  }
+  return {};
+}
+
+}  // namespace gordo::ts

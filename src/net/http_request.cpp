@@ -1,0 +1,104 @@
+#include "gordo/net/http_request.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace gordo {
+
+namespace {
+
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+
+// Visible ASCII, no spaces: what an origin-form target may contain.
+bool is_target_char(char c) { return c > 0x20 && c < 0x7f; }
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
+}
+
+// Splits off the next line (without its CRLF/LF). False when no line end is in `buf` yet.
+bool next_line(std::string_view& buf, std::string_view& line) {
+  size_t lf = buf.find('\n');
+  if (lf == std::string_view::npos) return false;
+  line = buf.substr(0, lf);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  buf.remove_prefix(lf + 1);
+  return true;
+}
+
+http_parse parse_request_line(std::string_view line, http_request& out) {
+  size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return http_parse::bad_request;
+  size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return http_parse::bad_request;
+  out.method = line.substr(0, sp1);
+  out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!is_token(out.method)) return http_parse::bad_request;
+  if (out.target.empty() || out.target.front() != '/' ||
+      !std::all_of(out.target.begin(), out.target.end(), is_target_char))
+    return http_parse::bad_request;
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      !isdigit(static_cast<unsigned char>(version[5])) ||
+      !isdigit(static_cast<unsigned char>(version[7])))
+    return http_parse::bad_request;
+  if (version[5] != '1') return http_parse::bad_version;
+  out.minor_version = version[7] - '0';
+  size_t q = out.target.find('?');
+  out.path = out.target.substr(0, q);
+  out.query = q == std::string_view::npos ? std::string_view{} : out.target.substr(q + 1);
+  return http_parse::complete;
+}
+
+}  // namespace
+
+std::string_view http_request::header(std::string_view name) const {
+  for (size_t i = 0; i < header_count; ++i)
+    if (iequals(headers[i].name, name)) return headers[i].value;
+  return {};
+}
+
+http_parse parse_http_request(std::string_view buf, http_request& out) {
+  const size_t total = buf.size();
+  out.header_count = 0;
+  std::string_view line;
+  // RFC 9112 §2.2: ignore at least one empty line before the request line.
+  do {
+    if (!next_line(buf, line)) return http_parse::incomplete;
+  } while (line.empty() && total - buf.size() <= 4);
+  if (line.empty()) return http_parse::bad_request;
+  if (http_parse r = parse_request_line(line, out); r != http_parse::complete) return r;
+
+  for (;;) {
+    if (!next_line(buf, line)) return http_parse::incomplete;
+    if (line.empty()) break;
+    // No whitespace before the colon, no obsolete line folding (RFC 9112 §5.1, §5.2).
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || !is_token(line.substr(0, colon)))
+      return http_parse::bad_request;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && is_ows(value.front())) value.remove_prefix(1);
+    while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+    if (std::any_of(value.begin(), value.end(), [](char c) {
+          return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+        }))
+      return http_parse::bad_request;
+    if (out.header_count == http_request::max_headers) return http_parse::too_many_fields;
+    out.headers[out.header_count++] = {line.substr(0, colon), value};
+  }
+  out.head_length = total - buf.size();
+  return http_parse::complete;
+}
+
+}  // namespace gordo

@@ -1,0 +1,40 @@
+#include "gordo/net/http_response.h"
+
+#include <fmt/format.h>
+
+#include "gordo_version.h"
+
+namespace gordo {
+
+std::string_view http_reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+std::string http_error(int status, std::string_view body, std::string_view extra_headers) {
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nServer: gordo/" GORDO_VERSION
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
+      "Cache-Control: no-cache\r\nConnection: close\r\n{}\r\n{}\n",
+      status, http_reason(status), body.size() + 1, extra_headers, body);
+}
+
+std::string http_stream_head(std::string_view content_type) {
+  return fmt::format(
+      "HTTP/1.1 200 OK\r\nServer: gordo/" GORDO_VERSION
+      "\r\nContent-Type: {}\r\nCache-Control: no-cache, no-store\r\n"
+      "Pragma: no-cache\r\nConnection: close\r\n\r\n",
+      content_type);
+}
+
+}  // namespace gordo

@@ -1,0 +1,40 @@
+#include "gordo/server/client.h"
+
+#include <utility>
+
+namespace gordo {
+
+bool client::queue(const void* data, size_t len, chunk_ref ref) {
+  if (n_iov == max_iov) return false;
+  iov[n_iov] = {const_cast<void*>(data), len};
+  refs[n_iov] = std::move(ref);
+  ++n_iov;
+  return true;
+}
+
+void client::consume(size_t sent) {
+  size_t done = 0;
+  while (done < n_iov && sent >= iov[done].iov_len) {
+    sent -= iov[done].iov_len;
+    refs[done].reset();
+    ++done;
+  }
+  if (done < n_iov && sent > 0) {
+    iov[done].iov_base = static_cast<char*>(iov[done].iov_base) + sent;
+    iov[done].iov_len -= sent;
+  }
+  for (size_t i = done; i < n_iov; ++i) {
+    iov[i - done] = iov[i];
+    refs[i - done] = std::move(refs[i]);
+  }
+  n_iov = static_cast<uint8_t>(n_iov - done);
+}
+
+msghdr* client::message() {
+  msg = {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n_iov;
+  return &msg;
+}
+
+}  // namespace gordo

@@ -1,0 +1,73 @@
+#include "gordo/server/config.h"
+
+#include <cxxopts.hpp>
+
+#include <iostream>
+
+#include "gordo_version.h"
+
+namespace gordo {
+
+std::optional<config> parse_args(int argc, char** argv) {
+  cxxopts::Options opts("gordo", "gordo " GORDO_VERSION " - live-stream fan-out server");
+  opts.custom_help("[OPTION...]");
+  // clang-format off
+  opts.add_options()
+    ("l,listen", "Address to serve viewers on: PORT, HOST:PORT or [IPV6]:PORT",
+        cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
+    ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...). "
+        "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
+    ("m,mount", "Path viewers request", cxxopts::value<std::string>()->default_value("/live.ts"))
+    ("loop", "Start the input again when it ends (files)")
+    ("workers", "Serving threads", cxxopts::value<unsigned>()->default_value("1"))
+    ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
+        cxxopts::value<size_t>()->default_value("1024"))
+    ("log-level", "trace, debug, info, warn, error or off",
+        cxxopts::value<std::string>()->default_value("info"))
+    ("h,help", "Print this help and exit")
+    ("version", "Print the version and exit");
+  // clang-format on
+
+  cxxopts::ParseResult args;
+  try {
+    args = opts.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw config_error(std::string(e.what()) + " (see gordo --help)");
+  }
+  if (!args.unmatched().empty())
+    throw config_error("unexpected argument '" + args.unmatched().front() +
+                       "' (the input goes after --input; see gordo --help)");
+  if (args.count("help")) {
+    std::cout << opts.help() << '\n';
+    return std::nullopt;
+  }
+  if (args.count("version")) {
+    std::cout << "gordo " GORDO_VERSION "\n";
+    return std::nullopt;
+  }
+
+  config c;
+  std::string listen = args["listen"].as<std::string>();
+  auto addr = address::parse(listen);
+  if (!addr)
+    throw config_error("--listen '" + listen +
+                       "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
+  c.listen = *addr;
+  if (args.count("input")) {
+    c.input = args["input"].as<std::string>();
+    if (c.input.empty()) throw config_error("--input is empty: give a file or URL");
+  }
+  c.mount = args["mount"].as<std::string>();
+  if (c.mount.size() < 2 || c.mount.front() != '/' ||
+      c.mount.find_first_of(" ?#\t\r\n") != std::string::npos)
+    throw config_error("--mount '" + c.mount + "' must be a path like /live.ts");
+  c.loop = args.count("loop") > 0;
+  c.workers = args["workers"].as<unsigned>();
+  if (c.workers == 0 || c.workers > 1024) throw config_error("--workers must be 1 to 1024");
+  c.ring_chunks = args["ring-chunks"].as<size_t>();
+  if (c.ring_chunks < 16) throw config_error("--ring-chunks must be at least 16");
+  c.log_level = args["log-level"].as<std::string>();
+  return c;
+}
+
+}  // namespace gordo
