@@ -48,6 +48,10 @@ io_uring_sqe* uring::sqe() {
   return s;
 }
 
+void uring::reserve(unsigned n) {
+  if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
+}
+
 int uring::submit_and_wait() { return io_uring_submit_and_wait(&ring_, 1); }
 
 std::string uring_error_text(int neg_errno) {

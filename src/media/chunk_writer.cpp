@@ -93,7 +93,7 @@ void chunk_writer::tick(clock::time_point now) {
 void chunk_writer::flush() {
   chunk_ref chunk = builder_.seal();
   if (!chunk) return;
-  uint32_t flags = next_is_keyframe_ ? uint32_t{chunk_keyframe} : 0u;
+  uint32_t flags = next_is_keyframe_ ? chunk_keyframe : 0u;
   next_is_keyframe_ = false;
   if ((flags & chunk_keyframe) && header_source_ == header_source::ts_psi) {
     std::vector<std::byte> psi = ts::psi_header(chunk.bytes());

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "gordo/media/formats.h"
+
 namespace gordo {
 
 namespace {
@@ -51,6 +53,12 @@ void ingest::setup_output() {
       stream_map_.push_back(-1);
       continue;
     }
+    if (!mpegts_carries(is->codecpar->codec_id))
+      throw std::runtime_error(fmt::format(
+          "{}: {} has {} {}, which MPEG-TS cannot carry (it carries {}); transcode it first, "
+          "e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.ts",
+          mount_, spec_.label, av_get_media_type_string(type), avcodec_get_name(is->codecpar->codec_id),
+          mpegts_codec_list()));
     AVStream* os = avformat_new_stream(oc, nullptr);
     if (!os || avcodec_parameters_copy(os->codecpar, is->codecpar) < 0)
       throw std::runtime_error(mount_ + ": out of memory");

@@ -2,11 +2,30 @@
 
 #include <cxxopts.hpp>
 
+#include <fmt/format.h>
+
+#include <charconv>
 #include <iostream>
 
 #include "gordo_version.h"
 
 namespace gordo {
+
+namespace {
+
+// Numeric flags are read as text and converted here, so that a bad value gets a message
+// naming the flag and its range (cxxopts' own says neither).
+template <class T>
+T number(const cxxopts::ParseResult& args, const std::string& flag, T min, T max) {
+  std::string text = args[flag].as<std::string>();
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    throw config_error(fmt::format("--{} '{}' is not a number from {} to {}", flag, text, min, max));
+  return value;
+}
+
+}  // namespace
 
 std::optional<config> parse_args(int argc, char** argv) {
   cxxopts::Options opts("gordo", "gordo " GORDO_VERSION " - live-stream fan-out server");
@@ -19,9 +38,9 @@ std::optional<config> parse_args(int argc, char** argv) {
         "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
     ("m,mount", "Path viewers request", cxxopts::value<std::string>()->default_value("/live.ts"))
     ("loop", "Start the input again when it ends (files)")
-    ("workers", "Serving threads", cxxopts::value<unsigned>()->default_value("1"))
+    ("workers", "Serving threads", cxxopts::value<std::string>()->default_value("1"))
     ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
-        cxxopts::value<size_t>()->default_value("1024"))
+        cxxopts::value<std::string>()->default_value("1024"))
     ("log-level", "trace, debug, info, warn, error or off",
         cxxopts::value<std::string>()->default_value("info"))
     ("h,help", "Print this help and exit")
@@ -62,10 +81,8 @@ std::optional<config> parse_args(int argc, char** argv) {
       c.mount.find_first_of(" ?#\t\r\n") != std::string::npos)
     throw config_error("--mount '" + c.mount + "' must be a path like /live.ts");
   c.loop = args.count("loop") > 0;
-  c.workers = args["workers"].as<unsigned>();
-  if (c.workers == 0 || c.workers > 1024) throw config_error("--workers must be 1 to 1024");
-  c.ring_chunks = args["ring-chunks"].as<size_t>();
-  if (c.ring_chunks < 16) throw config_error("--ring-chunks must be at least 16");
+  c.workers = number<unsigned>(args, "workers", 1, 1024);
+  c.ring_chunks = number<size_t>(args, "ring-chunks", 16, size_t{1} << 20);
   c.log_level = args["log-level"].as<std::string>();
   return c;
 }

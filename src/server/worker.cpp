@@ -19,15 +19,21 @@ namespace {
 
 // user_data: a client pointer (8-byte aligned) with the operation in its low bits, or
 // just the tag for the worker's own operations.
-enum tag : uint64_t { tag_accept = 1, tag_accept_retry = 2, tag_wake = 3, tag_recv = 4, tag_send = 5 };
+enum tag : uint64_t { tag_ignore = 0, tag_accept = 1, tag_accept_retry = 2, tag_wake = 3, tag_recv = 4, tag_send = 5 };
 constexpr uint64_t tag_mask = 7;
+
+// Lingering close: how long to wait for each read, how many reads, into how big a buffer.
+constexpr long linger_read_ns = 1'000'000'000;
+constexpr uint8_t linger_reads = 16;
+constexpr size_t discard_size = 64 * 1024;
 
 uint64_t encode(client* c, tag t) { return reinterpret_cast<uint64_t>(c) | t; }
 
 }  // namespace
 
 worker::worker(unsigned id, listener sock, const worker_options& opts)
-    : id_(id), sock_(std::move(sock)), opts_(opts) {
+    : id_(id), sock_(std::move(sock)), opts_(opts), discard_(new char[discard_size]) {
+  linger_timeout_ = {.tv_sec = 0, .tv_nsec = linger_read_ns};
   for (int status : {400, 404, 405, 431, 503, 505}) {
     std::string_view body;
     std::string_view extra;
@@ -99,6 +105,7 @@ void worker::handle(io_uring_cqe* cqe) {
   auto t = static_cast<tag>(data & tag_mask);
   auto* c = reinterpret_cast<client*>(data & ~tag_mask);
   switch (t) {
+    case tag_ignore: break;
     case tag_accept: on_accept(cqe->res, cqe->flags); break;
     case tag_accept_retry: if (!stopping_) arm_accept(); break;
     case tag_wake: on_wake(); break;
@@ -181,6 +188,13 @@ void worker::on_wake() {
 }
 
 void worker::on_recv(client* c, int res) {
+  if (c->state == client::phase::lingering) {
+    if (!c->closing && res > 0 && c->lingered < linger_reads)
+      discard(c);
+    else
+      close(c);  // EOF, error, timed out (-ECANCELED) or enough
+    return;
+  }
   if (c->closing || res <= 0) {
     close(c);  // the viewer left before finishing its request, or we are shutting down
     return;
@@ -265,7 +279,9 @@ void worker::pump(client* c) {
   if (c->queued() == 0) {
     // Caught up. A viewer waits for the next chunk unless none will come.
     bool wait = c->state == client::phase::streaming && !views_[c->view]->ended && !stopping_;
-    if (!wait) {
+    if (c->state == client::phase::answering && !stopping_) {
+      linger(c);
+    } else if (!wait) {
       close(c);
     } else {
       c->parked = true;
@@ -277,6 +293,29 @@ void worker::pump(client* c) {
   io_uring_prep_sendmsg(sqe, c->fd, c->message(), MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, encode(c, tag_send));
   ++c->inflight;
+}
+
+// Closing a socket whose receive queue holds unread bytes sends RST, which can destroy
+// the response before the client reads it (a 431 for a request still being sent). So,
+// as nginx's lingering_close: half-close, and read until the client closes too, for a
+// bounded number of reads each bounded in time.
+void worker::linger(client* c) {
+  c->state = client::phase::lingering;
+  shutdown(c->fd, SHUT_WR);
+  discard(c);
+}
+
+void worker::discard(client* c) {
+  ++c->lingered;
+  ring_.reserve(2);
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_recv(sqe, c->fd, discard_.get(), discard_size, 0);
+  io_uring_sqe_set_data64(sqe, encode(c, tag_recv));
+  sqe->flags |= IOSQE_IO_LINK;
+  ++c->inflight;
+  sqe = ring_.sqe();
+  io_uring_prep_link_timeout(sqe, &linger_timeout_, 0);
+  io_uring_sqe_set_data64(sqe, tag_ignore);
 }
 
 void worker::on_send(client* c, int res) {

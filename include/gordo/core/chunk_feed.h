@@ -26,12 +26,16 @@ class chunk_feed {
   // Producer. False when full: the item is not queued (the consumer is stalled).
   bool push(feed_item&& item);
 
-  // Consumer. Calls fn(feed_item&&) for every queued item, oldest first.
+  // Consumer. Calls fn(feed_item&&) for every queued item, oldest first. The slot is
+  // emptied either way, so a drained feed holds no chunk memory.
   template <class F>
   size_t drain(F&& fn) {
     uint64_t head = head_.load(std::memory_order_relaxed);
     uint64_t tail = tail_.load(std::memory_order_acquire);
-    for (uint64_t i = head; i != tail; ++i) fn(std::move(slots_[i & mask_]));
+    for (uint64_t i = head; i != tail; ++i) {
+      feed_item item = std::move(slots_[i & mask_]);
+      fn(std::move(item));
+    }
     head_.store(tail, std::memory_order_release);
     return static_cast<size_t>(tail - head);
   }

@@ -11,9 +11,8 @@
 
 namespace gordo {
 
-enum chunk_flags : uint32_t {
-  chunk_keyframe = 1u << 0,  // the chunk starts a GOP: a viewer may start here
-};
+// chunk flags
+inline constexpr uint32_t chunk_keyframe = 1u << 0;  // starts a GOP: a viewer may start here
 
 //            begin_seq()                                   end_seq()
 //               │                                              │

@@ -20,6 +20,8 @@ class uring {
 
   // A free SQE; submits the queued ones first when the SQ is full.
   io_uring_sqe* sqe();
+  // Makes sure the next `n` sqe() calls land in one submission (linked SQEs need that).
+  void reserve(unsigned n);
   // Submits what is queued and waits for at least one completion.
   int submit_and_wait();
 

@@ -27,6 +27,7 @@ struct client {
     reading,    // the request head
     answering,  // a complete response (error or HEAD), then close
     streaming,  // header, burst, then live chunks
+    lingering,  // answered; reading and discarding what the client still sends
   };
 
   explicit client(int fd) : fd(fd) {}
@@ -46,6 +47,7 @@ struct client {
   bool need_keyframe = true;   // its next chunk must start a GOP
   uint8_t inflight = 0;        // io_uring operations not yet completed
   uint8_t n_iov = 0;
+  uint8_t lingered = 0;        // discard reads done while lingering
   int view = -1;               // mount index while streaming
   uint32_t slot = 0;           // index in the worker's client list
   uint64_t next_seq = 0;       // next chunk to queue

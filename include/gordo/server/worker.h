@@ -72,6 +72,8 @@ class worker {
   void answer(client* c, int status);
   void fill(client* c);
   void pump(client* c);
+  void linger(client* c);
+  void discard(client* c);
   void close(client* c);
   void release(client* c);
   void begin_shutdown();
@@ -90,6 +92,8 @@ class worker {
   std::map<int, std::string> answers_;  // canned error responses by status
   std::vector<client*> woken_;          // scratch for on_wake
   __kernel_timespec accept_retry_{};
+  __kernel_timespec linger_timeout_{};
+  std::unique_ptr<char[]> discard_;  // lingering reads land here, never read back
   worker_counters counters_;
   std::thread thread_;
 };

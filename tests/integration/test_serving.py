@@ -1,0 +1,189 @@
+"""Black-box: a file is served to real clients; ffprobe and ffmpeg judge the bytes."""
+import os
+import socket
+import struct
+import tempfile
+import time
+import unittest
+
+from harness import (Gordo, capture, capture_async, connect, decode_errors, make_media, request,
+                     split_response, streams, ts_pids, video_packets, write)
+
+
+class LoopedFile(unittest.TestCase):
+    """gordo --input FILE --loop, shared by the tests of this class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.media = make_media(os.path.join(cls.tmp.name, "in.mp4"), seconds=4)
+        cls.gordo = Gordo("--input", cls.media, "--loop", "--mount", "/live.ts")
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.gordo.stop()
+        cls.gordo.__exit__(None, None, None)
+        cls.tmp.cleanup()
+        assert code == 0, f"gordo exited {code}"
+
+    def save(self, name, body):
+        return write(self.tmp.name, name, body)
+
+    def test_ffprobe_reads_both_streams_from_the_url(self):
+        found = {s["codec_type"]: s["codec_name"] for s in streams(self.gordo.url)}
+        self.assertEqual(found, {"video": "h264", "audio": "aac"})
+
+    def test_viewer_gets_headers_then_pat_pmt_then_a_keyframe(self):
+        status, headers, body, closed = capture(self.gordo.port, "/live.ts", 3)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "video/mp2t")
+        self.assertIn("no-cache", headers["cache-control"])
+        self.assertEqual(headers["connection"], "close")
+        self.assertFalse(closed)
+        self.assertGreater(len(body), 100_000)  # header + burst + ~3 s of a live stream
+        self.assertEqual(len(body) % 188, 0, "whole TS packets only")
+        pids = ts_pids(body, 2)
+        self.assertEqual(pids[0], 0, "first packet is the PAT")
+        path = self.save("viewer.ts", body)
+        packets = video_packets(path)
+        self.assertGreater(len(packets), 30)
+        self.assertIn("K", packets[0]["flags"], "first video packet must be a keyframe")
+        self.assertEqual(decode_errors(path), "")
+
+    def test_two_viewers_three_seconds_apart_get_the_same_stream(self):
+        first = capture_async(self.gordo.port, "/live.ts", 7)
+        time.sleep(3)
+        second = capture(self.gordo.port, "/live.ts", 4)
+        a, b = first.result()[2], second[2]
+        for name, body in (("a.ts", a), ("b.ts", b)):
+            path = self.save(name, body)
+            kinds = sorted(s["codec_type"] for s in streams(path))
+            self.assertEqual(kinds, ["audio", "video"], name)
+            self.assertIn("K", video_packets(path)[0]["flags"], name)
+            self.assertEqual(decode_errors(path), "", name)
+        # Remuxed once: after its PAT+PMT header, the late viewer's bytes are bytes the
+        # first viewer received too.
+        probe = b[2 * 188: 2 * 188 + 64 * 188]
+        self.assertIn(probe, a)
+
+    def test_loop_keeps_timestamps_increasing(self):
+        # The input is 4 s long; 9 s of viewing crosses at least one loop.
+        _, _, body, _ = capture(self.gordo.port, "/live.ts", 9)
+        packets = video_packets(self.save("loop.ts", body))
+        dts = [float(p["dts_time"]) for p in packets]
+        self.assertGreater(dts[-1] - dts[0], 7.0)
+        self.assertTrue(all(b > a for a, b in zip(dts, dts[1:])), "DTS must keep increasing")
+
+    def test_unknown_path_is_404(self):
+        status, headers, body = split_response(request(self.gordo.port, b"GET /nope HTTP/1.1\r\n\r\n"))
+        self.assertEqual(status, 404)
+        self.assertEqual(int(headers["content-length"]), len(body))
+        self.assertIn(b"no such mount", body)
+
+    def test_other_methods_are_405_with_allow(self):
+        for method in (b"POST", b"DELETE", b"OPTIONS"):
+            status, headers, _ = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\n\r\n"))
+            self.assertEqual(status, 405, method)
+            self.assertEqual(headers["allow"], "GET, HEAD")
+
+    def test_malformed_requests_are_400(self):
+        for raw in (b"GARBAGE\r\n\r\n", b"GET live.ts HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+                    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"):
+            status, _, body = split_response(request(self.gordo.port, raw))
+            self.assertEqual(status, 400, raw)
+            self.assertIn(b"malformed", body)
+
+    def test_unsupported_http_version_is_505(self):
+        status, _, _ = split_response(request(self.gordo.port, b"GET /live.ts HTTP/2.0\r\n\r\n"))
+        self.assertEqual(status, 505)
+
+    def test_oversized_request_head_is_431(self):
+        raw = b"GET /live.ts HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+        status, _, _ = split_response(request(self.gordo.port, raw))
+        self.assertEqual(status, 431)
+
+    def test_request_sent_in_pieces_is_served(self):
+        with connect(self.gordo.port) as s:
+            for piece in (b"GET /li", b"ve.ts HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
+                s.sendall(piece)
+                time.sleep(0.05)
+            data = s.recv(64)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data)
+
+    def test_head_gets_headers_and_no_body(self):
+        raw = request(self.gordo.port, b"HEAD /live.ts HTTP/1.1\r\n\r\n")
+        status, headers, body = split_response(raw)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "video/mp2t")
+        self.assertEqual(body, b"")
+
+    def test_viewers_vanishing_mid_stream_leave_others_playing(self):
+        watcher = capture_async(self.gordo.port, "/live.ts", 4)
+        for i in range(20):
+            s = connect(self.gordo.port)
+            s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+            s.recv(1000 * (i + 1))
+            if i % 2:  # abortive close: RST while the server is sending
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        for _ in range(5):  # connects and leaves without a request
+            connect(self.gordo.port).close()
+        status, _, body, closed = watcher.result()
+        self.assertEqual(status, 200)
+        self.assertFalse(closed)
+        self.assertGreater(len(body), 500_000)
+        self.assertEqual(decode_errors(self.save("watcher.ts", body)), "")
+        # And the server still answers.
+        status, _, _ = split_response(request(self.gordo.port, b"GET /nope HTTP/1.1\r\n\r\n"))
+        self.assertEqual(status, 404)
+
+
+class FileWithoutLoop(unittest.TestCase):
+    def test_viewers_are_closed_at_the_end_and_later_ones_get_503(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            media = make_media(os.path.join(tmp, "short.ts"), seconds=3, fmt_args=("-f", "mpegts"))
+            with Gordo("--input", media) as g:
+                status, _, body, closed = capture(g.port, "/live.ts", 15)
+                self.assertEqual(status, 200)
+                self.assertTrue(closed, "the server closes the viewer when the source ends")
+                self.assertEqual(decode_errors(write(tmp, "all.ts", body)), "")
+                status, _, body = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+                self.assertEqual(status, 503)
+                self.assertIn(b"ended", body)
+                self.assertEqual(g.stop(), 0)
+
+
+class DefaultSource(unittest.TestCase):
+    def test_test_pattern_with_tone_is_served_without_input(self):
+        with Gordo() as g:
+            self.assertEqual(g.path, "/live.ts")
+            found = {s["codec_type"]: s for s in streams(g.url)}
+            self.assertEqual(found["video"]["codec_name"], "h264")
+            self.assertEqual((found["video"]["width"], found["video"]["height"]), (1280, 720))
+            self.assertEqual(found["audio"]["codec_name"], "aac")
+            with tempfile.TemporaryDirectory() as tmp:
+                _, _, body, _ = capture(g.port, "/live.ts", 3)
+                path = write(tmp, "pattern.ts", body)
+                self.assertIn("K", video_packets(path)[0]["flags"])
+                self.assertEqual(decode_errors(path), "")
+            self.assertEqual(g.stop(), 0)
+
+
+class SeveralWorkers(unittest.TestCase):
+    def test_viewers_spread_over_workers_all_get_valid_streams(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            media = make_media(os.path.join(tmp, "in.mp4"), seconds=4)
+            with Gordo("--input", media, "--loop", "--workers", "2") as g:
+                pending = [capture_async(g.port, "/live.ts", 3) for _ in range(8)]
+                for i, p in enumerate(pending):
+                    status, _, body, closed = p.result()
+                    self.assertEqual(status, 200)
+                    self.assertFalse(closed)
+                    path = write(tmp, f"v{i}.ts", body)
+                    self.assertIn("K", video_packets(path)[0]["flags"])
+                    self.assertEqual(decode_errors(path), "")
+                self.assertEqual(g.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,98 @@
+#include "gordo/core/stream_ring.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace gordo {
+namespace {
+
+class stream_ring_test : public ::testing::Test {
+ protected:
+  slab_pool pool_{4096, 8};
+  chunk_builder builder_{pool_};
+
+  chunk_ref make(const std::string& text) {
+    EXPECT_TRUE(builder_.append({reinterpret_cast<const std::byte*>(text.data()), text.size()}));
+    return builder_.seal();
+  }
+};
+
+TEST_F(stream_ring_test, window_evicts_oldest_when_full) {
+  stream_ring ring(4);
+  for (uint64_t seq = 10; seq < 16; ++seq) EXPECT_TRUE(ring.push(seq, make("c"), 0));
+  EXPECT_EQ(ring.begin_seq(), 12u);
+  EXPECT_EQ(ring.end_seq(), 16u);
+  EXPECT_EQ(ring.size(), 4u);
+  EXPECT_EQ(ring.at(11), nullptr);
+  ASSERT_NE(ring.at(12), nullptr);
+  EXPECT_EQ(ring.at(12)->seq, 12u);
+  EXPECT_EQ(ring.at(16), nullptr);
+  EXPECT_EQ(ring.bytes(), 4u);
+}
+
+TEST_F(stream_ring_test, eviction_releases_chunk_memory) {
+  stream_ring ring(2);
+  // Each chunk fills a slab, so each evicted chunk frees one.
+  for (uint64_t seq = 0; seq < 6; ++seq) ring.push(seq, make(std::string(4096, 'x')), 0);
+  EXPECT_EQ(ring.size(), 2u);
+  // In use: the two slabs of the chunks in the window (the builder's current slab is
+  // the newest chunk's).
+  EXPECT_EQ(pool_.slabs_total() - pool_.slabs_free(), 2u);
+}
+
+TEST_F(stream_ring_test, capacity_rounds_up_to_power_of_two) {
+  stream_ring ring(5);
+  EXPECT_EQ(ring.capacity(), 8u);
+}
+
+TEST_F(stream_ring_test, keyframe_index_finds_newest_and_follows_eviction) {
+  stream_ring ring(4);
+  EXPECT_FALSE(ring.newest_keyframe());
+  ring.push(0, make("k0"), chunk_keyframe);
+  ring.push(1, make("d1"), 0);
+  ring.push(2, make("k2"), chunk_keyframe);
+  ring.push(3, make("d3"), 0);
+  EXPECT_EQ(ring.newest_keyframe(), 2u);
+  EXPECT_EQ(ring.keyframe_at_or_after(0), 0u);
+  EXPECT_EQ(ring.keyframe_at_or_after(1), 2u);
+  EXPECT_FALSE(ring.keyframe_at_or_after(3));
+  ring.push(4, make("d4"), 0);  // evicts 0, a keyframe
+  ring.push(5, make("d5"), 0);
+  ring.push(6, make("d6"), 0);  // evicts 2: no keyframe left in the window
+  EXPECT_EQ(ring.begin_seq(), 3u);
+  EXPECT_FALSE(ring.newest_keyframe());
+  EXPECT_FALSE(ring.keyframe_at_or_after(0));
+}
+
+TEST_F(stream_ring_test, gap_in_sequence_empties_the_window) {
+  stream_ring ring(8);
+  ring.push(0, make("a"), chunk_keyframe);
+  ring.push(1, make("b"), 0);
+  EXPECT_FALSE(ring.push(5, make("f"), 0));  // 2..4 were lost
+  EXPECT_EQ(ring.begin_seq(), 5u);
+  EXPECT_EQ(ring.end_seq(), 6u);
+  EXPECT_EQ(ring.at(1), nullptr);
+  EXPECT_FALSE(ring.newest_keyframe());
+}
+
+TEST_F(stream_ring_test, first_push_may_start_at_any_sequence) {
+  stream_ring ring(8);
+  EXPECT_TRUE(ring.push(1000, make("a"), 0));
+  EXPECT_EQ(ring.begin_seq(), 1000u);
+  EXPECT_EQ(ring.end_seq(), 1001u);
+}
+
+TEST_F(stream_ring_test, header_is_kept_across_clear) {
+  stream_ring ring(4);
+  ring.set_header(make("PATPMT"));
+  ring.push(0, make("a"), 0);
+  ring.clear();
+  EXPECT_TRUE(ring.empty());
+  ASSERT_TRUE(ring.header());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ring.header().data()), ring.header().size()),
+            "PATPMT");
+}
+
+}  // namespace
+}  // namespace gordo

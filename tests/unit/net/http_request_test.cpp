@@ -1,0 +1,115 @@
+#include "gordo/net/http_request.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace gordo {
+namespace {
+
+http_parse parse(std::string_view text, http_request& req) { return parse_http_request(text, req); }
+
+http_parse parse(std::string_view text) {
+  http_request req;
+  return parse(text, req);
+}
+
+TEST(http_request, parses_what_players_send) {
+  // What ffmpeg/ffplay sends for http://host/live.ts.
+  std::string text =
+      "GET /live.ts HTTP/1.1\r\nUser-Agent: Lavf/59.27.100\r\nAccept: */*\r\n"
+      "Range: bytes=0-\r\nConnection: close\r\nHost: 127.0.0.1:8080\r\n"
+      "Icy-MetaData: 1\r\n\r\n";
+  http_request req;
+  ASSERT_EQ(parse(text, req), http_parse::complete);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.path, "/live.ts");
+  EXPECT_EQ(req.query, "");
+  EXPECT_EQ(req.minor_version, 1);
+  EXPECT_EQ(req.header_count, 6u);
+  EXPECT_EQ(req.header("user-agent"), "Lavf/59.27.100");
+  EXPECT_EQ(req.header("HOST"), "127.0.0.1:8080");
+  EXPECT_EQ(req.header("icy-metadata"), "1");
+  EXPECT_EQ(req.header("missing"), "");
+  EXPECT_EQ(req.head_length, text.size());
+}
+
+TEST(http_request, splits_path_and_query) {
+  http_request req;
+  ASSERT_EQ(parse("GET /live.ts?token=abc&expires=1 HTTP/1.0\r\n\r\n", req), http_parse::complete);
+  EXPECT_EQ(req.path, "/live.ts");
+  EXPECT_EQ(req.query, "token=abc&expires=1");
+  EXPECT_EQ(req.minor_version, 0);
+}
+
+TEST(http_request, trims_optional_whitespace_around_values) {
+  http_request req;
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: \t x \t\r\nEmpty:\r\n\r\n", req), http_parse::complete);
+  EXPECT_EQ(req.header("host"), "x");
+  EXPECT_EQ(req.header("empty"), "");
+}
+
+TEST(http_request, accepts_bare_lf_and_one_leading_empty_line) {
+  EXPECT_EQ(parse("GET / HTTP/1.1\nHost: x\n\n"), http_parse::complete);
+  EXPECT_EQ(parse("\r\nGET / HTTP/1.1\r\n\r\n"), http_parse::complete);
+}
+
+TEST(http_request, incomplete_until_the_blank_line) {
+  std::string text = "GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (size_t n = 0; n < text.size(); ++n)
+    EXPECT_EQ(parse(text.substr(0, n)), http_parse::incomplete) << n;
+  EXPECT_EQ(parse(text), http_parse::complete);
+}
+
+TEST(http_request, head_length_excludes_bytes_after_the_head) {
+  http_request req;
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\n\r\nGET /again", req), http_parse::complete);
+  EXPECT_EQ(req.head_length, 18u);
+}
+
+TEST(http_request, rejects_malformed_request_lines) {
+  for (const char* bad : {
+           "GARBAGE\r\n\r\n",
+           "GET\r\n\r\n",
+           "GET /\r\n\r\n",
+           "GET  / HTTP/1.1\r\n\r\n",        // two spaces
+           "GET / HTTP/1.1 \r\n\r\n",        // trailing space
+           "GET live.ts HTTP/1.1\r\n\r\n",   // not origin-form
+           "GET http://h/x HTTP/1.1\r\n\r\n",
+           "G(T / HTTP/1.1\r\n\r\n",         // method not a token
+           "GET /a b HTTP/1.1\r\n\r\n",
+           "GET /\x01 HTTP/1.1\r\n\r\n",
+           "GET / HTTP/1.10\r\n\r\n",
+           "GET / HTTQ/1.1\r\n\r\n",
+           "GET / HTTP/x.1\r\n\r\n",
+           "\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",  // too many leading empty lines
+       })
+    EXPECT_EQ(parse(bad), http_parse::bad_request) << bad;
+}
+
+TEST(http_request, rejects_malformed_header_fields) {
+  for (const char* bad : {
+           "GET / HTTP/1.1\r\nHost : x\r\n\r\n",          // space before colon
+           "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+           "GET / HTTP/1.1\r\n: empty-name\r\n\r\n",
+           "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",   // obs-fold
+           "GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",         // control character
+           "GET / HTTP/1.1\r\nA\x7f: b\r\n\r\n",
+       })
+    EXPECT_EQ(parse(bad), http_parse::bad_request) << bad;
+}
+
+TEST(http_request, other_http_versions_are_unsupported_not_malformed) {
+  EXPECT_EQ(parse("GET / HTTP/2.0\r\n\r\n"), http_parse::bad_version);
+  EXPECT_EQ(parse("GET / HTTP/0.9\r\n\r\n"), http_parse::bad_version);
+}
+
+TEST(http_request, too_many_header_fields) {
+  std::string text = "GET / HTTP/1.1\r\n";
+  for (size_t i = 0; i < http_request::max_headers; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
+  EXPECT_EQ(parse(text + "\r\n"), http_parse::complete);
+  EXPECT_EQ(parse(text + "One-More: v\r\n\r\n"), http_parse::too_many_fields);
+}
+
+}  // namespace
+}  // namespace gordo

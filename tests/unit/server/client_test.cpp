@@ -1,0 +1,60 @@
+#include "gordo/server/client.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace gordo {
+namespace {
+
+std::string queued_text(const client& c) {
+  std::string out;
+  for (size_t i = 0; i < c.n_iov; ++i)
+    out.append(static_cast<const char*>(c.iov[i].iov_base), c.iov[i].iov_len);
+  return out;
+}
+
+TEST(client, partial_send_keeps_the_unsent_bytes_in_order) {
+  client c(-1);
+  std::string a = "head|", b = "chunk-one|", d = "chunk-two";
+  ASSERT_TRUE(c.queue(a.data(), a.size()));
+  ASSERT_TRUE(c.queue(b.data(), b.size()));
+  ASSERT_TRUE(c.queue(d.data(), d.size()));
+  c.consume(3);
+  EXPECT_EQ(queued_text(c), "d|chunk-one|chunk-two");
+  EXPECT_EQ(c.queued(), 3u);
+  c.consume(2 + 6);  // rest of head, part of chunk-one
+  EXPECT_EQ(queued_text(c), "one|chunk-two");
+  EXPECT_EQ(c.queued(), 2u);
+  c.consume(4 + 9);
+  EXPECT_EQ(c.queued(), 0u);
+}
+
+TEST(client, sent_slices_release_their_chunks) {
+  slab_pool pool(64, 1);
+  client c(-1);
+  {
+    chunk_builder b(pool);
+    ASSERT_TRUE(b.append(std::as_bytes(std::span("abcdef", 6))));
+    chunk_ref chunk = b.seal();
+    ASSERT_TRUE(c.queue(chunk.data(), chunk.size(), chunk.share()));
+  }  // the builder and the original reference are gone
+  EXPECT_EQ(pool.slabs_free(), 0u);  // the client's reference keeps the slab
+  c.consume(3);
+  EXPECT_EQ(pool.slabs_free(), 0u);  // half sent: still needed
+  c.consume(3);
+  EXPECT_EQ(pool.slabs_free(), 1u);
+}
+
+TEST(client, queue_is_bounded) {
+  client c(-1);
+  char byte = 'x';
+  for (size_t i = 0; i < client::max_iov; ++i) EXPECT_TRUE(c.queue(&byte, 1));
+  EXPECT_FALSE(c.queue(&byte, 1));
+  msghdr* m = c.message();
+  EXPECT_EQ(m->msg_iovlen, client::max_iov);
+  EXPECT_EQ(m->msg_iov, c.iov);
+}
+
+}  // namespace
+}  // namespace gordo
