@@ -188,3 +188,13 @@ def write(dirname, name, data):
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+def mean_volume_db(path):
+    """Mean volume of the audio in `path`, in dB (about -91 for silence)."""
+    r = subprocess.run(["ffmpeg", "-hide_banner", "-i", path, "-map", "0:a", "-af", "volumedetect",
+                        "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"mean_volume: (-?[\d.]+) dB", r.stderr)
+    if not m:
+        raise AssertionError(f"no audio measured: {r.stderr[-500:]}")
+    return float(m.group(1))

@@ -6,8 +6,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (Gordo, capture, capture_async, connect, decode_errors, make_media, request,
-                     split_response, streams, ts_pids, video_packets, write)
+from harness import (Gordo, capture, capture_async, connect, decode_errors, make_media, mean_volume_db,
+                     request, split_response, streams, ts_pids, video_packets, write)
 
 
 class LoopedFile(unittest.TestCase):
@@ -166,6 +166,7 @@ class DefaultSource(unittest.TestCase):
                 path = write(tmp, "pattern.ts", body)
                 self.assertIn("K", video_packets(path)[0]["flags"])
                 self.assertEqual(decode_errors(path), "")
+                self.assertGreater(mean_volume_db(path), -40, "the tone is audible")
             self.assertEqual(g.stop(), 0)
 
 
