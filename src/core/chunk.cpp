@@ -63,6 +63,12 @@ size_t slab_pool::slabs_free() const {
   return free_.size();
 }
 
+std::span<std::byte> slab_pool::arena(uint32_t i) const {
+  std::lock_guard lock(mu_);
+  if (i >= arenas_.size()) return {};
+  return {arenas_[i].base, arenas_[i].bytes};
+}
+
 static void drop(slab* s) {
   if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) s->pool->release(s);
 }

@@ -1,6 +1,7 @@
 #include "gordo/core/stream.h"
 
 #include <bit>
+#include <ctime>
 
 namespace gordo {
 
@@ -23,22 +24,49 @@ stream::stream(std::vector<wake_fd*> wakers, size_t feed_capacity) : wakers_(std
     feeds_.push_back(std::make_unique<chunk_feed>(feed_capacity));
 }
 
-void stream::send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq) {
+namespace {
+int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+constexpr int64_t rate_window_ns = 2'000'000'000;
+}  // namespace
+
+void stream::send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq,
+                  int64_t now_ns) {
   for (size_t i = 0; i < feeds_.size(); ++i) {
     // A full feed means that worker has not run for a whole feed's worth of chunks. The
     // chunk is lost for it only; its ring sees the gap and its viewers resync.
-    if (!feeds_[i]->push(feed_item{kind, flags, seq, ref.share()}))
+    if (!feeds_[i]->push(feed_item{kind, flags, seq, pos_, now_ns, ref.share()}))
       overflows_.fetch_add(1, std::memory_order_relaxed);
     if (wakers_[i]) wakers_[i]->wake();
   }
 }
 
-void stream::set_header(chunk_ref header) { send(feed_item::header, header, 0, 0); }
+void stream::set_header(chunk_ref header) {
+  send(feed_item::header, header, 0, 0, monotonic_ns());
+}
 
 void stream::publish(chunk_ref chunk, uint32_t flags) {
+  int64_t now = monotonic_ns();
   uint64_t seq = next_seq_.load(std::memory_order_relaxed);
-  send(feed_item::chunk, chunk, flags, seq);
+  send(feed_item::chunk, chunk, flags, seq, now);
+  pos_ += chunk.size();
+  measure(chunk.size(), now);
   next_seq_.store(seq + 1, std::memory_order_relaxed);
+}
+
+void stream::measure(uint64_t bytes, int64_t now_ns) {
+  if (rate_since_ns_ == 0) rate_since_ns_ = now_ns;
+  rate_bytes_ += bytes;
+  int64_t elapsed = now_ns - rate_since_ns_;
+  if (elapsed >= rate_window_ns) {
+    bitrate_.store(rate_bytes_ * 8 * 1'000'000'000 / static_cast<uint64_t>(elapsed),
+                   std::memory_order_relaxed);
+    rate_bytes_ = 0;
+    rate_since_ns_ = now_ns;
+  }
 }
 
 void stream::end() {

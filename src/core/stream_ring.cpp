@@ -8,7 +8,8 @@ namespace gordo {
 stream_ring::stream_ring(size_t capacity)
     : slots_(std::bit_ceil(std::max<size_t>(capacity, 2))), mask_(slots_.size() - 1) {}
 
-bool stream_ring::push(uint64_t seq, chunk_ref chunk, uint32_t flags) {
+bool stream_ring::push(uint64_t seq, chunk_ref chunk, uint32_t flags, uint64_t pos,
+                       int64_t time_ns) {
   bool continuous = !started_ || seq == end_;
   if (!continuous) clear();
   if (!started_ || empty()) begin_ = end_ = seq;
@@ -17,6 +18,8 @@ bool stream_ring::push(uint64_t seq, chunk_ref chunk, uint32_t flags) {
   entry& e = slots_[seq & mask_];
   e.seq = seq;
   e.flags = flags;
+  e.pos = pos;
+  e.time_ns = time_ns;
   bytes_ += chunk.size();
   e.chunk = std::move(chunk);
   if (flags & chunk_keyframe) keyframes_.push_back(seq);
@@ -50,6 +53,29 @@ std::optional<uint64_t> stream_ring::keyframe_at_or_after(uint64_t seq) const {
   auto it = std::lower_bound(keyframes_.begin(), keyframes_.end(), seq);
   if (it == keyframes_.end()) return std::nullopt;
   return *it;
+}
+
+std::optional<uint64_t> stream_ring::burst_start(stream_span burst) const {
+  if (keyframes_.empty()) return std::nullopt;
+  if (burst.none()) return keyframes_.back();
+  const entry& newest = slots_[(end_ - 1) & mask_];
+  uint64_t live_pos = newest.pos + newest.chunk.size();
+  for (auto it = keyframes_.rbegin(); it != keyframes_.rend(); ++it) {
+    const entry& k = slots_[*it & mask_];
+    if (burst.bytes ? live_pos - k.pos >= burst.bytes : newest.time_ns - k.time_ns >= burst.ns)
+      return *it;
+  }
+  return keyframes_.front();
+}
+
+bool stream_ring::behind(uint64_t seq, stream_span max) const {
+  if (seq == end_) return false;
+  const entry* e = at(seq);
+  if (!e) return true;
+  if (max.none()) return false;
+  const entry& newest = slots_[(end_ - 1) & mask_];
+  if (max.bytes) return newest.pos + newest.chunk.size() - e->pos > max.bytes;
+  return newest.time_ns - e->time_ns > max.ns;
 }
 
 }  // namespace gordo

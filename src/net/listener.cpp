@@ -9,12 +9,13 @@
 
 namespace gordo {
 
-listener::listener(address& at) {
+listener::listener(address& at, int sndbuf) {
   fd_ = socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (sndbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // inherited
   if (at.family() == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind(fd_, reinterpret_cast<const sockaddr*>(&at.storage), at.len) < 0 ||
       listen(fd_, 4096) < 0) {

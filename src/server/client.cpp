@@ -19,15 +19,23 @@ void client::consume(size_t sent) {
     refs[done].reset();
     ++done;
   }
+  if (done > 0) head_begun = false;
   if (done < n_iov && sent > 0) {
     iov[done].iov_base = static_cast<char*>(iov[done].iov_base) + sent;
     iov[done].iov_len -= sent;
+    head_begun = true;
   }
   for (size_t i = done; i < n_iov; ++i) {
     iov[i - done] = iov[i];
     refs[i - done] = std::move(refs[i]);
   }
   n_iov = static_cast<uint8_t>(n_iov - done);
+}
+
+void client::drop_unsent() {
+  size_t keep = head_begun ? 1 : 0;
+  for (size_t i = keep; i < n_iov; ++i) refs[i].reset();
+  n_iov = static_cast<uint8_t>(keep);
 }
 
 msghdr* client::message() {

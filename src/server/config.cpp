@@ -27,6 +27,65 @@ T number(const cxxopts::ParseResult& args, const std::string& flag, T min, T max
 
 }  // namespace
 
+stream_span parse_span(const std::string& flag, const std::string& text) {
+  double value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [unit, ec] = std::from_chars(begin, end, value);
+  std::string_view suffix(unit, static_cast<size_t>(end - unit));
+  if (text.empty() || ec != std::errc() || value < 0)
+    throw config_error(fmt::format("--{} '{}' is not an amount like 2s, 500ms, 512KiB or 2MB", flag, text));
+  struct unit_t {
+    std::string_view name;
+    double bytes;
+    double ns;
+  };
+  constexpr unit_t units[] = {
+      {"", 1, 0},          {"B", 1, 0},         {"KB", 1e3, 0},  {"KiB", 1024, 0},
+      {"MB", 1e6, 0},      {"MiB", 1 << 20, 0}, {"s", 0, 1e9},   {"ms", 0, 1e6},
+  };
+  for (const unit_t& u : units) {
+    if (suffix != u.name) continue;
+    stream_span span;
+    span.bytes = static_cast<uint64_t>(value * u.bytes);
+    span.ns = static_cast<int64_t>(value * u.ns);
+    return span;
+  }
+  throw config_error(fmt::format("--{} '{}': unknown unit '{}' (use s, ms, B, KB, KiB, MB or MiB)",
+                                 flag, text, suffix));
+}
+
+std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text) {
+  std::vector<int> cpus;
+  auto bad = [&] {
+    return config_error(fmt::format("--{} '{}' is not a CPU list like 0-3,6", flag, text));
+  };
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t dash = item.find('-');
+    int lo = 0, hi = 0;
+    auto read = [&](std::string_view v, int& out) {
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+      if (v.empty() || ec != std::errc() || end != v.data() + v.size() || out < 0 || out > 4095)
+        throw bad();
+    };
+    if (dash == std::string::npos) {
+      read(item, lo);
+      hi = lo;
+    } else {
+      read(std::string_view(item).substr(0, dash), lo);
+      read(std::string_view(item).substr(dash + 1), hi);
+      if (hi < lo) throw bad();
+    }
+    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return cpus;
+}
+
 std::optional<config> parse_args(int argc, char** argv) {
   cxxopts::Options opts("gordo", "gordo " GORDO_VERSION " - live-stream fan-out server");
   opts.custom_help("[OPTION...]");
@@ -38,9 +97,34 @@ std::optional<config> parse_args(int argc, char** argv) {
         "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
     ("m,mount", "Path viewers request", cxxopts::value<std::string>()->default_value("/live.ts"))
     ("loop", "Start the input again when it ends (files)")
-    ("workers", "Serving threads", cxxopts::value<std::string>()->default_value("1"))
+    ("workers", "Serving threads (0: one per online CPU, or per --cpus entry)",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("cpus", "Pin worker i to the i-th CPU of this list, e.g. 0-3,6 (default: no pinning)",
+        cxxopts::value<std::string>())
     ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
         cxxopts::value<std::string>()->default_value("1024"))
+    ("burst", "History a new viewer gets, from a keyframe: time (2s) or bytes (1MiB); "
+        "0: from the newest keyframe", cxxopts::value<std::string>()->default_value("0"))
+    ("max-lag", "How far behind live a viewer may fall before --on-slow applies: time or bytes; "
+        "0: only when it falls out of the ring", cxxopts::value<std::string>()->default_value("10s"))
+    ("on-slow", "What to do with a viewer past --max-lag: skip-to-keyframe or drop",
+        cxxopts::value<std::string>()->default_value("skip-to-keyframe"))
+    ("client-limit", "Viewers in all; more get 503 (or 302, see --redirect-on-overflow). 0: no limit",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("mount-client-limit", "Viewers per mount; 0: no limit",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("bandwidth-limit", "Mbit/s for all viewers together (viewers x stream bitrate); 0: no limit",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("redirect-on-overflow", "Send viewers over a limit to this URL (302) instead of a 503",
+        cxxopts::value<std::string>())
+    ("header-timeout", "Seconds a client has to send its request head (then 408)",
+        cxxopts::value<std::string>()->default_value("10"))
+    ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
+        cxxopts::value<std::string>()->default_value("30"))
+    ("zerocopy", "Zero-copy sends: auto (until the kernel reports copying), on or off",
+        cxxopts::value<std::string>()->default_value("auto"))
+    ("sndbuf", "Kernel send buffer per viewer in bytes (SO_SNDBUF); 0: autotuning",
+        cxxopts::value<std::string>()->default_value("0"))
     ("log-level", "trace, debug, info, warn, error or off",
         cxxopts::value<std::string>()->default_value("info"))
     ("h,help", "Print this help and exit")
@@ -81,8 +165,40 @@ std::optional<config> parse_args(int argc, char** argv) {
       c.mount.find_first_of(" ?#\t\r\n") != std::string::npos)
     throw config_error("--mount '" + c.mount + "' must be a path like /live.ts");
   c.loop = args.count("loop") > 0;
-  c.workers = number<unsigned>(args, "workers", 1, 1024);
+  c.workers = number<unsigned>(args, "workers", 0, 1024);
+  if (args.count("cpus")) c.cpus = parse_cpu_list("cpus", args["cpus"].as<std::string>());
   c.ring_chunks = number<size_t>(args, "ring-chunks", 16, size_t{1} << 20);
+  c.policy.burst = parse_span("burst", args["burst"].as<std::string>());
+  c.policy.max_lag = parse_span("max-lag", args["max-lag"].as<std::string>());
+  std::string on_slow = args["on-slow"].as<std::string>();
+  if (on_slow == "skip-to-keyframe")
+    c.policy.on_slow = slow_policy::skip_to_keyframe;
+  else if (on_slow == "drop")
+    c.policy.on_slow = slow_policy::drop;
+  else
+    throw config_error("--on-slow '" + on_slow + "' must be skip-to-keyframe or drop");
+  c.limits.clients = number<uint64_t>(args, "client-limit", 0, 1u << 30);
+  c.policy.client_limit = number<uint64_t>(args, "mount-client-limit", 0, 1u << 30);
+  c.limits.bandwidth_bps = number<uint64_t>(args, "bandwidth-limit", 0, 10'000'000) * 1'000'000;
+  if (args.count("redirect-on-overflow")) {
+    c.limits.redirect = args["redirect-on-overflow"].as<std::string>();
+    if (c.limits.redirect.find_first_of("\r\n ") != std::string::npos ||
+        (c.limits.redirect.rfind("http://", 0) != 0 && c.limits.redirect.rfind("https://", 0) != 0))
+      throw config_error(  // not echoed: it may hold line breaks
+          "--redirect-on-overflow must be an http:// or https:// URL without spaces or line breaks");
+  }
+  c.header_timeout_s = number<uint32_t>(args, "header-timeout", 1, 3600);
+  c.write_timeout_s = number<uint32_t>(args, "write-timeout", 1, 3600);
+  std::string zerocopy = args["zerocopy"].as<std::string>();
+  if (zerocopy == "auto")
+    c.zerocopy = zerocopy_mode::automatic;
+  else if (zerocopy == "on")
+    c.zerocopy = zerocopy_mode::on;
+  else if (zerocopy == "off")
+    c.zerocopy = zerocopy_mode::off;
+  else
+    throw config_error("--zerocopy '" + zerocopy + "' must be auto, on or off");
+  c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
   c.log_level = args["log-level"].as<std::string>();
   return c;
 }

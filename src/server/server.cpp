@@ -1,6 +1,8 @@
 #include "gordo/server/server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -32,15 +34,42 @@ source_spec make_source(const config& cfg) {
   return spec;
 }
 
+// Every viewer is an fd: take the whole hard limit (systemd's LimitNOFILE, ulimit -Hn).
+// Returns the limit now in force.
+rlim_t raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = was;
+  }
+  return lim.rlim_cur;
+}
+
+unsigned worker_count(const config& cfg) {
+  if (cfg.workers) return cfg.workers;
+  if (!cfg.cpus.empty()) return static_cast<unsigned>(cfg.cpus.size());
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? static_cast<unsigned>(online) : 1;
+}
+
 }  // namespace
 
-server::server(const config& cfg) : pool_(slab_size, slabs_per_arena) {
+server::server(const config& cfg)
+    : pool_(slab_size, slabs_per_arena), admission_(cfg.limits, mounts_) {
+  rlim_t fds = raise_fd_limit();
   address at = cfg.listen;
-  worker_options wopts;
-  wopts.ring_chunks = cfg.ring_chunks;
   std::vector<wake_fd*> wakers;
-  for (unsigned i = 0; i < cfg.workers; ++i) {
-    workers_.push_back(std::make_unique<worker>(i, listener(at), wopts));
+  unsigned n = worker_count(cfg);
+  for (unsigned i = 0; i < n; ++i) {
+    worker_options wopts;
+    wopts.ring_chunks = cfg.ring_chunks;
+    wopts.header_timeout_s = cfg.header_timeout_s;
+    wopts.write_timeout_s = cfg.write_timeout_s;
+    wopts.zerocopy = cfg.zerocopy;
+    if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
+    workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
     wakers.push_back(&workers_.back()->waker());
   }
 
@@ -48,12 +77,15 @@ server::server(const config& cfg) : pool_(slab_size, slabs_per_arena) {
   m->path = cfg.mount;
   m->content_type = "video/mp2t";
   m->response_head = http_stream_head(m->content_type);
+  m->policy = cfg.policy;
   m->out = std::make_unique<stream>(wakers, feed_capacity);
   m->source = std::make_unique<ingest>(m->path, make_source(cfg), *m->out, pool_,
                                        chunk_writer_options{});
   mounts_.add(std::move(m));
 
-  for (auto& w : workers_) w->start(mounts_);
+  for (auto& w : workers_) w->start(mounts_, admission_, pool_);
+  spdlog::info("{} worker{} on {}{}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
+               cfg.cpus.empty() ? "" : " (pinned)", fds);
   for (size_t i = 0; i < mounts_.size(); ++i) {
     mounts_.at(i).source->start();
     urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +
@@ -61,7 +93,15 @@ server::server(const config& cfg) : pool_(slab_size, slabs_per_arena) {
   }
 }
 
-server::~server() { shutdown(); }
+server::~server() {
+  shutdown();
+  // Every chunk reference dies with the workers (rings, viewers, zero-copy holds) and the
+  // mounts (writers, feeds); a slab still counted after that is a leaked reference.
+  workers_.clear();
+  mounts_.clear();
+  if (size_t held = pool_.slabs_total() - pool_.slabs_free())
+    spdlog::error("{} chunk slabs still referenced at exit: a chunk reference leaked", held);
+}
 
 void server::shutdown() {
   // Sources first, so nothing publishes into a stopped worker; then the workers, which

@@ -1,6 +1,10 @@
 #include "gordo/server/worker.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,53 +16,54 @@
 #include <stdexcept>
 
 #include "gordo/net/http_response.h"
+#include "worker_tags.h"
 
 namespace gordo {
 
-namespace {
+using namespace worker_tags;
 
-// user_data: a client pointer (8-byte aligned) with the operation in its low bits, or
-// just the tag for the worker's own operations.
-enum tag : uint64_t { tag_ignore = 0, tag_accept = 1, tag_accept_retry = 2, tag_wake = 3, tag_recv = 4, tag_send = 5 };
-constexpr uint64_t tag_mask = 7;
+namespace {
 
 // Lingering close: how long to wait for each read, how many reads, into how big a buffer.
 constexpr long linger_read_ns = 1'000'000'000;
 constexpr uint8_t linger_reads = 16;
 constexpr size_t discard_size = 64 * 1024;
 
-uint64_t encode(client* c, tag t) { return reinterpret_cast<uint64_t>(c) | t; }
-
 }  // namespace
 
 worker::worker(unsigned id, listener sock, const worker_options& opts)
     : id_(id), sock_(std::move(sock)), opts_(opts), discard_(new char[discard_size]) {
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   linger_timeout_ = {.tv_sec = 0, .tv_nsec = linger_read_ns};
-  for (int status : {400, 404, 405, 431, 503, 505}) {
-    std::string_view body;
-    std::string_view extra;
-    switch (status) {
-      case 400: body = "malformed HTTP request"; break;
-      case 404: body = "no such mount"; break;
-      case 405: body = "only GET and HEAD are allowed"; extra = "Allow: GET, HEAD\r\n"; break;
-      case 431: body = "request head too large"; break;
-      case 503: body = "the source of this mount has ended"; break;
-      case 505: body = "only HTTP/1.0 and HTTP/1.1 are supported"; break;
-    }
-    answers_[status] = http_error(status, body, extra);
-  }
+  tick_ = {.tv_sec = 1, .tv_nsec = 0};
 }
 
-worker::~worker() { stop(); }
+worker::~worker() {
+  stop();
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+}
 
-void worker::start(mount_table& mounts) {
+void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool) {
   mounts_ = &mounts;
+  admit_ = &admit;
+  pool_ = &pool;
   for (size_t i = 0; i < mounts.size(); ++i) {
     auto v = std::make_unique<view>(opts_.ring_chunks);
-    v->source = mounts.at(i).out.get();
-    v->head = &mounts.at(i).response_head;
+    v->m = &mounts.at(i);
     views_.push_back(std::move(v));
   }
+  const std::string& redirect = admit.limits().redirect;
+  answers_ = {
+      http_error(400, "malformed HTTP request"),
+      http_error(404, "no such mount"),
+      http_error(405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n"),
+      http_error(408, "the request head did not arrive in time"),
+      http_error(431, "request head too large"),
+      http_error(503, "the source of this mount has ended"),
+      http_error(503, "server full: too many viewers or too much bandwidth", "Retry-After: 10\r\n"),
+      http_error(302, "server full: try " + redirect, "Location: " + redirect + "\r\n"),
+      http_error(505, "only HTTP/1.0 and HTTP/1.1 are supported"),
+  };
   std::promise<int> ready;
   auto result = ready.get_future();
   thread_ = std::thread([this, &ready] { run(ready); });
@@ -77,14 +82,24 @@ void worker::stop() {
 }
 
 void worker::run(std::promise<int>& ready) {
+  if (opts_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(opts_.cpu, &set);
+    if (int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set))
+      spdlog::warn("worker {}: cannot pin to CPU {}: {}", id_, opts_.cpu, std::strerror(err));
+  }
   // Created here: SINGLE_ISSUER wants the ring made by the thread that submits.
   int err = ring_.init(opts_.uring_entries);
   ready.set_value(err);
   if (err < 0) return;
   spdlog::debug("worker {}: io_uring ({})", id_, ring_.mode());
+  zc_.init(ring_, opts_.zerocopy, *pool_, id_);
   arm_accept();
   arm_wake();
-  while (!stopping_ || !clients_.empty()) {
+  arm_tick();
+  // After the last client, zero-copy notifications still hold chunks: wait for them.
+  while (!stopping_ || !clients_.empty() || holds_ > 0) {
     int r = ring_.submit_and_wait();
     if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
       spdlog::critical("worker {}: io_uring_submit_and_wait: {}", id_, std::strerror(-r));
@@ -98,19 +113,32 @@ void worker::run(std::promise<int>& ready) {
     }
     io_uring_cq_advance(ring_.get(), seen);
   }
+  log_counters();
+}
+
+void worker::log_counters() const {
+  const zerocopy_counters& zc = zc_.counters();
+  spdlog::info("worker {}: {} connections, {} bytes in {} sends, {} resyncs, {} slow drops, "
+               "{} refused, {} timeouts; zero-copy: {} sends ({} fixed), {} notified, {} copied",
+               id_, counters_.accepted.load(), counters_.bytes_sent.load(),
+               counters_.sends.load(), counters_.resyncs.load(), counters_.slow_drops.load(),
+               counters_.overflows.load(), counters_.timeouts.load(), zc.sends.load(),
+               zc.fixed_sends.load(), zc.notified.load(), zc.copied.load());
 }
 
 void worker::handle(io_uring_cqe* cqe) {
   uint64_t data = cqe->user_data;
-  auto t = static_cast<tag>(data & tag_mask);
   auto* c = reinterpret_cast<client*>(data & ~tag_mask);
-  switch (t) {
+  switch (static_cast<tag>(data & tag_mask)) {
     case tag_ignore: break;
     case tag_accept: on_accept(cqe->res, cqe->flags); break;
     case tag_accept_retry: if (!stopping_) arm_accept(); break;
     case tag_wake: on_wake(); break;
+    case tag_tick: on_tick(); break;
     case tag_recv: --c->inflight; on_recv(c, cqe->res); break;
-    case tag_send: --c->inflight; on_send(c, cqe->res); break;
+    case tag_send: --c->inflight; c->sending = false; on_send(c, cqe->res); break;
+    case tag_send_zc: on_send_zc(reinterpret_cast<zc_hold*>(c), cqe->res, cqe->flags); break;
+    case tag_cancel: --c->inflight; on_cancel(c); break;
   }
 }
 
@@ -126,6 +154,12 @@ void worker::arm_wake() {
   io_uring_sqe_set_data64(sqe, tag_wake);
 }
 
+void worker::arm_tick() {
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_timeout(sqe, &tick_, 0, 0);
+  io_uring_sqe_set_data64(sqe, tag_tick);
+}
+
 void worker::on_accept(int res, uint32_t flags) {
   bool more = flags & IORING_CQE_F_MORE;
   if (res >= 0) {
@@ -134,6 +168,7 @@ void worker::on_accept(int res, uint32_t flags) {
     } else {
       auto* c = new client(res);
       c->slot = static_cast<uint32_t>(clients_.size());
+      c->since_s = now_s_;
       clients_.push_back(c);
       counters_.accepted.fetch_add(1, std::memory_order_relaxed);
       c->request = std::make_unique<char[]>(client::request_buffer);
@@ -143,9 +178,13 @@ void worker::on_accept(int res, uint32_t flags) {
       ++c->inflight;
     }
   } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-    // Out of fds or memory: the connection stays in the backlog. Retry shortly rather
-    // than spin; viewers already connected are not affected.
-    spdlog::warn("worker {}: cannot accept: {}; retrying in 100 ms", id_, std::strerror(-res));
+    // Out of fds or memory. Viewers already connected are not affected; the waiting
+    // connections get a 503 (when an fd can be had) and accepting resumes shortly.
+    if (!warned_fds_)
+      spdlog::warn("worker {}: cannot accept: {}; answering 503 until fds free up "
+                   "(raise LimitNOFILE / ulimit -n)", id_, std::strerror(-res));
+    warned_fds_ = true;
+    if (res == -EMFILE || res == -ENFILE) shed_backlog();
     if (!more && !stopping_) {
       accept_retry_ = {.tv_sec = 0, .tv_nsec = 100'000'000};
       io_uring_sqe* sqe = ring_.sqe();
@@ -159,6 +198,26 @@ void worker::on_accept(int res, uint32_t flags) {
   if (!more && !stopping_) arm_accept();
 }
 
+// Answers every connection waiting in this worker's backlog with a 503, using the fd kept
+// in reserve for this: the listening socket is this worker's alone, so poll-then-accept
+// cannot race another thread.
+void worker::shed_backlog() {
+  if (reserve_fd_ < 0) return;
+  ::close(reserve_fd_);
+  const std::string& full = answers_[static_cast<size_t>(canned::full)];
+  pollfd p{.fd = sock_.fd(), .events = POLLIN, .revents = 0};
+  while (poll(&p, 1, 0) == 1) {
+    int fd = accept4(sock_.fd(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) break;
+    // Read what request there is first: closing with unread bytes would send RST.
+    ::recv(fd, discard_.get(), discard_size, MSG_DONTWAIT);
+    ::send(fd, full.data(), full.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+    counters_.overflows.fetch_add(1, std::memory_order_relaxed);
+  }
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 void worker::on_wake() {
   wake_.rearm();
   if (stop_.load() && !stopping_) {
@@ -170,32 +229,64 @@ void worker::on_wake() {
   for (auto& vp : views_) {
     view& v = *vp;
     // Read before draining: once ended, the drain yields every chunk there will be.
-    bool ended = v.source->ended();
-    v.source->feed(id_).drain([&v](feed_item&& item) {
+    bool ended = v.m->out->ended();
+    v.m->out->feed(id_).drain([&v](feed_item&& item) {
       if (item.kind == feed_item::header)
         v.ring.set_header(std::move(item.ref));
       else
-        v.ring.push(item.seq, std::move(item.ref), item.flags);
+        v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
     });
     v.ended = ended;
-    woken_.swap(v.parked);
-    for (client* c : woken_) {
+    // Every viewer that was caught up gets its next send now; they all go to the kernel
+    // in the one submit at the top of the loop.
+    scratch_.swap(v.parked);
+    for (client* c : scratch_) {
       c->parked = false;
+      c->since_s = now_s_;  // the write timeout counts from here
       pump(c);
     }
-    woken_.clear();
+    scratch_.clear();
   }
 }
 
+// Once a second: timeouts. A viewer parked on a quiet source never times out.
+void worker::on_tick() {
+  ++now_s_;
+  if (stopping_) return;
+  arm_tick();
+  scratch_ = clients_;  // answer() and close() may reorder clients_
+  for (client* c : scratch_) {
+    if (c->closing) continue;
+    uint32_t idle = now_s_ - c->since_s;
+    if (c->state == client::phase::reading && idle >= opts_.header_timeout_s && !c->timed_out) {
+      // Its buffer belongs to the kernel until the recv ends: cancel it, answer then.
+      counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
+      c->timed_out = true;
+      io_uring_sqe* sqe = ring_.sqe();
+      io_uring_prep_cancel64(sqe, encode(c, tag_recv), 0);
+      io_uring_sqe_set_data64(sqe, tag_ignore);
+    } else if (c->sending && idle >= opts_.write_timeout_s) {
+      counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("worker {}: viewer made no progress for {} s; closing", id_, idle);
+      close(c);
+    } else if (c->sending && c->state == client::phase::streaming) {
+      check_lag(c);
+    }
+  }
+  scratch_.clear();
+}
+
 void worker::on_recv(client* c, int res) {
+  if (c->closing) return close(c);
   if (c->state == client::phase::lingering) {
-    if (!c->closing && res > 0 && c->lingered < linger_reads)
+    if (res > 0 && c->lingered < linger_reads)
       discard(c);
     else
       close(c);  // EOF, error, timed out (-ECANCELED) or enough
     return;
   }
-  if (c->closing || res <= 0) {
+  if (c->timed_out) return answer(c, canned::timeout);
+  if (res <= 0) {
     close(c);  // the viewer left before finishing its request, or we are shutting down
     return;
   }
@@ -204,13 +295,13 @@ void worker::on_recv(client* c, int res) {
   std::string_view text(c->request.get(), c->request_len);
   switch (parse_http_request(text, req)) {
     case http_parse::complete: route(c, req); return;
-    case http_parse::bad_request: answer(c, 400); return;
-    case http_parse::too_many_fields: answer(c, 431); return;
-    case http_parse::bad_version: answer(c, 505); return;
+    case http_parse::bad_request: answer(c, canned::bad_request); return;
+    case http_parse::too_many_fields: answer(c, canned::too_large); return;
+    case http_parse::bad_version: answer(c, canned::bad_version); return;
     case http_parse::incomplete: break;
   }
   if (c->request_len == client::request_buffer) {
-    answer(c, 431);
+    answer(c, canned::too_large);
     return;
   }
   io_uring_sqe* sqe = ring_.sqe();
@@ -222,77 +313,38 @@ void worker::on_recv(client* c, int res) {
 
 void worker::route(client* c, const http_request& req) {
   bool head = req.method == "HEAD";
-  if (!head && req.method != "GET") return answer(c, 405);
+  if (!head && req.method != "GET") return answer(c, canned::bad_method);
   int index = mounts_->find(req.path);
-  if (index < 0) return answer(c, 404);
+  if (index < 0) return answer(c, canned::not_found);
   view& v = *views_[index];
-  if (v.ended) return answer(c, 503);
-  c->request.reset();
-  c->queue(v.head->data(), v.head->size());
+  if (v.ended) return answer(c, canned::ended);
   if (head) {
+    c->request.reset();
     c->state = client::phase::answering;
-  } else {
-    c->state = client::phase::streaming;
-    c->view = index;
-    c->need_keyframe = true;
-    counters_.viewers.fetch_add(1, std::memory_order_relaxed);
-    if (v.ring.header()) c->queue(v.ring.header().data(), v.ring.header().size(), v.ring.header().share());
+    c->queue(v.m->response_head.data(), v.m->response_head.size());
+    return pump(c);
   }
+  if (!admit_->admit(*v.m)) {
+    counters_.overflows.fetch_add(1, std::memory_order_relaxed);
+    return answer(c, admit_->limits().redirect.empty() ? canned::full : canned::redirect);
+  }
+  c->request.reset();
+  c->state = client::phase::streaming;
+  c->since_s = now_s_;
+  c->view = index;
+  c->need_keyframe = true;
+  counters_.viewers.fetch_add(1, std::memory_order_relaxed);
+  c->queue(v.m->response_head.data(), v.m->response_head.size());
+  if (const chunk_ref& h = v.ring.header()) c->queue(h.data(), h.size(), h.share());
   pump(c);
 }
 
-void worker::answer(client* c, int status) {
+void worker::answer(client* c, canned what) {
   c->request.reset();
   c->state = client::phase::answering;
-  const std::string& text = answers_.at(status);
+  const std::string& text = answers_[static_cast<size_t>(what)];
   c->queue(text.data(), text.size());
   pump(c);
-}
-
-// Queues chunks from the client's cursor, up to its out queue's capacity.
-void worker::fill(client* c) {
-  view& v = *views_[c->view];
-  const stream_ring& ring = v.ring;
-  if (!c->need_keyframe && c->next_seq < ring.begin_seq()) {
-    // Fell out of the window. Finish the chunks already queued (so it stops on a chunk
-    // boundary), then resume at the newest keyframe.
-    if (c->queued()) return;
-    c->need_keyframe = true;
-    counters_.resyncs.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (c->need_keyframe) {
-    auto key = ring.newest_keyframe();
-    if (!key) return;
-    c->next_seq = *key;
-    c->need_keyframe = false;
-  }
-  while (c->queued() < client::max_iov && c->next_seq < ring.end_seq()) {
-    const stream_ring::entry* e = ring.at(c->next_seq);
-    c->queue(e->chunk.data(), e->chunk.size(), e->chunk.share());
-    ++c->next_seq;
-  }
-}
-
-// Starts the next send of an idle client, or parks or closes it.
-void worker::pump(client* c) {
-  if (c->state == client::phase::streaming) fill(c);
-  if (c->queued() == 0) {
-    // Caught up. A viewer waits for the next chunk unless none will come.
-    bool wait = c->state == client::phase::streaming && !views_[c->view]->ended && !stopping_;
-    if (c->state == client::phase::answering && !stopping_) {
-      linger(c);
-    } else if (!wait) {
-      close(c);
-    } else {
-      c->parked = true;
-      views_[c->view]->parked.push_back(c);
-    }
-    return;
-  }
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_sendmsg(sqe, c->fd, c->message(), MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(sqe, encode(c, tag_send));
-  ++c->inflight;
 }
 
 // Closing a socket whose receive queue holds unread bytes sends RST, which can destroy
@@ -318,17 +370,6 @@ void worker::discard(client* c) {
   io_uring_sqe_set_data64(sqe, tag_ignore);
 }
 
-void worker::on_send(client* c, int res) {
-  if (c->closing || res <= 0) {
-    close(c);  // EPIPE/ECONNRESET: the viewer went away
-    return;
-  }
-  c->bytes_sent += res;
-  counters_.bytes_sent.fetch_add(res, std::memory_order_relaxed);
-  c->consume(static_cast<size_t>(res));
-  pump(c);
-}
-
 void worker::close(client* c) {
   if (!c->idle()) {
     // Its operations complete with errors now; release() follows the last one.
@@ -344,7 +385,10 @@ void worker::release(client* c) {
     auto& parked = views_[c->view]->parked;
     parked.erase(std::find(parked.begin(), parked.end(), c));
   }
-  if (c->state == client::phase::streaming) counters_.viewers.fetch_sub(1, std::memory_order_relaxed);
+  if (c->state == client::phase::streaming) {
+    counters_.viewers.fetch_sub(1, std::memory_order_relaxed);
+    admit_->leave(*views_[c->view]->m);
+  }
   clients_[c->slot] = clients_.back();
   clients_[c->slot]->slot = c->slot;
   clients_.pop_back();
@@ -356,7 +400,7 @@ void worker::begin_shutdown() {
   stopping_ = true;
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_cancel64(sqe, tag_accept, 0);
-  io_uring_sqe_set_data64(sqe, 0);
+  io_uring_sqe_set_data64(sqe, tag_ignore);
   // Copy: close() may release clients and reorder clients_.
   std::vector<client*> all = clients_;
   for (client* c : all) close(c);

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -17,10 +18,15 @@ TS_PACKET = 188
 class Gordo:
     """A running gordo on a free loopback port. Use as a context manager."""
 
-    def __init__(self, *args, start_timeout=60):
+    def __init__(self, *args, start_timeout=60, max_fds=None):
         self.args = [GORDO, "--listen", "127.0.0.1:0", *args]
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+
+        def limit_fds():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+                                     preexec_fn=limit_fds if max_fds else None)
         self.urls = []
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
@@ -198,3 +204,97 @@ def mean_volume_db(path):
     if not m:
         raise AssertionError(f"no audio measured: {r.stderr[-500:]}")
     return float(m.group(1))
+
+
+def ts_packets(body):
+    """(pid, payload_unit_start, random_access, has_payload, cc, discontinuity) per TS packet."""
+    out = []
+    for i in range(0, len(body) - TS_PACKET + 1, TS_PACKET):
+        p = body[i:i + TS_PACKET]
+        if p[0] != 0x47:
+            raise AssertionError(f"no TS sync byte at offset {i}")
+        afc = (p[3] >> 4) & 3
+        adapt = p[5] if afc & 2 and p[4] > 0 else 0
+        out.append(((p[1] & 0x1F) << 8 | p[2], bool(p[1] & 0x40), bool(adapt & 0x40),
+                    bool(afc & 1), p[3] & 0x0F, bool(adapt & 0x80)))
+    return out
+
+
+def continuity_breaks(body):
+    """Indexes of TS packets whose elementary stream (PIDs 0x100-0xFFF, as libavformat
+    numbers them) skips continuity counters: where bytes were lost or a stream jumped."""
+    last, breaks = {}, []
+    for i, (pid, _, _, payload, cc, disc) in enumerate(ts_packets(body)):
+        if not 0x100 <= pid < 0x1000 or not payload:
+            continue
+        if pid in last and not disc and cc != (last[pid] + 1) % 16:
+            breaks.append(i)
+        last[pid] = cc
+    return breaks
+
+
+def server_counters(log):
+    """The per-worker counters gordo logs when it stops, summed over workers."""
+    total = {}
+    pattern = re.compile(r"worker \d+: (\d+) connections, (\d+) bytes in (\d+) sends, (\d+) resyncs, "
+                         r"(\d+) slow drops, (\d+) refused, (\d+) timeouts; zero-copy: (\d+) sends "
+                         r"\((\d+) fixed\), (\d+) notified, (\d+) copied")
+    names = ("connections", "bytes", "sends", "resyncs", "slow_drops", "refused", "timeouts",
+             "zc_sends", "zc_fixed", "zc_notified", "zc_copied")
+    workers = 0
+    for m in pattern.finditer(log):
+        workers += 1
+        for name, value in zip(names, m.groups()):
+            total[name] = total.get(name, 0) + int(value)
+    total["workers"] = workers
+    total["per_worker_connections"] = [int(m.group(1)) for m in pattern.finditer(log)]
+    return total
+
+
+class Viewer(threading.Thread):
+    """A viewer in a thread that records when its bytes arrived. stall=(after_s, for_s)
+    stops reading for a while; rcvbuf shrinks its socket's receive buffer."""
+
+    def __init__(self, port, path, seconds, stall=None, rcvbuf=None, host="127.0.0.1"):
+        super().__init__()
+        self.port, self.path, self.seconds, self.stall, self.rcvbuf, self.host = \
+            port, path, seconds, stall, rcvbuf, host
+        self.arrivals = []  # (monotonic time, byte count)
+        self.data = bytearray()
+        self.closed = False
+        self.start()
+
+    def run(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if self.rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        s.settimeout(10)
+        s.connect((self.host, self.port))
+        s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        begin = time.monotonic()
+        end = begin + self.seconds
+        with s:
+            while (left := end - time.monotonic()) > 0:
+                if self.stall and begin + self.stall[0] <= time.monotonic() < begin + self.stall[0] + self.stall[1]:
+                    time.sleep(begin + self.stall[0] + self.stall[1] - time.monotonic())
+                    continue
+                s.settimeout(min(left, 0.2))
+                try:
+                    chunk = s.recv(1 << 16)
+                except socket.timeout:
+                    continue
+                except ConnectionResetError:
+                    self.closed = True
+                    break
+                if not chunk:
+                    self.closed = True
+                    break
+                self.arrivals.append((time.monotonic() - begin, len(chunk)))
+                self.data += chunk
+
+    def bytes_between(self, t0, t1):
+        return sum(n for t, n in self.arrivals if t0 <= t < t1)
+
+    def result(self):
+        self.join()
+        return split_response(bytes(self.data))

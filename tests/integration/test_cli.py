@@ -49,10 +49,21 @@ class CommandLine(unittest.TestCase):
         self.assert_one_line_error(run("--mount", "/a b"), 2, "--mount")
 
     def test_bad_numbers(self):
-        self.assert_one_line_error(run("--workers", "0"), 2, "--workers")
+        self.assert_one_line_error(run("--workers", "5000"), 2, "--workers", "1024")
         self.assert_one_line_error(run("--workers", "many"), 2, "--workers", "many")
         self.assert_one_line_error(run("--ring-chunks", "8"), 2, "--ring-chunks", "16")
         self.assert_one_line_error(run("--log-level", "loud"), 2, "--log-level")
+        self.assert_one_line_error(run("--cpus", "3-1"), 2, "--cpus", "3-1")
+        self.assert_one_line_error(run("--cpus", "a"), 2, "--cpus")
+        self.assert_one_line_error(run("--burst", "2 parsecs"), 2, "--burst", "unit")
+        self.assert_one_line_error(run("--max-lag", "-1s"), 2, "--max-lag")
+        self.assert_one_line_error(run("--on-slow", "pray"), 2, "--on-slow", "skip-to-keyframe")
+        self.assert_one_line_error(run("--client-limit", "-3"), 2, "--client-limit")
+        self.assert_one_line_error(run("--header-timeout", "0"), 2, "--header-timeout")
+        self.assert_one_line_error(
+            run("--redirect-on-overflow", "ftp://x"), 2, "--redirect-on-overflow", "http")
+        self.assert_one_line_error(
+            run("--redirect-on-overflow", "http://a\r\nSet-Cookie: x"), 2, "--redirect-on-overflow")
 
     def test_missing_input_file(self):
         r = run("--listen", "127.0.0.1:0", "--input", "/no/such/file.mp4")

@@ -48,18 +48,21 @@ class slab_pool {
   size_t slab_size() const { return slab_size_; }
   size_t slabs_total() const;
   size_t slabs_free() const;
+  // Arena `i` (the memory of slabs whose `arena` is i), or an empty span when there is
+  // no such arena yet. Arenas never move or shrink while the pool lives.
+  std::span<std::byte> arena(uint32_t i) const;
 
  private:
   bool grow();
 
-  struct arena {
+  struct mapping {
     std::byte* base;
     size_t bytes;
   };
   const size_t slab_size_;
   const size_t slabs_per_arena_;
   mutable std::mutex mu_;  // taken once per slab (megabytes), never per send
-  std::vector<arena> arenas_;
+  std::vector<mapping> arenas_;
   std::vector<std::unique_ptr<slab[]>> descriptors_;
   std::vector<slab*> free_;
 };

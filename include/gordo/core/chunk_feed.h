@@ -14,8 +14,10 @@ namespace gordo {
 struct feed_item {
   enum kind_t : uint8_t { chunk, header };
   kind_t kind = chunk;
-  uint32_t flags = 0;  // chunk_flags
+  uint32_t flags = 0;  // chunk flags
   uint64_t seq = 0;
+  uint64_t pos = 0;      // stream bytes published before this chunk
+  int64_t time_ns = 0;   // when it was published (CLOCK_MONOTONIC)
   chunk_ref ref;
 };
 

@@ -34,17 +34,25 @@ class stream {
   // Any thread.
   uint64_t published() const { return next_seq_.load(std::memory_order_relaxed); }
   uint64_t feed_overflows() const { return overflows_.load(std::memory_order_relaxed); }
+  // Bits per second published, averaged over the last few seconds (0 until measured).
+  uint64_t bitrate() const { return bitrate_.load(std::memory_order_relaxed); }
   // Read before draining a feed: when true, the drain yields every chunk there will be.
   bool ended() const { return ended_.load(std::memory_order_acquire); }
 
  private:
-  void send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq);
+  void send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq,
+            int64_t now_ns);
+  void measure(uint64_t bytes, int64_t now_ns);
 
   std::vector<std::unique_ptr<chunk_feed>> feeds_;
   std::vector<wake_fd*> wakers_;
   std::atomic<uint64_t> next_seq_{0};
   std::atomic<uint64_t> overflows_{0};
   std::atomic<bool> ended_{false};
+  std::atomic<uint64_t> bitrate_{0};
+  uint64_t pos_ = 0;  // publisher only
+  uint64_t rate_bytes_ = 0;
+  int64_t rate_since_ns_ = 0;
 };
 
 }  // namespace gordo

@@ -14,6 +14,13 @@ namespace gordo {
 // chunk flags
 inline constexpr uint32_t chunk_keyframe = 1u << 0;  // starts a GOP: a viewer may start here
 
+// An amount of stream, in bytes or in time (whichever is non-zero; both zero: none).
+struct stream_span {
+  uint64_t bytes = 0;
+  int64_t ns = 0;
+  bool none() const { return bytes == 0 && ns == 0; }
+};
+
 //            begin_seq()                                   end_seq()
 //               │                                              │
 //  slots  ... [ 40 | 41 | 42K| 43 | 44 | 45K| 46 | 47 ] ...    ▼  next push is 48
@@ -26,6 +33,8 @@ class stream_ring {
   struct entry {
     uint64_t seq = 0;
     uint32_t flags = 0;
+    uint64_t pos = 0;     // stream bytes before this chunk
+    int64_t time_ns = 0;  // when it was published
     chunk_ref chunk;
   };
 
@@ -35,7 +44,7 @@ class stream_ring {
   // Appends chunk `seq`. A seq that does not follow end_seq() (the feed dropped chunks)
   // empties the window first: what was before the gap is not continuous with what
   // follows. Returns false in that case.
-  bool push(uint64_t seq, chunk_ref chunk, uint32_t flags);
+  bool push(uint64_t seq, chunk_ref chunk, uint32_t flags, uint64_t pos = 0, int64_t time_ns = 0);
 
   uint64_t begin_seq() const { return begin_; }
   uint64_t end_seq() const { return end_; }
@@ -51,6 +60,12 @@ class stream_ring {
   std::optional<uint64_t> newest_keyframe() const;
   // The oldest keyframe at or after `seq`, if any.
   std::optional<uint64_t> keyframe_at_or_after(uint64_t seq) const;
+  // Where a new viewer starts to get `burst` of history: the newest keyframe at least
+  // that far behind the live edge, else the oldest keyframe held (none: newest).
+  std::optional<uint64_t> burst_start(stream_span burst) const;
+  // True when the chunk at `seq` is more than `max` behind the live edge. A seq outside
+  // the window is too far behind; the live edge (end_seq) never is.
+  bool behind(uint64_t seq, stream_span max) const;
 
   const chunk_ref& header() const { return header_; }
   void set_header(chunk_ref h) { header_ = std::move(h); }

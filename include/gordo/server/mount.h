@@ -1,22 +1,37 @@
 // Mounts: the paths viewers request, each with its stream and the ingest feeding it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gordo/core/stream.h"
+#include "gordo/core/stream_ring.h"
 #include "gordo/media/ingest.h"
 
 namespace gordo {
+
+// What to do with a viewer that fell too far behind (multifdsink's recover policy).
+enum class slow_policy { skip_to_keyframe, drop };
+
+struct mount_policy {
+  stream_span burst;    // history a new viewer gets, from a keyframe (none: newest keyframe)
+  stream_span max_lag;  // how far behind live a viewer may fall (none: the ring's window)
+  slow_policy on_slow = slow_policy::skip_to_keyframe;
+  uint64_t client_limit = 0;  // viewers of this mount; 0: no limit
+};
 
 struct mount {
   std::string path;           // "/live.ts"
   std::string content_type;   // "video/mp2t"
   std::string response_head;  // the 200 head every viewer gets first
+  mount_policy policy;
   std::unique_ptr<stream> out;
   std::unique_ptr<ingest> source;
+  std::atomic<uint64_t> viewers{0};  // across all workers
 };
 
 class mount_table {
@@ -27,6 +42,7 @@ class mount_table {
   mount& at(size_t i) { return *mounts_[i]; }
   const mount& at(size_t i) const { return *mounts_[i]; }
   size_t size() const { return mounts_.size(); }
+  void clear() { mounts_.clear(); }
 
  private:
   std::vector<std::unique_ptr<mount>> mounts_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gordo/core/chunk.h"
+#include "gordo/server/admission.h"
 #include "gordo/server/config.h"
 #include "gordo/server/mount.h"
 #include "gordo/server/worker.h"
@@ -33,6 +34,7 @@ class server {
 
   slab_pool pool_;
   mount_table mounts_;
+  admission admission_;
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
   std::vector<std::string> urls_;
 };

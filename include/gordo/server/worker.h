@@ -1,11 +1,11 @@
 // A serving thread: its own io_uring, its own listening socket, its own viewers and its
-// own view of every mount's stream. Nothing here is shared with other workers.
+// own view of every mount's stream. Nothing here is shared with other workers except
+// the admission counters (one atomic add per connect).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <future>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,23 +14,34 @@
 #include "gordo/core/stream_ring.h"
 #include "gordo/core/wake_fd.h"
 #include "gordo/io/uring.h"
+#include "gordo/io/zerocopy.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
+#include "gordo/server/admission.h"
 #include "gordo/server/client.h"
 #include "gordo/server/mount.h"
 
 namespace gordo {
 
 struct worker_options {
+  int cpu = -1;               // pin the thread to this CPU; -1: no pinning
   size_t ring_chunks = 1024;  // chunks of history kept per mount
   unsigned uring_entries = 4096;
+  uint32_t header_timeout_s = 10;  // to send a complete request head
+  uint32_t write_timeout_s = 30;   // for one send to make progress
+  zerocopy_mode zerocopy = zerocopy_mode::automatic;
 };
 
+// Written by the worker thread only; read by anyone (relaxed).
 struct worker_counters {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> viewers{0};
   std::atomic<uint64_t> bytes_sent{0};
-  std::atomic<uint64_t> resyncs{0};
+  std::atomic<uint64_t> sends{0};
+  std::atomic<uint64_t> resyncs{0};      // slow viewers moved to the newest keyframe
+  std::atomic<uint64_t> slow_drops{0};   // slow viewers disconnected
+  std::atomic<uint64_t> overflows{0};    // viewers refused by a limit
+  std::atomic<uint64_t> timeouts{0};     // header or write timeouts
 };
 
 class worker {
@@ -42,41 +53,58 @@ class worker {
 
   wake_fd& waker() { return wake_; }
 
-  // Starts serving `mounts` (which must outlive the worker). Returns once the thread's
-  // ring is set up; throws std::runtime_error saying why when it cannot be.
-  void start(mount_table& mounts);
+  // Starts serving `mounts` (which, like `admit` and `pool`, must outlive the worker).
+  // Returns once the thread's ring is set up; throws std::runtime_error saying why when
+  // it cannot be.
+  void start(mount_table& mounts, admission& admit, const slab_pool& pool);
   // Closes every connection and joins the thread.
   void stop();
 
   const worker_counters& counters() const { return counters_; }
+  const zerocopy_counters& zerocopy_stats() const { return zc_.counters(); }
 
  private:
   struct view {  // one mount, as this worker sees it
-    stream* source = nullptr;
-    const std::string* head = nullptr;
+    mount* m = nullptr;
     stream_ring ring;
     bool ended = false;
     std::vector<client*> parked;
     explicit view(size_t chunks) : ring(chunks) {}
+  };
+  enum class canned { bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version };
+  // The chunks of one zero-copy send, kept until the kernel's notification says it no
+  // longer reads them (the client may be gone by then).
+  struct alignas(16) zc_hold {
+    client* c;
+    chunk_ref refs[client::max_iov];
   };
 
   void run(std::promise<int>& ready);
   void handle(io_uring_cqe* cqe);
   void arm_accept();
   void arm_wake();
+  void arm_tick();
   void on_accept(int res, uint32_t flags);
   void on_wake();
+  void on_tick();
   void on_recv(client* c, int res);
   void on_send(client* c, int res);
+  void on_send_zc(zc_hold* h, int res, uint32_t flags);
+  void on_cancel(client* c);
+  void send(client* c);
+  void check_lag(client* c);
+  void skip(client* c);
   void route(client* c, const http_request& req);
-  void answer(client* c, int status);
-  void fill(client* c);
+  void answer(client* c, canned what);
+  bool fill(client* c);
   void pump(client* c);
   void linger(client* c);
   void discard(client* c);
   void close(client* c);
   void release(client* c);
   void begin_shutdown();
+  void shed_backlog();
+  void log_counters() const;
 
   unsigned id_;
   listener sock_;
@@ -85,14 +113,22 @@ class worker {
   std::atomic<bool> stop_{false};
   bool stopping_ = false;
   uint64_t wake_buf_ = 0;
+  uint32_t now_s_ = 0;  // seconds since start, advanced by the tick
+  int reserve_fd_ = -1;  // given up to answer 503 when out of fds
+  bool warned_fds_ = false;
   uring ring_;
+  zerocopy zc_;
+  uint64_t holds_ = 0;  // zero-copy sends not yet notified
+  const slab_pool* pool_ = nullptr;
   mount_table* mounts_ = nullptr;
+  admission* admit_ = nullptr;
   std::vector<std::unique_ptr<view>> views_;
   std::vector<client*> clients_;
-  std::map<int, std::string> answers_;  // canned error responses by status
-  std::vector<client*> woken_;          // scratch for on_wake
+  std::vector<std::string> answers_;  // by canned
+  std::vector<client*> scratch_;
   __kernel_timespec accept_retry_{};
   __kernel_timespec linger_timeout_{};
+  __kernel_timespec tick_{};
   std::unique_ptr<char[]> discard_;  // lingering reads land here, never read back
   worker_counters counters_;
   std::thread thread_;

@@ -94,5 +94,47 @@ TEST_F(stream_ring_test, header_is_kept_across_clear) {
             "PATPMT");
 }
 
+// Ten 100-byte chunks published 100 ms apart, keyframes at 0, 4 and 8.
+class burst_and_lag : public stream_ring_test {
+ protected:
+  stream_ring ring_{16};
+  void SetUp() override {
+    for (uint64_t seq = 0; seq < 10; ++seq)
+      ring_.push(seq, make(std::string(100, 'x')), seq % 4 == 0 ? chunk_keyframe : 0, seq * 100,
+                 static_cast<int64_t>(seq) * 100'000'000);
+  }
+};
+
+TEST_F(burst_and_lag, no_burst_starts_at_the_newest_keyframe) {
+  EXPECT_EQ(ring_.burst_start({}), 8u);
+}
+
+TEST_F(burst_and_lag, burst_by_time_starts_at_a_keyframe_far_enough_back) {
+  EXPECT_EQ(ring_.burst_start({.ns = 100'000'000}), 8u);  // 9 is 100 ms after 8
+  EXPECT_EQ(ring_.burst_start({.ns = 300'000'000}), 4u);
+  EXPECT_EQ(ring_.burst_start({.ns = 60'000'000'000}), 0u);  // more than held: the oldest
+}
+
+TEST_F(burst_and_lag, burst_by_bytes_counts_to_the_live_edge) {
+  EXPECT_EQ(ring_.burst_start({.bytes = 200}), 8u);  // 8 and 9: 200 bytes
+  EXPECT_EQ(ring_.burst_start({.bytes = 201}), 4u);
+}
+
+TEST_F(burst_and_lag, behind_by_time_and_by_bytes) {
+  EXPECT_FALSE(ring_.behind(10, {.ns = 1}));  // the live edge never is
+  EXPECT_FALSE(ring_.behind(7, {.ns = 200'000'000}));
+  EXPECT_TRUE(ring_.behind(6, {.ns = 200'000'000}));
+  EXPECT_FALSE(ring_.behind(7, {.bytes = 300}));
+  EXPECT_TRUE(ring_.behind(6, {.bytes = 300}));
+  EXPECT_FALSE(ring_.behind(0, {}));  // no limit: anything still held
+}
+
+TEST_F(burst_and_lag, a_cursor_out_of_the_window_is_behind_whatever_the_limit) {
+  for (uint64_t seq = 10; seq < 20; ++seq) ring_.push(seq, make("y"), 0, 1000 + seq, 0);
+  EXPECT_LT(3u, ring_.begin_seq());
+  EXPECT_TRUE(ring_.behind(3, {}));
+  EXPECT_TRUE(ring_.behind(3, {.bytes = 1u << 30}));
+}
+
 }  // namespace
 }  // namespace gordo

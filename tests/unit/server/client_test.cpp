@@ -56,5 +56,35 @@ TEST(client, queue_is_bounded) {
   EXPECT_EQ(m->msg_iov, c.iov);
 }
 
+TEST(client, drop_unsent_keeps_the_rest_of_a_begun_chunk) {
+  client c(-1);
+  std::string a = "chunk-one|", b = "chunk-two|", d = "chunk-three";
+  c.queue(a.data(), a.size());
+  c.queue(b.data(), b.size());
+  c.queue(d.data(), d.size());
+  c.consume(a.size() + 3);  // chunk-one sent, chunk-two begun
+  c.drop_unsent();
+  EXPECT_EQ(queued_text(c), "nk-two|");
+  c.consume(7);
+  EXPECT_EQ(c.queued(), 0u);
+}
+
+TEST(client, drop_unsent_on_a_chunk_boundary_empties_the_queue) {
+  slab_pool pool(64, 1);
+  client c(-1);
+  std::string a = "chunk-one|";
+  c.queue(a.data(), a.size());
+  {
+    chunk_builder b(pool);
+    ASSERT_TRUE(b.append(std::as_bytes(std::span("abcdef", 6))));
+    chunk_ref chunk = b.seal();
+    c.queue(chunk.data(), chunk.size(), chunk.share());
+  }
+  c.consume(a.size());  // exactly one whole slice
+  c.drop_unsent();
+  EXPECT_EQ(c.queued(), 0u);
+  EXPECT_EQ(pool.slabs_free(), 1u);  // the dropped chunk's reference is gone
+}
+
 }  // namespace
 }  // namespace gordo

@@ -1,0 +1,159 @@
+// The worker's streaming half: filling a viewer's out queue from its cursor, sending it
+// (plainly or zero-copy), and the slow-viewer policy.
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "gordo/server/worker.h"
+#include "worker_tags.h"
+
+namespace gordo {
+
+using namespace worker_tags;
+
+// A viewer that stopped reading never completes its send, so fill() never sees it fall
+// behind: look from here. Its blocked send has sent nothing yet (a send that sends
+// anything completes), so cancelling it leaves the stream on a slice boundary.
+void worker::check_lag(client* c) {
+  view& v = *views_[c->view];
+  if (c->skipping || !v.ring.behind(c->next_seq, v.m->policy.max_lag)) return;
+  if (v.m->policy.on_slow == slow_policy::drop) {
+    counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
+    return close(c);
+  }
+  c->skipping = true;
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_cancel64(sqe, encode(c, tag_send), 0);
+  io_uring_sqe_set_data64(sqe, encode(c, tag_cancel));
+  ++c->inflight;
+}
+
+void worker::on_cancel(client* c) {
+  c->skipping = false;
+  if (c->closing) close(c);
+}
+
+// Queues chunks from the client's cursor, up to its out queue's capacity. False when the
+// viewer is too slow and its mount's policy is to drop it.
+bool worker::fill(client* c) {
+  view& v = *views_[c->view];
+  const stream_ring& ring = v.ring;
+  const mount_policy& policy = v.m->policy;
+  if (!c->need_keyframe && ring.behind(c->next_seq, policy.max_lag)) {
+    if (policy.on_slow == slow_policy::drop) {
+      counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    skip(c);
+  }
+  if (c->need_keyframe) {
+    // A new viewer gets the configured burst; a resynced one goes to the live edge.
+    bool fresh = c->bytes_sent == 0;
+    auto key = fresh ? ring.burst_start(policy.burst) : ring.newest_keyframe();
+    if (!key) return true;
+    c->next_seq = *key;
+    c->need_keyframe = false;
+  }
+  while (c->queued() < client::max_iov && c->next_seq < ring.end_seq()) {
+    const stream_ring::entry* e = ring.at(c->next_seq);
+    c->queue(e->chunk.data(), e->chunk.size(), e->chunk.share());
+    ++c->next_seq;
+  }
+  return true;
+}
+
+// Moves a slow viewer to the newest keyframe: it finishes the chunk it has begun (so its
+// stream changes on a chunk boundary) and gets nothing more of the GOPs it missed.
+void worker::skip(client* c) {
+  c->drop_unsent();
+  c->need_keyframe = true;
+  counters_.resyncs.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Starts the next send of a client with no send in flight, or parks or closes it.
+void worker::pump(client* c) {
+  if (c->state == client::phase::streaming && !fill(c)) return close(c);
+  if (c->queued() == 0) {
+    // Caught up. A viewer waits for the next chunk unless none will come.
+    bool wait = c->state == client::phase::streaming && !views_[c->view]->ended && !stopping_;
+    if (c->state == client::phase::answering && !stopping_) {
+      linger(c);
+    } else if (!wait) {
+      close(c);
+    } else {
+      c->parked = true;
+      views_[c->view]->parked.push_back(c);
+    }
+    return;
+  }
+  send(c);
+}
+
+// One send for everything queued: zero-copy when it pays (holding the chunks until the
+// kernel lets go of them), from a registered buffer when it is one slice of one arena.
+void worker::send(client* c) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < c->queued(); ++i) bytes += c->iov[i].iov_len;
+  io_uring_sqe* sqe = ring_.sqe();
+  ++c->inflight;
+  c->sending = true;
+  if (c->state != client::phase::streaming || !zc_.use_for(bytes)) {
+    io_uring_prep_sendmsg(sqe, c->fd, c->message(), MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, encode(c, tag_send));
+    return;
+  }
+  auto* h = new zc_hold{c, {}};
+  for (size_t i = 0; i < c->queued(); ++i) h->refs[i] = c->refs[i].share();
+  int buffer = c->queued() == 1 ? zc_.buffer_index(c->refs[0]) : -1;
+  if (buffer >= 0)
+    io_uring_prep_send_zc_fixed(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, MSG_NOSIGNAL,
+                                0, static_cast<unsigned>(buffer));
+  else
+    io_uring_prep_sendmsg_zc(sqe, c->fd, c->message(), MSG_NOSIGNAL);
+  sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+  io_uring_sqe_set_data64(sqe, encode(h, tag_send_zc));
+  ++holds_;
+  zc_.sent(buffer >= 0);
+}
+
+// A zero-copy send posts its result (flag MORE: a notification follows), then the
+// notification; the hold goes with the last of the two.
+void worker::on_send_zc(zc_hold* h, int res, uint32_t flags) {
+  if (flags & IORING_CQE_F_NOTIF) {
+    zc_.notified(static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED);
+  } else {
+    client* c = h->c;
+    --c->inflight;
+    c->sending = false;
+    if ((res == -EOPNOTSUPP || res == -EINVAL) && !c->closing) {
+      zc_.unsupported(res);  // nothing was sent: send it again, plainly
+      pump(c);
+    } else {
+      on_send(c, res);
+    }
+    if (flags & IORING_CQE_F_MORE) return;
+  }
+  delete h;
+  --holds_;
+}
+
+void worker::on_send(client* c, int res) {
+  if (res == -ECANCELED && !c->closing) {
+    // check_lag() cancelled a send that had sent nothing.
+    skip(c);
+    return pump(c);
+  }
+  if (c->closing || res <= 0) {
+    close(c);  // EPIPE/ECONNRESET: the viewer went away
+    return;
+  }
+  c->since_s = now_s_;
+  c->bytes_sent += res;
+  counters_.bytes_sent.fetch_add(res, std::memory_order_relaxed);
+  counters_.sends.fetch_add(1, std::memory_order_relaxed);
+  c->consume(static_cast<size_t>(res));
+  pump(c);
+}
+
+
+}  // namespace gordo

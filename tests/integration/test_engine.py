@@ -1,0 +1,243 @@
+"""Black-box: the serving engine's policies (slow viewers, limits, timeouts, zero-copy,
+several workers) seen from real sockets and from the counters gordo logs when it stops."""
+import os
+import tempfile
+import time
+import unittest
+
+from harness import (Gordo, Viewer, capture, capture_async, connect, continuity_breaks, decode_errors,
+                     make_media, request, server_counters, split_response, ts_packets, write)
+
+MEDIA_SECONDS = 4
+
+
+def setUpModule():
+    global TMP, MEDIA, MEDIA_BYTES_PER_S
+    TMP = tempfile.TemporaryDirectory()
+    MEDIA = make_media(os.path.join(TMP.name, "in.ts"), seconds=MEDIA_SECONDS, size="640x360",
+                       fmt_args=("-b:v", "1500k", "-f", "mpegts"))
+    MEDIA_BYTES_PER_S = os.path.getsize(MEDIA) / MEDIA_SECONDS
+
+
+def tearDownModule():
+    TMP.cleanup()
+
+
+def stopped(g):
+    """Stops gordo and returns its counters, checking it exited cleanly."""
+    code = g.stop()
+    log = g.log()
+    assert code == 0, f"gordo exited {code}: {log}"
+    assert "still referenced" not in log, log
+    return server_counters(log), log
+
+
+class SlowViewers(unittest.TestCase):
+    # A slow viewer: small socket buffers on both ends (but not so small that TCP's
+    # silly-window avoidance throttles it), so that stopping reading for 5 s puts it
+    # seconds behind live.
+    def run_slow(self, policy):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "1", "--max-lag", "1s",
+                   "--on-slow", policy, "--sndbuf", "16384") as g:
+            normal = Viewer(g.port, "/live.ts", 9)
+            slow = Viewer(g.port, "/live.ts", 9, stall=(1, 5), rcvbuf=32768)
+            normal.result()
+            slow.result()
+            counters, log = stopped(g)
+        # The normal viewer on the same worker kept the full rate while the other stalled.
+        during = normal.bytes_between(1.5, 6)
+        self.assertGreater(during, 0.7 * MEDIA_BYTES_PER_S * 4.5,
+                           f"normal viewer got {during} bytes in 4.5 s; stream is {MEDIA_BYTES_PER_S:.0f} B/s")
+        self.assertFalse(normal.closed)
+        status, _, body = normal.result()
+        self.assertEqual(status, 200)
+        self.assertEqual(continuity_breaks(body), [], "the normal viewer lost nothing")
+        return slow, counters
+
+    def test_viewer_that_stops_reading_is_resynced_at_a_keyframe(self):
+        slow, counters = self.run_slow("skip-to-keyframe")
+        self.assertGreaterEqual(counters["resyncs"], 1)
+        self.assertEqual(counters["slow_drops"], 0)
+        self.assertFalse(slow.closed, "skip-to-keyframe keeps the viewer connected")
+        status, _, body = slow.result()
+        self.assertEqual(status, 200)
+        self.assertGreater(slow.bytes_between(6, 9), 0.5 * MEDIA_BYTES_PER_S * 3,
+                           "it receives again once it reads")
+        # Whole TS packets throughout (ts_packets checks every sync byte), and the stream
+        # jumps only to a keyframe: the first packet after each jump starts a video access
+        # unit flagged random-access.
+        packets = ts_packets(body)
+        breaks = continuity_breaks(body)
+        self.assertGreaterEqual(len(breaks), 1, "it skipped ahead")
+        jump = breaks[0]
+        pid, start, random_access = packets[jump][:3]
+        self.assertEqual(pid, 0x100, "the jump lands on the video stream")
+        self.assertTrue(start and random_access, "the jump lands on a keyframe")
+        self.assertEqual(decode_errors(write(TMP.name, "slow.ts", body[jump * 188:])), "")
+
+    def test_viewer_that_stops_reading_is_dropped_by_policy(self):
+        slow, counters = self.run_slow("drop")
+        self.assertGreaterEqual(counters["slow_drops"], 1)
+        self.assertEqual(counters["resyncs"], 0)
+        self.assertTrue(slow.closed, "drop disconnects the slow viewer")
+        _, _, body = slow.result()
+        self.assertEqual(continuity_breaks(body), [], "what it got before the drop is whole")
+
+    def test_viewer_that_never_reads_again_is_closed_by_the_write_timeout(self):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "1", "--write-timeout", "2",
+                   "--sndbuf", "16384") as g:
+            stuck = Viewer(g.port, "/live.ts", 8, stall=(0.5, 6), rcvbuf=32768)
+            stuck.result()
+            counters, _ = stopped(g)
+        self.assertTrue(stuck.closed)
+        self.assertGreaterEqual(counters["timeouts"], 1)
+
+
+class Limits(unittest.TestCase):
+    def test_client_limit_answers_503_then_admits_again_when_a_viewer_leaves(self):
+        with Gordo("--input", MEDIA, "--loop", "--client-limit", "2") as g:
+            a, b = connect(g.port), connect(g.port)
+            for s in (a, b):
+                s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
+            status, headers, body = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+            self.assertEqual(status, 503)
+            self.assertEqual(headers["retry-after"], "10")
+            self.assertIn(b"full", body)
+            a.close()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # the server notices the close on its next send
+                status, _, _, _ = capture(g.port, "/live.ts", 0.5)
+                if status == 200:
+                    break
+            self.assertEqual(status, 200)
+            b.close()
+            counters, _ = stopped(g)
+            self.assertGreaterEqual(counters["refused"], 1)
+
+    def test_overflow_redirects_when_configured(self):
+        with Gordo("--input", MEDIA, "--loop", "--mount-client-limit", "1",
+                   "--redirect-on-overflow", "http://other.example:8080/live.ts") as g:
+            with connect(g.port) as a:
+                a.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
+                status, headers, _ = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+                self.assertEqual(status, 302)
+                self.assertEqual(headers["location"], "http://other.example:8080/live.ts")
+            self.assertEqual(g.stop(), 0)
+
+    def test_bandwidth_limit_refuses_viewers_past_it(self):
+        # A limit of 1.5 times the stream's bitrate: one viewer fits, a second does not.
+        limit = round(MEDIA_BYTES_PER_S * 8 * 1.5 / 1e6)
+        with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", str(limit)) as g:
+            time.sleep(3)  # the bitrate is measured over the first seconds of the source
+            with connect(g.port) as a:
+                a.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
+                status, _, _ = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+                self.assertEqual(status, 503)
+            self.assertEqual(g.stop(), 0)
+
+    def test_out_of_fds_new_viewers_get_503_and_others_keep_playing(self):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "1", max_fds=40) as g:
+            watcher = Viewer(g.port, "/live.ts", 8)
+            time.sleep(1)
+            sockets, statuses = [], []
+            for _ in range(40):
+                s = connect(g.port)
+                s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                s.settimeout(10)
+                head = s.recv(100)
+                statuses.append(int(head.split(b" ")[1]) if head else None)
+                sockets.append(s)
+            self.assertIn(200, statuses)
+            self.assertIn(503, statuses, "past the fd limit viewers are told the server is full")
+            self.assertEqual(set(statuses), {200, 503}, statuses)
+            for s in sockets:
+                s.close()
+            status, _, body = watcher.result()
+            self.assertEqual(status, 200)
+            self.assertFalse(watcher.closed)
+            self.assertGreater(watcher.bytes_between(3, 8), 0.7 * MEDIA_BYTES_PER_S * 5)
+            self.assertEqual(continuity_breaks(body), [])
+            # Once fds are free again, viewers are admitted again.
+            deadline = time.monotonic() + 10
+            while capture(g.port, "/live.ts", 0.5)[0] != 200 and time.monotonic() < deadline:
+                pass
+            self.assertEqual(capture(g.port, "/live.ts", 0.5)[0], 200)
+            counters, log = stopped(g)
+            self.assertIn("raise LimitNOFILE", log)
+            self.assertGreaterEqual(counters["refused"], 1)
+
+    def test_request_head_that_never_completes_gets_408(self):
+        with Gordo("--input", MEDIA, "--loop", "--header-timeout", "1") as g:
+            with connect(g.port) as s:
+                s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+                s.settimeout(10)
+                status, _, body = split_response(s.recv(4096))
+            self.assertEqual(status, 408)
+            self.assertIn(b"time", body)
+            # Viewers that do send their request are unaffected.
+            self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
+            counters, _ = stopped(g)
+            self.assertEqual(counters["timeouts"], 1)
+
+
+class ZeroCopy(unittest.TestCase):
+    def serve(self, mode, viewers=4):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "2", "--zerocopy", mode) as g:
+            pending = [capture_async(g.port, "/live.ts", 3) for _ in range(viewers)]
+            bodies = [p.result()[2] for p in pending]
+            counters, log = stopped(g)
+        if "no zero-copy send" in log:
+            self.skipTest("this kernel has no zero-copy send (IORING_OP_SEND_ZC, Linux 6.1+)")
+        for i, body in enumerate(bodies):
+            self.assertEqual(continuity_breaks(body), [])
+            self.assertEqual(decode_errors(write(TMP.name, f"zc{i}.ts", body)), "")
+        return counters, log
+
+    def test_zero_copy_sends_are_notified_and_release_their_chunks(self):
+        counters, log = self.serve("on")
+        self.assertGreater(counters["zc_sends"], 10)
+        self.assertGreater(counters["zc_fixed"], 0, "single-chunk sends use the registered arena")
+        # Every send's chunks were held until its notification, and then released:
+        # stopped() checked that no slab is still referenced.
+        self.assertEqual(counters["zc_notified"], counters["zc_sends"])
+        # Loopback always copies, and the kernel says so.
+        self.assertEqual(counters["zc_copied"], counters["zc_notified"])
+
+    def test_auto_falls_back_to_plain_send_when_the_kernel_copies(self):
+        counters, log = self.serve("auto", viewers=8)
+        self.assertIn("using plain send", log)
+        self.assertLessEqual(counters["zc_sends"], counters["sends"])
+        self.assertEqual(counters["zc_notified"], counters["zc_sends"])
+
+    def test_off_never_sends_zero_copy(self):
+        counters, _ = self.serve("off")
+        self.assertEqual(counters["zc_sends"], 0)
+
+
+class SeveralWorkers(unittest.TestCase):
+    def test_every_viewer_gets_the_same_stream_bytes_in_order(self):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "2") as g:
+            pending = [capture_async(g.port, "/live.ts", 4) for _ in range(16)]
+            bodies = [p.result()[2] for p in pending]
+            counters, _ = stopped(g)
+        self.assertEqual(counters["workers"], 2)
+        self.assertTrue(all(n > 0 for n in counters["per_worker_connections"]),
+                        f"both workers served: {counters['per_worker_connections']}")
+        # Each body is the cached PAT+PMT header, then a run of the one remuxed stream:
+        # every pair overlaps byte for byte, nothing lost or reordered.
+        reference = max(bodies, key=len)
+        for i, body in enumerate(bodies):
+            self.assertEqual(continuity_breaks(body), [], f"viewer {i}")
+            live = body[2 * 188:]
+            at = reference.find(live[:64 * 188])
+            self.assertGreaterEqual(at, 0, f"viewer {i}'s stream is not in the reference")
+            overlap = min(len(live), len(reference) - at)
+            self.assertGreater(overlap, 200_000)
+            self.assertEqual(live[:overlap], reference[at:at + overlap], f"viewer {i}")
+
+
+if __name__ == "__main__":
+    unittest.main()

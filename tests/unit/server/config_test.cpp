@@ -1,0 +1,79 @@
+#include "gordo/server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace gordo {
+namespace {
+
+config parse(std::initializer_list<const char*> flags) {
+  std::vector<char*> argv{const_cast<char*>("gordo")};
+  for (const char* f : flags) argv.push_back(const_cast<char*>(f));
+  return *parse_args(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(parse_span, time_and_byte_units) {
+  EXPECT_EQ(parse_span("x", "2s").ns, 2'000'000'000);
+  EXPECT_EQ(parse_span("x", "1.5s").ns, 1'500'000'000);
+  EXPECT_EQ(parse_span("x", "500ms").ns, 500'000'000);
+  EXPECT_EQ(parse_span("x", "65536").bytes, 65536u);
+  EXPECT_EQ(parse_span("x", "512KiB").bytes, 512u * 1024);
+  EXPECT_EQ(parse_span("x", "2MB").bytes, 2'000'000u);
+  EXPECT_EQ(parse_span("x", "1MiB").bytes, 1u << 20);
+  EXPECT_TRUE(parse_span("x", "0").none());
+  EXPECT_TRUE(parse_span("x", "0s").none());
+}
+
+TEST(parse_span, bad_amounts_name_the_flag) {
+  for (const char* bad : {"", "s", "-1s", "2 s", "2h", "1e", "fast"}) {
+    try {
+      parse_span("burst", bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const config_error& e) {
+      EXPECT_NE(std::string(e.what()).find("--burst"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(parse_cpu_list, ranges_and_singles) {
+  EXPECT_EQ(parse_cpu_list("cpus", "0"), (std::vector<int>{0}));
+  EXPECT_EQ(parse_cpu_list("cpus", "0-3,6"), (std::vector<int>{0, 1, 2, 3, 6}));
+  EXPECT_EQ(parse_cpu_list("cpus", "5,1"), (std::vector<int>{5, 1}));
+  for (const char* bad : {"", ",", "1,", "3-1", "a", "-1", "1-", "0-99999"})
+    EXPECT_THROW(parse_cpu_list("cpus", bad), config_error) << bad;
+}
+
+TEST(parse_args, engine_flags) {
+  config c = parse({"--workers", "3", "--cpus", "1-2", "--burst", "2s", "--max-lag", "4MiB",
+                    "--on-slow", "drop", "--client-limit", "10", "--mount-client-limit", "5",
+                    "--bandwidth-limit", "100", "--redirect-on-overflow", "http://b/live.ts",
+                    "--zerocopy", "off", "--sndbuf", "65536"});
+  EXPECT_EQ(c.workers, 3u);
+  EXPECT_EQ(c.cpus, (std::vector<int>{1, 2}));
+  EXPECT_EQ(c.policy.burst.ns, 2'000'000'000);
+  EXPECT_EQ(c.policy.max_lag.bytes, 4u << 20);
+  EXPECT_EQ(c.policy.on_slow, slow_policy::drop);
+  EXPECT_EQ(c.limits.clients, 10u);
+  EXPECT_EQ(c.policy.client_limit, 5u);
+  EXPECT_EQ(c.limits.bandwidth_bps, 100'000'000u);
+  EXPECT_EQ(c.limits.redirect, "http://b/live.ts");
+  EXPECT_EQ(c.zerocopy, zerocopy_mode::off);
+  EXPECT_EQ(c.sndbuf, 65536);
+}
+
+TEST(parse_args, defaults) {
+  config c = parse({});
+  EXPECT_EQ(c.workers, 0u);  // one per online CPU
+  EXPECT_TRUE(c.policy.burst.none());
+  EXPECT_EQ(c.policy.max_lag.ns, 10'000'000'000);
+  EXPECT_EQ(c.policy.on_slow, slow_policy::skip_to_keyframe);
+  EXPECT_EQ(c.zerocopy, zerocopy_mode::automatic);
+  EXPECT_EQ(c.header_timeout_s, 10u);
+  EXPECT_EQ(c.write_timeout_s, 30u);
+}
+
+}  // namespace
+}  // namespace gordo
