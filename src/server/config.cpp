@@ -103,6 +103,9 @@ std::optional<config> parse_args(int argc, char** argv) {
         cxxopts::value<std::string>())
     ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
         cxxopts::value<std::string>()->default_value("1024"))
+    ("chunk-size", "Publish a chunk once it holds this many bytes (and at every keyframe); "
+        "bigger chunks mean fewer, larger sends", cxxopts::value<std::string>()->default_value("32KiB"))
+    ("chunk-duration", "... or once its first byte is this old", cxxopts::value<std::string>()->default_value("100ms"))
     ("burst", "History a new viewer gets, from a keyframe: time (2s) or bytes (1MiB); "
         "0: from the newest keyframe", cxxopts::value<std::string>()->default_value("0"))
     ("max-lag", "How far behind live a viewer may fall before --on-slow applies: time or bytes; "
@@ -168,6 +171,14 @@ std::optional<config> parse_args(int argc, char** argv) {
   c.workers = number<unsigned>(args, "workers", 0, 1024);
   if (args.count("cpus")) c.cpus = parse_cpu_list("cpus", args["cpus"].as<std::string>());
   c.ring_chunks = number<size_t>(args, "ring-chunks", 16, size_t{1} << 20);
+  stream_span size = parse_span("chunk-size", args["chunk-size"].as<std::string>());
+  if (size.ns || size.bytes < 1024 || size.bytes > 512 * 1024)
+    throw config_error("--chunk-size must be an amount of bytes from 1KiB to 512KiB");
+  c.chunking.target_bytes = size.bytes;
+  stream_span delay = parse_span("chunk-duration", args["chunk-duration"].as<std::string>());
+  if (delay.bytes || delay.ns < 10'000'000 || delay.ns > 5'000'000'000)
+    throw config_error("--chunk-duration must be a time from 10ms to 5s");
+  c.chunking.max_delay = std::chrono::milliseconds(delay.ns / 1'000'000);
   c.policy.burst = parse_span("burst", args["burst"].as<std::string>());
   c.policy.max_lag = parse_span("max-lag", args["max-lag"].as<std::string>());
   std::string on_slow = args["on-slow"].as<std::string>();

@@ -80,7 +80,7 @@ server::server(const config& cfg)
   m->policy = cfg.policy;
   m->out = std::make_unique<stream>(wakers, feed_capacity);
   m->source = std::make_unique<ingest>(m->path, make_source(cfg), *m->out, pool_,
-                                       chunk_writer_options{});
+                                       cfg.chunking);
   mounts_.add(std::move(m));
 
   for (auto& w : workers_) w->start(mounts_, admission_, pool_);

@@ -28,6 +28,8 @@ namespace {
 constexpr long linger_read_ns = 1'000'000'000;
 constexpr uint8_t linger_reads = 16;
 constexpr size_t discard_size = 64 * 1024;
+// Viewers whose sends go to the kernel in one submission (see serve_ready).
+constexpr size_t ready_slice = 1024;
 
 }  // namespace
 
@@ -100,7 +102,9 @@ void worker::run(std::promise<int>& ready) {
   arm_tick();
   // After the last client, zero-copy notifications still hold chunks: wait for them.
   while (!stopping_ || !clients_.empty() || holds_ > 0) {
-    int r = ring_.submit_and_wait();
+    // With viewers still to serve from the last wake-up, only collect what completed;
+    // otherwise sleep until something does.
+    int r = ready_.empty() ? ring_.submit_and_wait() : ring_.submit_and_get_events();
     if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
       spdlog::critical("worker {}: io_uring_submit_and_wait: {}", id_, std::strerror(-r));
       break;
@@ -112,6 +116,7 @@ void worker::run(std::promise<int>& ready) {
       ++seen;
     }
     io_uring_cq_advance(ring_.get(), seen);
+    serve_ready();
   }
   log_counters();
 }
@@ -239,14 +244,23 @@ void worker::on_wake() {
     v.ended = ended;
     // Every viewer that was caught up gets its next send now; they all go to the kernel
     // in the one submit at the top of the loop.
-    scratch_.swap(v.parked);
-    for (client* c : scratch_) {
+    for (client* c : v.parked) {
       c->parked = false;
       c->since_s = now_s_;  // the write timeout counts from here
-      pump(c);
     }
-    scratch_.clear();
+    ready_.insert(ready_.end(), v.parked.begin(), v.parked.end());
+    v.parked.clear();
   }
+}
+
+// Starts the sends of viewers woken by new chunks, a slice at a time: the kernel runs
+// each send inline when it is submitted, so thousands in one submission would keep a new
+// viewer's accept and request waiting for tens of milliseconds. Between slices the loop
+// handles whatever completed.
+void worker::serve_ready() {
+  size_t n = std::min(ready_.size(), ready_slice);
+  for (size_t i = 0; i < n; ++i) pump(ready_[i]);
+  ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 // Once a second: timeouts. A viewer parked on a quiet source never times out.
@@ -398,6 +412,7 @@ void worker::release(client* c) {
 
 void worker::begin_shutdown() {
   stopping_ = true;
+  ready_.clear();  // closed below like every other client
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_cancel64(sqe, tag_accept, 0);
   io_uring_sqe_set_data64(sqe, tag_ignore);

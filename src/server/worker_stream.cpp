@@ -98,7 +98,12 @@ void worker::send(client* c) {
   ++c->inflight;
   c->sending = true;
   if (c->state != client::phase::streaming || !zc_.use_for(bytes)) {
-    io_uring_prep_sendmsg(sqe, c->fd, c->message(), MSG_NOSIGNAL);
+    // A caught-up viewer has one chunk to send: SEND spares the kernel copying in a
+    // msghdr and an iovec.
+    if (c->queued() == 1)
+      io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, MSG_NOSIGNAL);
+    else
+      io_uring_prep_sendmsg(sqe, c->fd, c->message(), MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, encode(c, tag_send));
     return;
   }

@@ -24,6 +24,8 @@ class uring {
   void reserve(unsigned n);
   // Submits what is queued and waits for at least one completion.
   int submit_and_wait();
+  // Submits what is queued and collects completions without waiting.
+  int submit_and_get_events() { return io_uring_submit_and_get_events(&ring_); }
 
   io_uring* get() { return &ring_; }
   // The setup flags in use, for logs: e.g. "single-issuer defer-taskrun".

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gordo/io/zerocopy.h"
+#include "gordo/media/chunk_writer.h"
 #include "gordo/net/address.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
@@ -21,6 +22,7 @@ struct config {
   unsigned workers = 0;   // 0: one per online CPU (or per --cpus entry)
   std::vector<int> cpus;  // pin worker i to cpus[i % size]; empty: no pinning
   size_t ring_chunks = 1024;
+  chunk_writer_options chunking;  // --chunk-size, --chunk-duration
   mount_policy policy;     // for the mount (--burst, --max-lag, --on-slow, --mount-client-limit)
   admission_limits limits;  // --client-limit, --bandwidth-limit, --redirect-on-overflow
   uint32_t header_timeout_s = 10;

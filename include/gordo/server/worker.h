@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -103,6 +104,7 @@ class worker {
   void close(client* c);
   void release(client* c);
   void begin_shutdown();
+  void serve_ready();
   void shed_backlog();
   void log_counters() const;
 
@@ -126,6 +128,7 @@ class worker {
   std::vector<client*> clients_;
   std::vector<std::string> answers_;  // by canned
   std::vector<client*> scratch_;
+  std::deque<client*> ready_;  // woken, their next send not yet prepared
   __kernel_timespec accept_retry_{};
   __kernel_timespec linger_timeout_{};
   __kernel_timespec tick_{};

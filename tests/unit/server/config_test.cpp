@@ -50,7 +50,8 @@ TEST(parse_args, engine_flags) {
   config c = parse({"--workers", "3", "--cpus", "1-2", "--burst", "2s", "--max-lag", "4MiB",
                     "--on-slow", "drop", "--client-limit", "10", "--mount-client-limit", "5",
                     "--bandwidth-limit", "100", "--redirect-on-overflow", "http://b/live.ts",
-                    "--zerocopy", "off", "--sndbuf", "65536"});
+                    "--zerocopy", "off", "--sndbuf", "65536", "--chunk-size", "64KiB",
+                    "--chunk-duration", "250ms"});
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.cpus, (std::vector<int>{1, 2}));
   EXPECT_EQ(c.policy.burst.ns, 2'000'000'000);
@@ -62,6 +63,18 @@ TEST(parse_args, engine_flags) {
   EXPECT_EQ(c.limits.redirect, "http://b/live.ts");
   EXPECT_EQ(c.zerocopy, zerocopy_mode::off);
   EXPECT_EQ(c.sndbuf, 65536);
+  EXPECT_EQ(c.chunking.target_bytes, 64u * 1024);
+  EXPECT_EQ(c.chunking.max_delay.count(), 250);
+}
+
+TEST(parse_args, chunking_out_of_range_is_an_error) {
+  for (auto flags : {std::initializer_list<const char*>{"--chunk-size", "100"},
+                     std::initializer_list<const char*>{"--chunk-size", "2MiB"},
+                     std::initializer_list<const char*>{"--chunk-size", "1s"},
+                     std::initializer_list<const char*>{"--chunk-duration", "1ms"},
+                     std::initializer_list<const char*>{"--chunk-duration", "64KiB"}}) {
+    EXPECT_THROW(parse(flags), config_error) << *flags.begin() << " " << *(flags.begin() + 1);
+  }
 }
 
 TEST(parse_args, defaults) {
