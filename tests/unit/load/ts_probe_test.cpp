@@ -1,0 +1,59 @@
+#include "load/ts_probe.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace gordo::load {
+namespace {
+
+std::string packet(bool random_access, bool unit_start = true, std::string payload = "") {
+  std::string p(188, '\xff');
+  p[0] = 0x47;
+  p[1] = static_cast<char>(unit_start ? 0x41 : 0x01);  // PID 0x100
+  p[2] = 0x00;
+  if (random_access) {
+    p[3] = 0x30;  // adaptation field and payload
+    p[4] = 1;
+    p[5] = 0x40;  // random_access_indicator
+  } else {
+    p[3] = 0x10;  // payload only
+    p.replace(4, payload.size(), payload);
+  }
+  return p;
+}
+
+TEST(ts_probe, random_access_packet_is_a_keyframe) {
+  ts_probe probe;
+  EXPECT_FALSE(probe.feed(packet(false).data(), 188));
+  EXPECT_TRUE(probe.feed(packet(true).data(), 188));
+  EXPECT_EQ(probe.packets(), 2u);
+}
+
+TEST(ts_probe, finds_a_keyframe_split_across_reads) {
+  std::string stream = packet(false) + packet(false) + packet(true);
+  ts_probe probe;
+  EXPECT_FALSE(probe.feed(stream.data(), 300));
+  EXPECT_FALSE(probe.feed(stream.data() + 300, 100));
+  EXPECT_TRUE(probe.feed(stream.data() + 400, stream.size() - 400));
+}
+
+TEST(ts_probe, idr_nal_unit_without_the_flag_is_a_keyframe) {
+  std::string pes("\x00\x00\x01\xe0\x00\x00\x80\x80\x05\x21\x00\x01\x00\x01"
+                  "\x00\x00\x00\x01\x09\xf0\x00\x00\x00\x01\x65", 25);
+  ts_probe probe;
+  EXPECT_TRUE(probe.feed(packet(false, true, pes).data(), 188));
+  std::string non_idr = pes;
+  non_idr.back() = 0x41;  // a non-IDR slice
+  ts_probe other;
+  EXPECT_FALSE(other.feed(packet(false, true, non_idr).data(), 188));
+}
+
+TEST(ts_probe, resynchronises_after_garbage) {
+  std::string stream = "garbage" + packet(true);
+  ts_probe probe;
+  EXPECT_TRUE(probe.feed(stream.data(), stream.size()));
+}
+
+}  // namespace
+}  // namespace gordo::load

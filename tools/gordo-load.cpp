@@ -1,0 +1,493 @@
+// gordo-load: many HTTP viewers of one stream from one thread (epoll), each measured:
+// time to first byte, time to its first decodable keyframe (MPEG-TS), received rate.
+// Built by meson as build/gordo-load; see perf/README.md.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cxxopts.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "load/ts_probe.h"
+#include "load/url.h"
+
+namespace {
+
+using gordo::load::ts_probe;
+using gordo::load::url;
+
+double now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU seconds and resident KiB of another process, from /proc (0 when it cannot be read).
+struct proc_sample {
+  double cpu_s = 0;
+  uint64_t rss_kib = 0;
+};
+
+proc_sample sample(int pid) {
+  proc_sample s;
+  if (pid <= 0) return s;
+  std::string path = fmt::format("/proc/{}/stat", pid);
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // Fields after the command name (which may hold spaces): utime and stime are the
+    // 12th and 13th after the closing parenthesis.
+    if (const char* p = std::strrchr(buf, ')')) {
+      unsigned long long utime = 0, stime = 0;
+      if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
+        s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+  }
+  path = fmt::format("/proc/{}/status", pid);
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmRSS: %lu kB", reinterpret_cast<unsigned long*>(&s.rss_kib)) == 1) break;
+    std::fclose(f);
+  }
+  return s;
+}
+
+// Busy and total jiffies of one CPU, from /proc/stat: everything that ran there, softirq
+// included (on loopback much of the network stack runs in softirq, charged to no process).
+struct core_sample {
+  double busy = 0, total = 0;
+};
+
+core_sample sample_core(int cpu) {
+  core_sample s;
+  if (cpu < 0) return s;
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return s;
+  char line[512];
+  std::string want = fmt::format("cpu{} ", cpu);
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, want.c_str(), want.size()) != 0) continue;
+    unsigned long long v[8] = {};
+    std::sscanf(line + want.size(), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                &v[4], &v[5], &v[6], &v[7]);
+    for (unsigned long long x : v) s.total += static_cast<double>(x);
+    s.busy = s.total - static_cast<double>(v[3] + v[4]);  // minus idle and iowait
+    break;
+  }
+  std::fclose(f);
+  return s;
+}
+
+struct options {
+  url target;
+  unsigned viewers = 100;
+  double connect_rate = 1000;  // viewers per second
+  double duration = 10;        // seconds after the last viewer connected
+  double settle = 2;           // seconds after the last connect before rates are measured
+  double bitrate = 0;          // expected bits/s of the stream; 0: the median viewer's
+  int cpu = -1;
+  int server_pid = 0;  // also report this process's CPU and memory over the window
+  int server_core = -1;  // also report how busy this CPU was over the window
+  bool raw = false;    // no HTTP: the server streams as soon as we connect (tcpserversink)
+  bool json = false;
+  bool quiet = false;
+};
+
+enum class state : uint8_t { connecting, head, body, done };
+
+struct viewer {
+  int fd = -1;
+  state st = state::connecting;
+  bool failed = false;       // never got a 200
+  bool closed_early = false;  // the server closed a 200 stream before the end
+  int status = 0;
+  double started = 0;
+  double first_byte = -1;  // seconds after `started`
+  double keyframe = -1;    // seconds after `started` to the first random-access TS packet
+  uint64_t body_bytes = 0;
+  uint64_t bytes_at_mark = 0;
+  std::string head;  // the response head while reading it
+  std::string error;
+  ts_probe probe;
+};
+
+class load {
+ public:
+  explicit load(const options& o) : o_(o), viewers_(o.viewers), buf_(1 << 18) {}
+
+  int run();
+
+ private:
+  void start(viewer& v);
+  void on_event(viewer& v, uint32_t events);
+  void on_data(viewer& v, const char* data, size_t n, double t);
+  void finish(viewer& v, const std::string& error);
+  void progress(double t, bool last);
+  // Prints the summary; returns how many viewers got the stream.
+  unsigned report(double window);
+
+  options o_;
+  std::vector<viewer> viewers_;
+  std::vector<char> buf_;
+  int ep_ = -1;
+  sockaddr_storage addr_{};
+  socklen_t addr_len_ = 0;
+  std::string request_;
+  unsigned started_ = 0;
+  unsigned live_ = 0;
+  double last_progress_ = 0;
+  uint64_t bytes_total_ = 0;
+  uint64_t bytes_at_progress_ = 0;
+  double mark_at_ = -1;  // start of the measured window
+  double cpu_used_ = 0;  // CPU seconds in the measured window
+  proc_sample server_begin_, server_end_;
+  core_sample core_begin_, core_end_;
+};
+
+int load::run() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int err = getaddrinfo(o_.target.host.c_str(), std::to_string(o_.target.port).c_str(), &hints, &res)) {
+    fmt::print(stderr, "gordo-load: cannot resolve {}: {}\n", o_.target.host, gai_strerror(err));
+    return 2;
+  }
+  std::memcpy(&addr_, res->ai_addr, res->ai_addrlen);
+  addr_len_ = res->ai_addrlen;
+  freeaddrinfo(res);
+  request_ = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
+                         o_.target.path, o_.target.host);
+
+  ep_ = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<epoll_event> events(4096);
+  double begin = now_s();
+  double cpu_begin = cpu_s();
+  double all_connected = -1, mark = -1, end = -1;
+  last_progress_ = begin;
+  for (;;) {
+    double t = now_s();
+    // Connect at the requested rate.
+    auto due = static_cast<unsigned>(std::min<double>(o_.viewers, (t - begin) * o_.connect_rate + 1));
+    while (started_ < due) start(viewers_[started_++]);
+    if (started_ == o_.viewers && all_connected < 0) {
+      all_connected = t;
+      mark = t + o_.settle;
+      end = mark + o_.duration;
+    }
+    if (mark > 0 && t >= mark && mark != -2) {
+      for (viewer& v : viewers_) v.bytes_at_mark = v.body_bytes;
+      cpu_begin = cpu_s();
+      server_begin_ = sample(o_.server_pid);
+      core_begin_ = sample_core(o_.server_core);
+      mark_at_ = t;
+      mark = -2;
+    }
+    if (end > 0 && t >= end) break;
+    if (live_ == 0 && started_ == o_.viewers) break;  // everyone failed or was closed
+    int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 5);
+    t = now_s();
+    for (int i = 0; i < n; ++i) on_event(viewers_[events[i].data.u32], events[i].events);
+    if (!o_.quiet && t - last_progress_ >= 1) progress(t - begin, false);
+  }
+  double t_end = now_s();
+  cpu_used_ = cpu_s() - cpu_begin;
+  server_end_ = sample(o_.server_pid);
+  core_end_ = sample_core(o_.server_core);
+  for (viewer& v : viewers_)
+    if (v.fd >= 0) ::close(v.fd);
+  if (!o_.quiet) progress(t_end - begin, true);
+  // Exit status 1 when no viewer got the stream at all (server down, every request refused).
+  return report(mark_at_ > 0 ? t_end - mark_at_ : 0) > 0 ? 0 : 1;
+}
+
+void load::start(viewer& v) {
+  v.started = now_s();
+  v.fd = socket(addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (v.fd < 0) return finish(v, fmt::format("socket: {}", std::strerror(errno)));
+  int r = connect(v.fd, reinterpret_cast<sockaddr*>(&addr_), addr_len_);
+  if (r < 0 && errno != EINPROGRESS) return finish(v, fmt::format("connect: {}", std::strerror(errno)));
+  epoll_event ev{};
+  ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
+  ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
+  epoll_ctl(ep_, EPOLL_CTL_ADD, v.fd, &ev);
+  ++live_;
+}
+
+void load::on_event(viewer& v, uint32_t events) {
+  if (v.st == state::done) return;
+  if (v.st == state::connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(v.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) return finish(v, fmt::format("connect: {}", std::strerror(err)));
+    if (!(events & EPOLLOUT)) return;
+    // The request is tiny: one send into an empty socket buffer always takes all of it.
+    if (!o_.raw &&
+        send(v.fd, request_.data(), request_.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request_.size()))
+      return finish(v, fmt::format("send: {}", std::strerror(errno)));
+    v.st = o_.raw ? state::body : state::head;
+    if (o_.raw) v.status = 200;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
+    epoll_ctl(ep_, EPOLL_CTL_MOD, v.fd, &ev);
+    return;
+  }
+  for (;;) {
+    ssize_t n = recv(v.fd, buf_.data(), buf_.size(), 0);
+    if (n > 0) {
+      on_data(v, buf_.data(), static_cast<size_t>(n), now_s());
+      if (v.st == state::done) return;
+      if (static_cast<size_t>(n) < buf_.size()) return;  // drained
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (v.st == state::body) v.closed_early = true;
+    return finish(v, n == 0 ? "closed by the server" : fmt::format("recv: {}", std::strerror(errno)));
+  }
+}
+
+void load::on_data(viewer& v, const char* data, size_t n, double t) {
+  if (v.first_byte < 0) v.first_byte = t - v.started;
+  if (v.st == state::head) {
+    v.head.append(data, n);
+    size_t end = v.head.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      if (v.head.size() > 16384) finish(v, "response head too large");
+      return;
+    }
+    if (v.head.compare(0, 5, "HTTP/") == 0 && v.head.size() > 12) v.status = std::atoi(v.head.c_str() + 9);
+    if (v.status != 200) {
+      v.failed = true;
+      return finish(v, fmt::format("HTTP {}", v.status));
+    }
+    std::string body = v.head.substr(end + 4);
+    v.head.clear();
+    v.head.shrink_to_fit();
+    v.st = state::body;
+    if (!body.empty()) on_data(v, body.data(), body.size(), t);
+    return;
+  }
+  v.body_bytes += n;
+  bytes_total_ += n;
+  if (v.keyframe < 0 && v.probe.feed(data, n)) v.keyframe = t - v.started;
+}
+
+void load::finish(viewer& v, const std::string& error) {
+  if (v.st == state::done) return;
+  if (v.status != 200) v.failed = true;
+  v.error = error;
+  v.st = state::done;
+  if (v.fd >= 0) {
+    ::close(v.fd);
+    v.fd = -1;
+    --live_;
+  }
+}
+
+void load::progress(double t, bool last) {
+  double now = now_s();
+  double dt = now - last_progress_;
+  double gbps = dt > 0 ? static_cast<double>(bytes_total_ - bytes_at_progress_) * 8 / dt / 1e9 : 0;
+  bytes_at_progress_ = bytes_total_;
+  last_progress_ = now;
+  fmt::print(stderr, "\r{:6.1f}s  viewers {:>6}/{:<6} live {:>6}  {:6.2f} Gbit/s  ", t, started_,
+             o_.viewers, live_, gbps);
+  if (last) fmt::print(stderr, "\n");
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(v.size()))) ;
+  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
+unsigned load::report(double window) {
+  std::vector<double> rates, ttfb, tkey;
+  unsigned failures = 0, early = 0, ok = 0;
+  std::string first_error;
+  for (const viewer& v : viewers_) {
+    if (v.failed) {
+      ++failures;
+      if (first_error.empty()) first_error = v.error;
+      continue;
+    }
+    if (v.closed_early) ++early;
+    ++ok;
+    if (v.first_byte >= 0) ttfb.push_back(v.first_byte * 1e3);
+    if (v.keyframe >= 0) tkey.push_back(v.keyframe * 1e3);
+    if (window > 0) rates.push_back(static_cast<double>(v.body_bytes - v.bytes_at_mark) * 8 / window);
+  }
+  double expected = o_.bitrate > 0 ? o_.bitrate : percentile(rates, 50);
+  unsigned behind = 0;
+  for (double r : rates) behind += r < 0.95 * expected;
+  double aggregate = 0;
+  for (double r : rates) aggregate += r;
+  unsigned no_key = ok - static_cast<unsigned>(tkey.size());
+  double cpu = window > 0 ? cpu_used_ / window * 100 : 0;
+  struct row {
+    const char* name;
+    std::string value;
+    std::string json;
+  };
+  auto num = [](double x, int prec) { return std::isnan(x) ? std::string("null") : fmt::format("{:.{}f}", x, prec); };
+  std::vector<row> rows = {
+      {"viewers", fmt::format("{}", o_.viewers), fmt::format("{}", o_.viewers)},
+      {"ok", fmt::format("{}", ok), fmt::format("{}", ok)},
+      {"failures", fmt::format("{}", failures), fmt::format("{}", failures)},
+      {"closed_early", fmt::format("{}", early), fmt::format("{}", early)},
+      {"window_s", num(window, 1), num(window, 3)},
+      {"expected_mbps", num(expected / 1e6, 3), num(expected / 1e6, 4)},
+      {"rate_p1_mbps", num(percentile(rates, 1) / 1e6, 3), num(percentile(rates, 1) / 1e6, 4)},
+      {"rate_p50_mbps", num(percentile(rates, 50) / 1e6, 3), num(percentile(rates, 50) / 1e6, 4)},
+      {"behind", fmt::format("{}", behind), fmt::format("{}", behind)},
+      {"aggregate_gbps", num(aggregate / 1e9, 2), num(aggregate / 1e9, 4)},
+      {"ttfb_p50_ms", num(percentile(ttfb, 50), 1), num(percentile(ttfb, 50), 2)},
+      {"ttfb_p99_ms", num(percentile(ttfb, 99), 1), num(percentile(ttfb, 99), 2)},
+      {"keyframe_p50_ms", num(percentile(tkey, 50), 1), num(percentile(tkey, 50), 2)},
+      {"keyframe_p99_ms", num(percentile(tkey, 99), 1), num(percentile(tkey, 99), 2)},
+      {"no_keyframe", fmt::format("{}", no_key), fmt::format("{}", no_key)},
+      {"load_cpu_pct", num(cpu, 1), num(cpu, 1)},
+  };
+  if (o_.server_pid > 0) {
+    double server_cpu = window > 0 ? (server_end_.cpu_s - server_begin_.cpu_s) / window * 100 : NAN;
+    rows.push_back({"server_cpu_pct", num(server_cpu, 1), num(server_cpu, 1)});
+    rows.push_back({"server_rss_mib", num(static_cast<double>(server_end_.rss_kib) / 1024, 1),
+                    num(static_cast<double>(server_end_.rss_kib) / 1024, 2)});
+  }
+  if (o_.server_core >= 0) {
+    double total = core_end_.total - core_begin_.total;
+    double busy = total > 0 ? (core_end_.busy - core_begin_.busy) / total * 100 : NAN;
+    rows.push_back({"server_core_busy_pct", num(busy, 1), num(busy, 1)});
+  }
+  if (o_.json) {
+    std::string out = "{";
+    for (size_t i = 0; i < rows.size(); ++i)
+      out += fmt::format("{}\"{}\": {}", i ? ", " : "", rows[i].name, rows[i].json);
+    out += fmt::format(", \"first_error\": \"{}\"}}", first_error);
+    fmt::print("{}\n", out);
+    return ok;
+  }
+  fmt::print("| {:<16} | {:>12} |\n|{:-<18}|{:->14}|\n", "measure", "value", "", "");
+  for (const row& r : rows) fmt::print("| {:<16} | {:>12} |\n", r.name, r.value);
+  if (!first_error.empty()) fmt::print("first failure: {}\n", first_error);
+  return ok;
+}
+
+// Every viewer is an fd: take the hard limit, and say so when even that is too low.
+bool raise_fd_limit(unsigned viewers) {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  rlim_t need = viewers + 32;
+  if (lim.rlim_cur < need) {
+    lim.rlim_cur = std::min(lim.rlim_max, std::max(need, lim.rlim_cur));
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur < need) {
+    fmt::print(stderr,
+               "gordo-load: {} viewers need {} fds but the hard limit is {}: raise it (ulimit -Hn, "
+               "LimitNOFILE) or run several gordo-load processes\n",
+               viewers, need, lim.rlim_max);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options spec("gordo-load", "Many HTTP viewers of one stream, measured");
+  spec.positional_help("URL");
+  // clang-format off
+  spec.add_options()
+    ("url", "Stream to view, http://HOST:PORT/PATH", cxxopts::value<std::string>())
+    ("n,viewers", "Concurrent viewers", cxxopts::value<unsigned>()->default_value("100"))
+    ("r,rate", "New viewers per second", cxxopts::value<double>()->default_value("1000"))
+    ("d,duration", "Seconds measured, after all viewers connected and settled",
+        cxxopts::value<double>()->default_value("10"))
+    ("settle", "Seconds between the last connect and the measured window",
+        cxxopts::value<double>()->default_value("2"))
+    ("b,bitrate", "Expected stream rate in Mbit/s (default: the median viewer's rate)",
+        cxxopts::value<double>()->default_value("0"))
+    ("cpu", "Pin to this CPU", cxxopts::value<int>()->default_value("-1"))
+    ("server-pid", "Also report this process's CPU use over the window and its RSS at the end",
+        cxxopts::value<int>()->default_value("0"))
+    ("server-core", "Also report how busy this CPU was over the window (the server's pinned core)",
+        cxxopts::value<int>()->default_value("-1"))
+    ("raw", "No HTTP: read the stream straight from the socket (GStreamer tcpserversink)")
+    ("json", "Print the summary as one JSON object")
+    ("q,quiet", "No progress line")
+    ("h,help", "Print this help");
+  // clang-format on
+  spec.parse_positional({"url"});
+  options o;
+  try {
+    auto args = spec.parse(argc, argv);
+    if (args.count("help") || !args.count("url")) {
+      fmt::print("{}\n", spec.help());
+      return args.count("help") ? 0 : 2;
+    }
+    auto target = gordo::load::parse_url(args["url"].as<std::string>());
+    if (!target) {
+      fmt::print(stderr, "gordo-load: '{}' is not an http://HOST[:PORT]/PATH URL\n", args["url"].as<std::string>());
+      return 2;
+    }
+    o.target = *target;
+    o.viewers = args["viewers"].as<unsigned>();
+    o.connect_rate = args["rate"].as<double>();
+    o.duration = args["duration"].as<double>();
+    o.settle = args["settle"].as<double>();
+    o.bitrate = args["bitrate"].as<double>() * 1e6;
+    o.cpu = args["cpu"].as<int>();
+    o.server_pid = args["server-pid"].as<int>();
+    o.server_core = args["server-core"].as<int>();
+    o.json = args.count("json") > 0;
+    o.raw = args.count("raw") > 0;
+    o.quiet = args.count("quiet") > 0;
+    if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)
+      throw cxxopts::exceptions::exception("--viewers, --rate and --duration must be positive");
+  } catch (const cxxopts::exceptions::exception& e) {
+    fmt::print(stderr, "gordo-load: {} (see --help)\n", e.what());
+    return 2;
+  }
+  if (o.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(o.cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+      fmt::print(stderr, "gordo-load: cannot pin to CPU {}: {}\n", o.cpu, std::strerror(errno));
+  }
+  if (!raise_fd_limit(o.viewers)) return 1;
+  return load(o).run();
+}

@@ -1,0 +1,43 @@
+#include "load/url.h"
+
+#include <charconv>
+
+namespace gordo::load {
+
+std::optional<url> parse_url(std::string_view text) {
+  constexpr std::string_view scheme = "http://";
+  if (text.substr(0, scheme.size()) != scheme) return std::nullopt;
+  text.remove_prefix(scheme.size());
+  url u;
+  size_t slash = text.find('/');
+  std::string_view authority = text.substr(0, slash);
+  if (slash != std::string_view::npos) u.path = std::string(text.substr(slash));
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    u.host = std::string(authority.substr(1, close - 1));
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    u.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (u.host.empty()) return std::nullopt;
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+      return std::nullopt;
+    u.port = static_cast<uint16_t>(value);
+  } else if (authority.back() == ':') {
+    return std::nullopt;
+  }
+  return u;
+}
+
+}  // namespace gordo::load
