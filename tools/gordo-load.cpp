@@ -223,8 +223,13 @@ int load::run() {
   cpu_used_ = cpu_s() - cpu_begin;
   server_end_ = sample(o_.server_pid);
   core_end_ = sample_core(o_.server_core);
-  for (viewer& v : viewers_)
+  for (viewer& v : viewers_) {
+    // Still connecting (a SYN dropped from a full backlog, retried) or still waiting for
+    // the response head: it never got the stream.
+    if (v.st == state::connecting || v.st == state::head)
+      finish(v, v.st == state::connecting ? "not connected by the end" : "no response by the end");
     if (v.fd >= 0) ::close(v.fd);
+  }
   if (!o_.quiet) progress(t_end - begin, true);
   // Exit status 1 when no viewer got the stream at all (server down, every request refused).
   return report(mark_at_ > 0 ? t_end - mark_at_ : 0) > 0 ? 0 : 1;

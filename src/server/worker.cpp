@@ -412,7 +412,13 @@ void worker::release(client* c) {
 
 void worker::begin_shutdown() {
   stopping_ = true;
-  ready_.clear();  // closed below like every other client
+  // Closed below like every other client; emptied first, so that releasing 10,000
+  // parked viewers is not 10,000 searches of the parked list.
+  ready_.clear();
+  for (auto& v : views_) {
+    for (client* c : v->parked) c->parked = false;
+    v->parked.clear();
+  }
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_cancel64(sqe, tag_accept, 0);
   io_uring_sqe_set_data64(sqe, tag_ignore);

@@ -16,7 +16,8 @@ using namespace worker_tags;
 // anything completes), so cancelling it leaves the stream on a slice boundary.
 void worker::check_lag(client* c) {
   view& v = *views_[c->view];
-  if (c->skipping || !v.ring.behind(c->next_seq, v.m->policy.max_lag)) return;
+  // A viewer about to jump to a keyframe already is where the policy wants it.
+  if (c->skipping || c->need_keyframe || !v.ring.behind(c->next_seq, v.m->policy.max_lag)) return;
   if (v.m->policy.on_slow == slow_policy::drop) {
     counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
     return close(c);
@@ -159,6 +160,5 @@ void worker::on_send(client* c, int res) {
   c->consume(static_cast<size_t>(res));
   pump(c);
 }
-
 
 }  // namespace gordo
