@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   try {
     gordo::server server(*cfg);
     for (const auto& url : server.urls()) std::printf("gordo: play %s\n", url.c_str());
+    if (!server.stats_url().empty()) std::printf("gordo: stats %s\n", server.stats_url().c_str());
     std::fflush(stdout);
     server.run();
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@ namespace gordo {
 std::string_view http_reason(int status) {
   switch (status) {
     case 200: return "OK";
+    case 302: return "Found";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";

@@ -16,8 +16,14 @@ bool admission::admit(mount& m) {
     }
     fits = bps <= limits_.bandwidth_bps;
   }
-  if (!fits) leave(m);
-  return fits;
+  if (!fits) {
+    leave(m);
+    return false;
+  }
+  uint64_t peak = m.viewers_peak.load(std::memory_order_relaxed);
+  while (here > peak && !m.viewers_peak.compare_exchange_weak(peak, here, std::memory_order_relaxed)) {
+  }
+  return true;
 }
 
 void admission::leave(mount& m) {

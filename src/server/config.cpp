@@ -93,6 +93,8 @@ std::optional<config> parse_args(int argc, char** argv) {
   opts.add_options()
     ("l,listen", "Address to serve viewers on: PORT, HOST:PORT or [IPV6]:PORT",
         cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
+    ("admin-listen", "Address for GET /stats (JSON) and /metrics (Prometheus); 'off': none",
+        cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
     ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...). "
         "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
     ("m,mount", "Path viewers request", cxxopts::value<std::string>()->default_value("/live.ts"))
@@ -159,6 +161,13 @@ std::optional<config> parse_args(int argc, char** argv) {
     throw config_error("--listen '" + listen +
                        "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
   c.listen = *addr;
+  std::string admin = args["admin-listen"].as<std::string>();
+  if (admin != "off") {
+    auto admin_addr = address::parse(admin);
+    if (!admin_addr)
+      throw config_error("--admin-listen '" + admin + "' is not an address: use PORT, HOST:PORT, [IPV6]:PORT or off");
+    c.admin_listen = *admin_addr;
+  }
   if (args.count("input")) {
     c.input = args["input"].as<std::string>();
     if (c.input.empty()) throw config_error("--input is empty: give a file or URL");

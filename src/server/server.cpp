@@ -6,6 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "gordo_version.h"
+
 #include "gordo/media/test_pattern.h"
 #include "gordo/net/http_response.h"
 
@@ -47,6 +53,22 @@ rlim_t raise_fd_limit() {
   return lim.rlim_cur;
 }
 
+uint64_t count_open_fds() {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n > 0 ? n - 1 : 0;  // the directory iterator's own fd
+}
+
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
 unsigned worker_count(const config& cfg) {
   if (cfg.workers) return cfg.workers;
   if (!cfg.cpus.empty()) return static_cast<unsigned>(cfg.cpus.size());
@@ -79,8 +101,9 @@ server::server(const config& cfg)
   m->response_head = http_stream_head(m->content_type);
   m->policy = cfg.policy;
   m->out = std::make_unique<stream>(wakers, feed_capacity);
-  m->source = std::make_unique<ingest>(m->path, make_source(cfg), *m->out, pool_,
-                                       cfg.chunking);
+  source_spec spec = make_source(cfg);
+  m->source_label = spec.label;
+  m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg.chunking);
   mounts_.add(std::move(m));
 
   for (auto& w : workers_) w->start(mounts_, admission_, pool_);
@@ -91,6 +114,71 @@ server::server(const config& cfg)
     urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +
                     mounts_.at(i).path);
   }
+  if (cfg.admin_listen) {
+    address admin_at = *cfg.admin_listen;
+    admin_ = std::make_unique<admin>(admin_at, [this] { return snapshot(); });
+    admin_->start();
+    stats_url_ = "http://" + admin_at.url_host() + ":" + std::to_string(admin_at.port()) + "/stats";
+  }
+}
+
+stats_snapshot server::snapshot() {
+  stats_snapshot s;
+  auto now = std::chrono::steady_clock::now();
+  double elapsed = std::chrono::duration<double>(now - last_snapshot_).count();
+  s.process.version = GORDO_VERSION;
+  s.process.uptime_s = std::chrono::duration<double>(now - started_).count();
+  s.process.open_fds = count_open_fds();
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  s.process.fd_limit = lim.rlim_cur;
+  s.process.rss_bytes = resident_bytes();
+  last_bytes_.resize(mounts_.size());
+  for (size_t i = 0; i < mounts_.size(); ++i) {
+    const mount& m = mounts_.at(i);
+    mount_stats ms;
+    ms.path = m.path;
+    ms.content_type = m.content_type;
+    ms.source = m.source_label;
+    ms.state = m.out->ended() ? "ended" : m.out->published() ? "live" : "waiting";
+    ms.viewers = m.viewers.load(std::memory_order_relaxed);
+    ms.viewers_peak = m.viewers_peak.load(std::memory_order_relaxed);
+    ms.bits_in_per_s = static_cast<double>(m.out->bitrate());
+    ms.keyframe_interval_s = static_cast<double>(m.out->keyframe_interval_ns()) / 1e9;
+    ms.chunks_published = m.out->published();
+    for (const auto& w : workers_) {
+      mount_counters c = w->mount_stats(i);
+      ms.bytes_out += c.bytes_out;
+      ms.resyncs += c.resyncs;
+      ms.slow_drops += c.slow_drops;
+      ms.chunks_in_ring = std::max(ms.chunks_in_ring, c.chunks_in_ring);
+    }
+    // Bits out since the previous snapshot (since start, for the first).
+    if (elapsed > 0) ms.bits_out_per_s = static_cast<double>(ms.bytes_out - last_bytes_[i]) * 8 / elapsed;
+    last_bytes_[i] = ms.bytes_out;
+    s.mounts.push_back(std::move(ms));
+  }
+  last_snapshot_ = now;
+  for (const auto& w : workers_) {
+    const worker_counters& c = w->counters();
+    const zerocopy_counters& zc = w->zerocopy_stats();
+    worker_stats ws;
+    ws.id = static_cast<unsigned>(s.workers.size());
+    ws.cpu = w->cpu();
+    ws.uring_mode = w->uring_mode();
+    ws.viewers = c.viewers.load(std::memory_order_relaxed);
+    ws.connections = c.accepted.load(std::memory_order_relaxed);
+    ws.bytes_out = c.bytes_sent.load(std::memory_order_relaxed);
+    ws.sends = c.sends.load(std::memory_order_relaxed);
+    ws.sends_in_flight = c.sends_in_flight.load(std::memory_order_relaxed);
+    ws.refused = c.overflows.load(std::memory_order_relaxed);
+    ws.timeouts = c.timeouts.load(std::memory_order_relaxed);
+    ws.zerocopy_sends = zc.sends.load(std::memory_order_relaxed);
+    ws.zerocopy_copied = zc.copied.load(std::memory_order_relaxed);
+    ws.cq_overflows = w->cq_overflows();
+    s.workers.push_back(std::move(ws));
+  }
+  return s;
 }
 
 server::~server() {
@@ -104,6 +192,7 @@ server::~server() {
 }
 
 void server::shutdown() {
+  if (admin_) admin_->stop();
   // Sources first, so nothing publishes into a stopped worker; then the workers, which
   // close their viewers.
   for (size_t i = 0; i < mounts_.size(); ++i) mounts_.at(i).source->stop();

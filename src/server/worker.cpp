@@ -121,6 +121,17 @@ void worker::run(std::promise<int>& ready) {
   log_counters();
 }
 
+mount_counters worker::mount_stats(size_t mount) const {
+  mount_counters out;
+  if (mount >= views_.size()) return out;
+  const view& v = *views_[mount];
+  out.bytes_out = v.bytes_out.load(std::memory_order_relaxed);
+  out.resyncs = v.resyncs.load(std::memory_order_relaxed);
+  out.slow_drops = v.slow_drops.load(std::memory_order_relaxed);
+  out.chunks_in_ring = v.chunks_in_ring.load(std::memory_order_relaxed);
+  return out;
+}
+
 void worker::log_counters() const {
   const zerocopy_counters& zc = zc_.counters();
   spdlog::info("worker {}: {} connections, {} bytes in {} sends, {} resyncs, {} slow drops, "
@@ -141,7 +152,12 @@ void worker::handle(io_uring_cqe* cqe) {
     case tag_wake: on_wake(); break;
     case tag_tick: on_tick(); break;
     case tag_recv: --c->inflight; on_recv(c, cqe->res); break;
-    case tag_send: --c->inflight; c->sending = false; on_send(c, cqe->res); break;
+    case tag_send:
+      --c->inflight;
+      c->sending = false;
+      counters_.sends_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      on_send(c, cqe->res);
+      break;
     case tag_send_zc: on_send_zc(reinterpret_cast<zc_hold*>(c), cqe->res, cqe->flags); break;
     case tag_cancel: --c->inflight; on_cancel(c); break;
   }
@@ -242,6 +258,7 @@ void worker::on_wake() {
         v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
     });
     v.ended = ended;
+    v.chunks_in_ring.store(v.ring.size(), std::memory_order_relaxed);
     // Every viewer that was caught up gets its next send now; they all go to the kernel
     // in the one submit at the top of the loop.
     for (client* c : v.parked) {

@@ -20,6 +20,7 @@ void worker::check_lag(client* c) {
   if (c->skipping || c->need_keyframe || !v.ring.behind(c->next_seq, v.m->policy.max_lag)) return;
   if (v.m->policy.on_slow == slow_policy::drop) {
     counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
+    v.slow_drops.fetch_add(1, std::memory_order_relaxed);
     return close(c);
   }
   c->skipping = true;
@@ -43,6 +44,7 @@ bool worker::fill(client* c) {
   if (!c->need_keyframe && ring.behind(c->next_seq, policy.max_lag)) {
     if (policy.on_slow == slow_policy::drop) {
       counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
+      v.slow_drops.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     skip(c);
@@ -69,6 +71,7 @@ void worker::skip(client* c) {
   c->drop_unsent();
   c->need_keyframe = true;
   counters_.resyncs.fetch_add(1, std::memory_order_relaxed);
+  views_[c->view]->resyncs.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Starts the next send of a client with no send in flight, or parks or closes it.
@@ -98,6 +101,7 @@ void worker::send(client* c) {
   io_uring_sqe* sqe = ring_.sqe();
   ++c->inflight;
   c->sending = true;
+  counters_.sends_in_flight.fetch_add(1, std::memory_order_relaxed);
   if (c->state != client::phase::streaming || !zc_.use_for(bytes)) {
     // A caught-up viewer has one chunk to send: SEND spares the kernel copying in a
     // msghdr and an iovec.
@@ -131,6 +135,7 @@ void worker::on_send_zc(zc_hold* h, int res, uint32_t flags) {
     client* c = h->c;
     --c->inflight;
     c->sending = false;
+    counters_.sends_in_flight.fetch_sub(1, std::memory_order_relaxed);
     if ((res == -EOPNOTSUPP || res == -EINVAL) && !c->closing) {
       zc_.unsupported(res);  // nothing was sent: send it again, plainly
       pump(c);
@@ -155,6 +160,8 @@ void worker::on_send(client* c, int res) {
   }
   c->since_s = now_s_;
   c->bytes_sent += res;
+  if (c->state == client::phase::streaming)
+    views_[c->view]->bytes_out.fetch_add(res, std::memory_order_relaxed);
   counters_.bytes_sent.fetch_add(res, std::memory_order_relaxed);
   counters_.sends.fetch_add(1, std::memory_order_relaxed);
   c->consume(static_cast<size_t>(res));

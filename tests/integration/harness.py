@@ -19,28 +19,35 @@ class Gordo:
     """A running gordo on a free loopback port. Use as a context manager."""
 
     def __init__(self, *args, start_timeout=60, max_fds=None):
-        self.args = [GORDO, "--listen", "127.0.0.1:0", *args]
+        self.args = [GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", *args]
         self.stderr = tempfile.TemporaryFile()
 
         def limit_fds():
             resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
 
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+        # Unbuffered, so that select() sees every line not yet read.
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr, bufsize=0,
                                      preexec_fn=limit_fds if max_fds else None)
         self.urls = []
+        self.stats_url = None
+        expect_stats = "off" not in [b for a, b in zip(args, args[1:]) if a == "--admin-listen"]
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
             if ready:
-                line = self.proc.stdout.readline()
+                line = self.proc.stdout.readline().decode()
                 if not line:
                     break
-                m = re.match(r"gordo: play (http://\S+)", line)
-                if m:
-                    self.urls.append(m.group(1))
-                    # One line per mount, printed together.
-                    if not select.select([self.proc.stdout], [], [], 0.2)[0]:
-                        break
+                m = re.match(r"gordo: (play|stats) (http://\S+)", line)
+                if m and m.group(1) == "play":
+                    self.urls.append(m.group(2))
+                elif m:
+                    self.stats_url = m.group(2)
+                # One line per mount, then one for stats (unless --admin-listen off), printed
+                # together: the stats line ends the list.
+                if self.stats_url or (self.urls and not expect_stats and
+                                      not select.select([self.proc.stdout], [], [], 0.2)[0]):
+                    break
             elif self.proc.poll() is not None:
                 break
         if not self.urls:
@@ -50,6 +57,12 @@ class Gordo:
         m = re.match(r"http://([^:/]+):(\d+)(/.*)", self.urls[0])
         self.host, self.port, self.path = m.group(1), int(m.group(2)), m.group(3)
         self.url = self.urls[0]
+
+    def admin_get(self, path):
+        """GET on the admin address; returns (status, headers, body)."""
+        m = re.match(r"http://([^:/]+):(\d+)/", self.stats_url)
+        return split_response(request(int(m.group(2)), f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+                                      host=m.group(1)))
 
     def log(self):
         self.stderr.seek(0)
@@ -94,9 +107,9 @@ def connect(port, host="127.0.0.1", timeout=10):
     return s
 
 
-def request(port, raw, timeout=10):
+def request(port, raw, timeout=10, host="127.0.0.1"):
     """Sends raw bytes, returns everything the server sent until it closed."""
-    with connect(port, timeout=timeout) as s:
+    with connect(port, host=host, timeout=timeout) as s:
         s.sendall(raw)
         chunks = []
         while True:

@@ -100,6 +100,20 @@ class CommandLine(unittest.TestCase):
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr)
         self.assertIn("Address already in use", r.stderr)
 
+    def test_admin_port_in_use(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            with tempfile.TemporaryDirectory() as tmp:
+                media = make_media(os.path.join(tmp, "in.mp4"), seconds=1)
+                r = run("--listen", "127.0.0.1:0", "--admin-listen", f"127.0.0.1:{port}", "--input", media)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr.strip().splitlines()[-1])
+
+    def test_bad_admin_address(self):
+        self.assert_one_line_error(run("--admin-listen", "nowhere"), 2, "--admin-listen", "off")
+
     def test_sigterm_with_viewers_connected_exits_cleanly(self):
         with tempfile.TemporaryDirectory() as tmp:
             media = make_media(os.path.join(tmp, "in.mp4"), seconds=2)

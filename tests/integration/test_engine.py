@@ -121,7 +121,9 @@ class Limits(unittest.TestCase):
             with connect(g.port) as a:
                 a.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
                 self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
-                status, headers, _ = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+                raw = request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n")
+                self.assertTrue(raw.startswith(b"HTTP/1.1 302 Found\r\n"), raw[:40])
+                status, headers, _ = split_response(raw)
                 self.assertEqual(status, 302)
                 self.assertEqual(headers["location"], "http://other.example:8080/live.ts")
             self.assertEqual(g.stop(), 0)

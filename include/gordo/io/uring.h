@@ -28,6 +28,8 @@ class uring {
   int submit_and_get_events() { return io_uring_submit_and_get_events(&ring_); }
 
   io_uring* get() { return &ring_; }
+  // Completions the kernel could not post because the CQ was full (any thread).
+  unsigned cq_overflows() const { return live_ ? __atomic_load_n(ring_.cq.koverflow, __ATOMIC_RELAXED) : 0; }
   // The setup flags in use, for logs: e.g. "single-issuer defer-taskrun".
   const std::string& mode() const { return mode_; }
 

@@ -31,7 +31,9 @@ struct mount {
   mount_policy policy;
   std::unique_ptr<stream> out;
   std::unique_ptr<ingest> source;
-  std::atomic<uint64_t> viewers{0};  // across all workers
+  std::string source_label;   // what feeds it, for stats
+  std::atomic<uint64_t> viewers{0};       // across all workers
+  std::atomic<uint64_t> viewers_peak{0};
 };
 
 class mount_table {

@@ -2,11 +2,13 @@
 // started in an order where each failure gets a clear message, and stopped in reverse.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gordo/core/chunk.h"
+#include "gordo/server/admin.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/config.h"
 #include "gordo/server/mount.h"
@@ -25,6 +27,11 @@ class server {
 
   // The URLs to play, one per mount.
   const std::vector<std::string>& urls() const { return urls_; }
+  // Where the admin endpoint serves /stats (empty: no admin endpoint).
+  const std::string& stats_url() const { return stats_url_; }
+
+  // What every mount and worker is doing now (called from the admin thread).
+  stats_snapshot snapshot();
 
   // Serves until SIGINT or SIGTERM (which the caller has blocked in every thread).
   void run();
@@ -37,6 +44,11 @@ class server {
   admission admission_;
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
   std::vector<std::string> urls_;
+  std::unique_ptr<admin> admin_;  // last member: stopped and destroyed first
+  std::string stats_url_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_snapshot_ = started_;
+  std::vector<uint64_t> last_bytes_;  // per mount, at the last snapshot
 };
 
 }  // namespace gordo

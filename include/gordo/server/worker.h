@@ -43,6 +43,15 @@ struct worker_counters {
   std::atomic<uint64_t> slow_drops{0};   // slow viewers disconnected
   std::atomic<uint64_t> overflows{0};    // viewers refused by a limit
   std::atomic<uint64_t> timeouts{0};     // header or write timeouts
+  std::atomic<uint64_t> sends_in_flight{0};
+};
+
+// One mount as one worker served it (written by the worker, read by anyone).
+struct mount_counters {
+  uint64_t bytes_out = 0;
+  uint64_t resyncs = 0;
+  uint64_t slow_drops = 0;
+  uint64_t chunks_in_ring = 0;
 };
 
 class worker {
@@ -63,6 +72,10 @@ class worker {
 
   const worker_counters& counters() const { return counters_; }
   const zerocopy_counters& zerocopy_stats() const { return zc_.counters(); }
+  mount_counters mount_stats(size_t mount) const;
+  int cpu() const { return opts_.cpu; }
+  const std::string& uring_mode() const { return ring_.mode(); }
+  unsigned cq_overflows() const { return ring_.cq_overflows(); }
 
  private:
   struct view {  // one mount, as this worker sees it
@@ -70,6 +83,10 @@ class worker {
     stream_ring ring;
     bool ended = false;
     std::vector<client*> parked;
+    std::atomic<uint64_t> bytes_out{0};
+    std::atomic<uint64_t> resyncs{0};
+    std::atomic<uint64_t> slow_drops{0};
+    std::atomic<uint64_t> chunks_in_ring{0};
     explicit view(size_t chunks) : ring(chunks) {}
   };
   enum class canned { bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version };

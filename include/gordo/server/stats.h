@@ -1,0 +1,61 @@
+// A snapshot of what gordo is doing, and its two renderings: JSON for people and
+// dashboards (GET /stats), Prometheus text format for scrapers (GET /metrics).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gordo {
+
+struct mount_stats {
+  std::string path;
+  std::string content_type;
+  std::string source;  // what feeds it (a file, a URL, the test pattern)
+  std::string state;   // waiting (no chunk yet), live, ended
+  uint64_t viewers = 0;
+  uint64_t viewers_peak = 0;
+  uint64_t bytes_out = 0;        // sent to its viewers, all workers
+  double bits_out_per_s = 0;     // over the time since the previous snapshot
+  double bits_in_per_s = 0;      // the source's published bitrate
+  double keyframe_interval_s = 0;
+  uint64_t chunks_published = 0;
+  uint64_t chunks_in_ring = 0;   // per worker; the largest
+  uint64_t resyncs = 0;
+  uint64_t slow_drops = 0;
+};
+
+struct worker_stats {
+  unsigned id = 0;
+  int cpu = -1;  // pinned to; -1: not pinned
+  std::string uring_mode;
+  uint64_t viewers = 0;
+  uint64_t connections = 0;
+  uint64_t bytes_out = 0;
+  uint64_t sends = 0;
+  uint64_t sends_in_flight = 0;
+  uint64_t refused = 0;
+  uint64_t timeouts = 0;
+  uint64_t zerocopy_sends = 0;
+  uint64_t zerocopy_copied = 0;
+  uint64_t cq_overflows = 0;
+};
+
+struct process_stats {
+  std::string version;
+  double uptime_s = 0;
+  uint64_t open_fds = 0;
+  uint64_t fd_limit = 0;
+  uint64_t rss_bytes = 0;
+};
+
+struct stats_snapshot {
+  process_stats process;
+  std::vector<mount_stats> mounts;
+  std::vector<worker_stats> workers;
+};
+
+std::string stats_json(const stats_snapshot& s);
+std::string stats_prometheus(const stats_snapshot& s);
+
+}  // namespace gordo

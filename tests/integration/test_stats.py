@@ -1,0 +1,150 @@
+"""Black-box: the admin endpoint's /stats (JSON) and /metrics (Prometheus text format)."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import GORDO, Gordo, connect, make_media, request, split_response
+
+SAMPLE = re.compile(r'^(gordo_[a-z_]+)(\{([a-z_]+="(?:[^"\\\n]|\\.)*")(,[a-z_]+="(?:[^"\\\n]|\\.)*")*\})? '
+                    r'(-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
+
+
+def parse_metrics(text):
+    """A strict reading of the Prometheus text format (0.0.4) as gordo writes it:
+    every sample follows its family's HELP and TYPE, counters end in _total, no series
+    twice. Returns {series: value}."""
+    helped, typed, series = set(), {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split()[2]
+            assert name not in helped, f"HELP twice for {name}"
+            helped.add(name)
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert kind in ("gauge", "counter"), line
+            assert name in helped, f"TYPE before HELP for {name}"
+            assert kind != "counter" or name.endswith("_total"), f"counter {name} must end in _total"
+            typed[name] = kind
+        else:
+            m = SAMPLE.match(line)
+            assert m, f"not a sample line: {line!r}"
+            assert m.group(1) in typed, f"sample before its TYPE: {line}"
+            key = line.rsplit(" ", 1)[0]
+            assert key not in series, f"series twice: {key}"
+            series[key] = float(line.rsplit(" ", 1)[1])
+    return series
+
+
+class Stats(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=4, gop=25, fmt_args=("-f", "mpegts"))
+        cls.bits_per_s = os.path.getsize(media) * 8 / 4
+        cls.gordo = Gordo("--input", media, "--loop", "--workers", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gordo.stop()
+        cls.gordo.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def stats(self):
+        status, headers, body = self.gordo.admin_get("/stats")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/json")
+        return json.loads(body)
+
+    def test_stats_and_metrics_describe_the_viewers(self):
+        viewers = []
+        for _ in range(3):
+            s = connect(self.gordo.port)
+            s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
+            viewers.append(s)
+        time.sleep(3)
+        for s in viewers:  # keep them reading, so none is slow
+            s.setblocking(False)
+            try:
+                while s.recv(1 << 20):
+                    pass
+            except BlockingIOError:
+                pass
+        st = self.stats()
+        version = subprocess.run([GORDO, "--version"], capture_output=True, text=True).stdout.split()[1]
+        self.assertEqual(st["version"], version)
+        self.assertGreater(st["uptime_s"], 2)
+        self.assertGreater(st["process"]["open_fds"], 3)
+        self.assertGreater(st["process"]["fd_limit"], 100)
+        self.assertGreater(st["process"]["rss_bytes"], 1 << 20)
+        (m,) = st["mounts"]
+        self.assertEqual(m["path"], "/live.ts")
+        self.assertEqual(m["content_type"], "video/mp2t")
+        self.assertEqual(m["state"], "live")
+        self.assertIn("in.ts", m["source"])
+        self.assertEqual(m["viewers"], 3)
+        self.assertGreaterEqual(m["viewers_peak"], 3)
+        self.assertGreater(m["bytes_out"], 3 * 0.5 * self.bits_per_s / 8)
+        self.assertGreater(m["bits_out_per_s"], 0)
+        self.assertAlmostEqual(m["bits_in_per_s"], self.bits_per_s, delta=0.5 * self.bits_per_s)
+        self.assertAlmostEqual(m["keyframe_interval_s"], 1.0, delta=0.35)  # GOP of 25 at 25 fps
+        self.assertGreater(m["chunks_published"], 10)
+        self.assertGreater(m["chunks_in_ring"], 0)
+        self.assertEqual(m["resyncs"], 0)
+        self.assertEqual(m["slow_drops"], 0)
+        workers = st["workers"]
+        self.assertEqual([w["id"] for w in workers], [0, 1])
+        self.assertEqual(sum(w["viewers"] for w in workers), 3)
+        self.assertGreaterEqual(sum(w["connections"] for w in workers), 3)
+        self.assertEqual(sum(w["bytes_out"] for w in workers) >= m["bytes_out"], True)
+        for w in workers:
+            self.assertIn(w["uring_mode"], ("single-issuer defer-taskrun", "coop-taskrun", "basic"))
+            self.assertEqual(w["cq_overflows"], 0)
+
+        status, headers, body = self.gordo.admin_get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/plain; version=0.0.4"))
+        series = parse_metrics(body.decode())
+        self.assertEqual(series['gordo_mount_viewers{mount="/live.ts"}'], 3)
+        self.assertEqual(series['gordo_mount_up{mount="/live.ts"}'], 1)
+        self.assertEqual(series['gordo_worker_viewers{worker="0"}'] + series['gordo_worker_viewers{worker="1"}'], 3)
+        self.assertGreaterEqual(series['gordo_mount_sent_bytes_total{mount="/live.ts"}'], m["bytes_out"])
+        self.assertEqual(series[f'gordo_build_info{{version="{version}"}}'], 1)
+
+        for s in viewers:
+            s.close()
+        deadline = time.monotonic() + 10  # a viewer's hang-up shows at its next send
+        while self.stats()["mounts"][0]["viewers"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.stats()["mounts"][0]["viewers"], 0)
+        self.assertGreaterEqual(self.stats()["mounts"][0]["viewers_peak"], 3)
+
+    def test_other_paths_and_methods(self):
+        self.assertEqual(self.gordo.admin_get("/nope")[0], 404)
+        host, port = re.match(r"http://([^:/]+):(\d+)/", self.gordo.stats_url).groups()
+        raw = request(int(port), b"POST /stats HTTP/1.1\r\nContent-Length: 0\r\n\r\n", host=host)
+        self.assertEqual(split_response(raw)[0], 405)
+        raw = request(int(port), b"HEAD /metrics HTTP/1.1\r\n\r\n", host=host)
+        status, headers, body = split_response(raw)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"")
+        self.assertEqual(split_response(request(int(port), b"garbage\r\n\r\n", host=host))[0], 400)
+        # Stats are not on the viewers' address.
+        self.assertEqual(split_response(request(self.gordo.port, b"GET /stats HTTP/1.1\r\n\r\n"))[0], 404)
+
+
+class AdminOff(unittest.TestCase):
+    def test_admin_listen_off_serves_no_stats(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            media = make_media(os.path.join(tmp, "in.ts"), seconds=2, fmt_args=("-f", "mpegts"))
+            with Gordo("--input", media, "--loop", "--admin-listen", "off") as g:
+                self.assertIsNone(g.stats_url)
+                self.assertEqual(g.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
