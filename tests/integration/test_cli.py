@@ -88,26 +88,25 @@ class CommandLine(unittest.TestCase):
             self.assertIn("MPEG-TS", r.stderr)
             self.assertIn("png", r.stderr)
 
-    def test_port_in_use(self):
+    def run_with_port_taken(self, flag):
+        """Runs gordo with `flag` set to a port another socket listens on; (result, port)."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             s.listen()
             port = s.getsockname()[1]
             with tempfile.TemporaryDirectory() as tmp:
                 media = make_media(os.path.join(tmp, "in.mp4"), seconds=1)
-                r = run("--listen", f"127.0.0.1:{port}", "--input", media)
+                args = {"--listen": "127.0.0.1:0", "--admin-listen": "127.0.0.1:0", flag: f"127.0.0.1:{port}"}
+                return run(*[x for kv in args.items() for x in kv], "--input", media), port
+
+    def test_port_in_use(self):
+        r, port = self.run_with_port_taken("--listen")
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr)
         self.assertIn("Address already in use", r.stderr)
 
     def test_admin_port_in_use(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            s.listen()
-            port = s.getsockname()[1]
-            with tempfile.TemporaryDirectory() as tmp:
-                media = make_media(os.path.join(tmp, "in.mp4"), seconds=1)
-                r = run("--listen", "127.0.0.1:0", "--admin-listen", f"127.0.0.1:{port}", "--input", media)
+        r, port = self.run_with_port_taken("--admin-listen")
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr.strip().splitlines()[-1])
 
