@@ -95,6 +95,8 @@ std::optional<config> parse_args(int argc, char** argv) {
         cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
     ("admin-listen", "Address for GET /stats (JSON) and /metrics (Prometheus); 'off': none",
         cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
+    ("access-log", "One line per request at disconnect (Apache combined + seconds) to this file "
+        "(reopened on SIGUSR1), '-' for stdout, or off", cxxopts::value<std::string>()->default_value("off"))
     ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...). "
         "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
     ("m,mount", "Path viewers request", cxxopts::value<std::string>()->default_value("/live.ts"))
@@ -161,6 +163,10 @@ std::optional<config> parse_args(int argc, char** argv) {
     throw config_error("--listen '" + listen +
                        "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
   c.listen = *addr;
+  c.access_log = args["access-log"].as<std::string>();
+  if (c.access_log == "off") c.access_log.clear();
+  if (c.access_log.empty() && args["access-log"].as<std::string>() != "off")
+    throw config_error("--access-log is empty: give a file, - or off");
   std::string admin = args["admin-listen"].as<std::string>();
   if (admin != "off") {
     auto admin_addr = address::parse(admin);

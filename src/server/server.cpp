@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -81,6 +82,7 @@ unsigned worker_count(const config& cfg) {
 server::server(const config& cfg)
     : pool_(slab_size, slabs_per_arena), admission_(cfg.limits, mounts_) {
   rlim_t fds = raise_fd_limit();
+  if (!cfg.access_log.empty()) log_ = std::make_unique<access_log>(cfg.access_log);
   address at = cfg.listen;
   std::vector<wake_fd*> wakers;
   unsigned n = worker_count(cfg);
@@ -90,6 +92,7 @@ server::server(const config& cfg)
     wopts.header_timeout_s = cfg.header_timeout_s;
     wopts.write_timeout_s = cfg.write_timeout_s;
     wopts.zerocopy = cfg.zerocopy;
+    wopts.log = log_.get();
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
     wakers.push_back(&workers_.back()->waker());
@@ -204,8 +207,40 @@ void server::run() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  // Under systemd (Type=notify) say when serving starts; with WatchdogSec=, ping at half
+  // the interval, but only while every worker's loop keeps ticking: a stuck worker gets
+  // the service restarted.
+  uint64_t watchdog_us = 0;
+  if (sd_watchdog_enabled(0, &watchdog_us) <= 0) watchdog_us = 0;
+  sd_notifyf(0, "READY=1\nSTATUS=serving %zu mount%s with %zu worker%s", mounts_.size(),
+             mounts_.size() == 1 ? "" : "s", workers_.size(), workers_.size() == 1 ? "" : "s");
+  std::vector<uint64_t> ticks(workers_.size(), 0);
+  std::vector<std::chrono::steady_clock::time_point> ticked(workers_.size(), std::chrono::steady_clock::now());
+  timespec every{.tv_sec = static_cast<time_t>(watchdog_us / 2'000'000),
+                 .tv_nsec = static_cast<long>(watchdog_us / 2 % 1'000'000 * 1000)};
   int sig = 0;
-  sigwait(&set, &sig);
+  for (;;) {
+    sig = watchdog_us ? sigtimedwait(&set, nullptr, &every) : sigwaitinfo(&set, nullptr);
+    if (sig == SIGUSR1) {
+      if (log_) log_->reopen();
+    } else if (sig == SIGINT || sig == SIGTERM) {
+      break;
+    } else if (sig < 0 && watchdog_us) {  // timed out: time to ping, if all is well
+      // Alive: its 1 s tick advanced within the last 3 s (pings may come faster than ticks).
+      auto now = std::chrono::steady_clock::now();
+      bool alive = true;
+      for (size_t i = 0; i < workers_.size(); ++i) {
+        uint64_t t = workers_[i]->counters().ticks.load(std::memory_order_relaxed);
+        if (t != ticks[i]) ticked[i] = now;
+        ticks[i] = t;
+        alive = alive && now - ticked[i] < std::chrono::seconds(3);
+      }
+      if (alive) sd_notify(0, "WATCHDOG=1");
+      else spdlog::error("a worker's event loop has not ticked; not pinging the watchdog");
+    }
+  }
+  sd_notify(0, "STOPPING=1");
   spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   shutdown();
 }

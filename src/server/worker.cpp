@@ -1,5 +1,6 @@
 #include "gordo/server/worker.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -8,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,6 +32,22 @@ namespace {
 constexpr long linger_read_ns = 1'000'000'000;
 constexpr uint8_t linger_reads = 16;
 constexpr size_t discard_size = 64 * 1024;
+// The status line of each canned answer, by canned (for the access log).
+constexpr int canned_status[] = {400, 404, 405, 408, 431, 503, 503, 302, 505};
+
+// "192.0.2.7" or "2001:db8::7" (the log names hosts, not ports).
+std::string peer_address(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "-";
+  char text[INET6_ADDRSTRLEN] = "-";
+  if (ss.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, text, sizeof text);
+  else if (ss.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, text, sizeof text);
+  return text;
+}
+
 // Viewers whose sends go to the kernel in one submission (see serve_ready).
 constexpr size_t ready_slice = 1024;
 
@@ -66,6 +86,9 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
       http_error(302, "server full: try " + redirect, "Location: " + redirect + "\r\n"),
       http_error(505, "only HTTP/1.0 and HTTP/1.1 are supported"),
   };
+  static_assert(std::size(canned_status) == static_cast<size_t>(canned::bad_version) + 1);
+  for (size_t i = 0; i < answers_.size(); ++i)  // the table and the answers agree
+    if (answers_[i].compare(9, 3, std::to_string(canned_status[i])) != 0) std::abort();
   std::promise<int> ready;
   auto result = ready.get_future();
   thread_ = std::thread([this, &ready] { run(ready); });
@@ -192,6 +215,11 @@ void worker::on_accept(int res, uint32_t flags) {
       c->since_s = now_s_;
       clients_.push_back(c);
       counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+      if (opts_.log) {
+        c->log = std::make_unique<access_record>();
+        c->log->at = std::chrono::system_clock::now();
+        c->log->peer = peer_address(res);
+      }
       c->request = std::make_unique<char[]>(client::request_buffer);
       io_uring_sqe* sqe = ring_.sqe();
       io_uring_prep_recv(sqe, c->fd, c->request.get(), client::request_buffer, 0);
@@ -283,6 +311,7 @@ void worker::serve_ready() {
 // Once a second: timeouts. A viewer parked on a quiet source never times out.
 void worker::on_tick() {
   ++now_s_;
+  counters_.ticks.store(now_s_, std::memory_order_relaxed);
   if (stopping_) return;
   arm_tick();
   scratch_ = clients_;  // answer() and close() may reorder clients_
@@ -343,6 +372,11 @@ void worker::on_recv(client* c, int res) {
 }
 
 void worker::route(client* c, const http_request& req) {
+  if (c->log) {
+    c->log->request_line = fmt::format("{} {} HTTP/1.{}", req.method, req.target, req.minor_version);
+    c->log->referer = req.header("referer");
+    c->log->user_agent = req.header("user-agent");
+  }
   bool head = req.method == "HEAD";
   if (!head && req.method != "GET") return answer(c, canned::bad_method);
   int index = mounts_->find(req.path);
@@ -353,6 +387,8 @@ void worker::route(client* c, const http_request& req) {
     c->request.reset();
     c->state = client::phase::answering;
     c->queue(v.m->response_head.data(), v.m->response_head.size());
+    c->head_bytes = static_cast<uint32_t>(v.m->response_head.size());
+    if (c->log) c->log->status = 200;
     return pump(c);
   }
   if (!admit_->admit(*v.m)) {
@@ -366,6 +402,8 @@ void worker::route(client* c, const http_request& req) {
   c->need_keyframe = true;
   counters_.viewers.fetch_add(1, std::memory_order_relaxed);
   c->queue(v.m->response_head.data(), v.m->response_head.size());
+  c->head_bytes = static_cast<uint32_t>(v.m->response_head.size());
+  if (c->log) c->log->status = 200;
   if (const chunk_ref& h = v.ring.header()) c->queue(h.data(), h.size(), h.share());
   pump(c);
 }
@@ -375,7 +413,20 @@ void worker::answer(client* c, canned what) {
   c->state = client::phase::answering;
   const std::string& text = answers_[static_cast<size_t>(what)];
   c->queue(text.data(), text.size());
+  c->head_bytes = static_cast<uint32_t>(text.find("\r\n\r\n") + 4);
+  if (c->log) c->log->status = canned_status[static_cast<size_t>(what)];
   pump(c);
+}
+
+// One line per request, when the connection ends (a connection that never sent a
+// request is not one).
+void worker::log_request(client* c) {
+  access_record& r = *c->log;
+  if (r.status == 0) return;
+  r.body_bytes = c->bytes_sent > c->head_bytes ? c->bytes_sent - c->head_bytes : 0;
+  r.seconds = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - r.at).count());
+  opts_.log->write(format_access_line(r));
 }
 
 // Closing a socket whose receive queue holds unread bytes sends RST, which can destroy
@@ -412,6 +463,7 @@ void worker::close(client* c) {
 }
 
 void worker::release(client* c) {
+  if (c->log) log_request(c);
   if (c->parked) {
     auto& parked = views_[c->view]->parked;
     parked.erase(std::find(parked.begin(), parked.end(), c));

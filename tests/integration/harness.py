@@ -18,7 +18,7 @@ TS_PACKET = 188
 class Gordo:
     """A running gordo on a free loopback port. Use as a context manager."""
 
-    def __init__(self, *args, start_timeout=60, max_fds=None):
+    def __init__(self, *args, start_timeout=60, max_fds=None, env=None):
         self.args = [GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", *args]
         self.stderr = tempfile.TemporaryFile()
 
@@ -27,7 +27,7 @@ class Gordo:
 
         # Unbuffered, so that select() sees every line not yet read.
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr, bufsize=0,
-                                     preexec_fn=limit_fds if max_fds else None)
+                                     preexec_fn=limit_fds if max_fds else None, env=env)
         self.urls = []
         self.stats_url = None
         expect_stats = "off" not in [b for a, b in zip(args, args[1:]) if a == "--admin-listen"]
@@ -53,7 +53,9 @@ class Gordo:
         if not self.urls:
             self.proc.kill()
             self.proc.wait()
-            raise RuntimeError(f"gordo did not start: {self.log()}")
+            log = self.log()
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"gordo did not start: {log}")
         m = re.match(r"http://([^:/]+):(\d+)(/.*)", self.urls[0])
         self.host, self.port, self.path = m.group(1), int(m.group(2)), m.group(3)
         self.url = self.urls[0]

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "gordo/core/chunk.h"
+#include "gordo/server/access_log.h"
 
 namespace gordo {
 
@@ -61,6 +62,8 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   uint64_t next_seq = 0;       // next chunk to queue
   uint64_t bytes_sent = 0;
   std::unique_ptr<char[]> request;  // only while reading the request
+  std::unique_ptr<access_record> log;  // only when access logging is on
+  uint32_t head_bytes = 0;             // of the response: not counted as body
   uint32_t request_len = 0;
   iovec iov[max_iov]{};
   chunk_ref refs[max_iov];

@@ -17,6 +17,7 @@ namespace gordo {
 struct config {
   address listen;
   std::optional<address> admin_listen;  // /stats and /metrics; nullopt: none
+  std::string access_log;               // a file, "-" (stdout) or empty (none)
   std::string input;  // empty: the built-in test pattern
   std::string mount = "/live.ts";
   bool loop = false;

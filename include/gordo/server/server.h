@@ -33,13 +33,15 @@ class server {
   // What every mount and worker is doing now (called from the admin thread).
   stats_snapshot snapshot();
 
-  // Serves until SIGINT or SIGTERM (which the caller has blocked in every thread).
+  // Serves until SIGINT or SIGTERM (which the caller has blocked in every thread, with
+  // SIGUSR1: reopen the access log).
   void run();
 
  private:
   void shutdown();
 
   slab_pool pool_;
+  std::unique_ptr<access_log> log_;  // before workers_, which write to it
   mount_table mounts_;
   admission admission_;
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first

@@ -18,6 +18,7 @@
 #include "gordo/io/zerocopy.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
+#include "gordo/server/access_log.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/client.h"
 #include "gordo/server/mount.h"
@@ -31,6 +32,7 @@ struct worker_options {
   uint32_t header_timeout_s = 10;  // to send a complete request head
   uint32_t write_timeout_s = 30;   // for one send to make progress
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
+  access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
 };
 
 // Written by the worker thread only; read by anyone (relaxed).
@@ -44,6 +46,7 @@ struct worker_counters {
   std::atomic<uint64_t> overflows{0};    // viewers refused by a limit
   std::atomic<uint64_t> timeouts{0};     // header or write timeouts
   std::atomic<uint64_t> sends_in_flight{0};
+  std::atomic<uint64_t> ticks{0};        // the event loop's 1 s ticks: it is alive
 };
 
 // One mount as one worker served it (written by the worker, read by anyone).
@@ -89,6 +92,7 @@ class worker {
     std::atomic<uint64_t> chunks_in_ring{0};
     explicit view(size_t chunks) : ring(chunks) {}
   };
+  // The answers start() builds, in this order (worker.cpp's canned_status follows it).
   enum class canned { bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
   // longer reads them (the client may be gone by then).
@@ -114,6 +118,7 @@ class worker {
   void skip(client* c);
   void route(client* c, const http_request& req);
   void answer(client* c, canned what);
+  void log_request(client* c);
   bool fill(client* c);
   void pump(client* c);
   void linger(client* c);
