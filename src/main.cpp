@@ -23,6 +23,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!cfg) return 0;
+  if (cfg->check_only) {
+    std::printf("gordo: configuration OK%s%s: %zu mount%s\n", cfg->config_file.empty() ? "" : " in ",
+                cfg->config_file.c_str(), cfg->mounts.size(), cfg->mounts.size() == 1 ? "" : "s");
+    for (const auto& m : cfg->mounts)
+      std::printf("  %s <- %s%s\n", m.path.c_str(), m.input.empty() ? "built-in test pattern" : m.input.c_str(),
+                  m.loop ? " (looped)" : "");
+    return 0;
+  }
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("gordo"));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");

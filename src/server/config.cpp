@@ -25,6 +25,160 @@ T number(const cxxopts::ParseResult& args, const std::string& flag, T min, T max
   return value;
 }
 
+cxxopts::Options options() {
+  cxxopts::Options opts("gordo", "gordo " GORDO_VERSION " - live-stream fan-out server");
+  opts.custom_help("[OPTION...]");
+  // clang-format off
+  opts.add_options()
+    ("l,listen", "Address to serve viewers on: PORT, HOST:PORT or [IPV6]:PORT",
+        cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
+    ("admin-listen", "Address for GET /stats (JSON) and /metrics (Prometheus); 'off': none",
+        cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
+    ("access-log", "One line per request at disconnect (Apache combined + seconds) to this file "
+        "(reopened on SIGUSR1), '-' for stdout, or off", cxxopts::value<std::string>()->default_value("off"))
+    ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...). "
+        "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
+    ("m,mount", "Path viewers request, or PATH=SOURCE; repeat for more mounts (--input is the "
+        "source of mounts given without one)", cxxopts::value<std::string>()->default_value("/live.ts"))
+    ("loop", "Start the input again when it ends (files)")
+    ("workers", "Serving threads (0: one per online CPU, or per --cpus entry)",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("cpus", "Pin worker i to the i-th CPU of this list, e.g. 0-3,6 (default: no pinning)",
+        cxxopts::value<std::string>())
+    ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
+        cxxopts::value<std::string>()->default_value("1024"))
+    ("chunk-size", "Publish a chunk once it holds this many bytes (and at every keyframe); "
+        "bigger chunks mean fewer, larger sends", cxxopts::value<std::string>()->default_value("32KiB"))
+    ("chunk-duration", "... or once its first byte is this old", cxxopts::value<std::string>()->default_value("100ms"))
+    ("burst", "History a new viewer gets, from a keyframe: time (2s) or bytes (1MiB); "
+        "0: from the newest keyframe", cxxopts::value<std::string>()->default_value("0"))
+    ("max-lag", "How far behind live a viewer may fall before --on-slow applies: time or bytes; "
+        "0: only when it falls out of the ring", cxxopts::value<std::string>()->default_value("10s"))
+    ("on-slow", "What to do with a viewer past --max-lag: skip-to-keyframe or drop",
+        cxxopts::value<std::string>()->default_value("skip-to-keyframe"))
+    ("client-limit", "Viewers in all; more get 503 (or 302, see --redirect-on-overflow). 0: no limit",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("mount-client-limit", "Viewers per mount; 0: no limit",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("bandwidth-limit", "Mbit/s for all viewers together (viewers x stream bitrate); 0: no limit",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("redirect-on-overflow", "Send viewers over a limit to this URL (302) instead of a 503",
+        cxxopts::value<std::string>())
+    ("header-timeout", "Seconds a client has to send its request head (then 408)",
+        cxxopts::value<std::string>()->default_value("10"))
+    ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
+        cxxopts::value<std::string>()->default_value("30"))
+    ("zerocopy", "Zero-copy sends: auto (until the kernel reports copying), on or off",
+        cxxopts::value<std::string>()->default_value("auto"))
+    ("sndbuf", "Kernel send buffer per viewer in bytes (SO_SNDBUF); 0: autotuning",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("log-level", "trace, debug, info, warn, error or off",
+        cxxopts::value<std::string>()->default_value("info"))
+    ("c,config", "Read settings and [[mount]] tables from this TOML file; flags override it",
+        cxxopts::value<std::string>())
+    ("check-config", "Check the configuration, print a summary and exit")
+    ("h,help", "Print this help and exit")
+    ("version", "Print the version and exit");
+  // clang-format on
+  return opts;
+}
+
+// Parses `argv` (argv[0] first) with `opts`; a bad flag becomes a config_error.
+cxxopts::ParseResult parse(cxxopts::Options& opts, const std::vector<std::string>& argv) {
+  std::vector<char*> ptrs;
+  for (const std::string& a : argv) ptrs.push_back(const_cast<char*>(a.c_str()));
+  try {
+    auto args = opts.parse(static_cast<int>(ptrs.size()), ptrs.data());
+    if (!args.unmatched().empty())
+      throw config_error("unexpected argument '" + args.unmatched().front() +
+                         "' (the input goes after --input; see gordo --help)");
+    return args;
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw config_error(std::string(e.what()) + " (see gordo --help)");
+  }
+}
+
+// Everything but the mounts.
+config from_args(const cxxopts::ParseResult& args) {
+  config c;
+  std::string listen = args["listen"].as<std::string>();
+  auto addr = address::parse(listen);
+  if (!addr)
+    throw config_error("--listen '" + listen +
+                       "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
+  c.listen = *addr;
+  c.access_log = args["access-log"].as<std::string>();
+  if (c.access_log == "off") c.access_log.clear();
+  if (c.access_log.empty() && args["access-log"].as<std::string>() != "off")
+    throw config_error("--access-log is empty: give a file, - or off");
+  std::string admin = args["admin-listen"].as<std::string>();
+  if (admin != "off") {
+    auto admin_addr = address::parse(admin);
+    if (!admin_addr)
+      throw config_error("--admin-listen '" + admin + "' is not an address: use PORT, HOST:PORT, [IPV6]:PORT or off");
+    c.admin_listen = *admin_addr;
+  }
+  c.workers = number<unsigned>(args, "workers", 0, 1024);
+  if (args.count("cpus")) c.cpus = parse_cpu_list("cpus", args["cpus"].as<std::string>());
+  c.ring_chunks = number<size_t>(args, "ring-chunks", 16, size_t{1} << 20);
+  stream_span size = parse_span("chunk-size", args["chunk-size"].as<std::string>());
+  if (size.ns || size.bytes < 1024 || size.bytes > 512 * 1024)
+    throw config_error("--chunk-size must be an amount of bytes from 1KiB to 512KiB");
+  c.chunking.target_bytes = size.bytes;
+  stream_span delay = parse_span("chunk-duration", args["chunk-duration"].as<std::string>());
+  if (delay.bytes || delay.ns < 10'000'000 || delay.ns > 5'000'000'000)
+    throw config_error("--chunk-duration must be a time from 10ms to 5s");
+  c.chunking.max_delay = std::chrono::milliseconds(delay.ns / 1'000'000);
+  c.policy.burst = parse_span("burst", args["burst"].as<std::string>());
+  c.policy.max_lag = parse_span("max-lag", args["max-lag"].as<std::string>());
+  std::string on_slow = args["on-slow"].as<std::string>();
+  if (on_slow == "skip-to-keyframe")
+    c.policy.on_slow = slow_policy::skip_to_keyframe;
+  else if (on_slow == "drop")
+    c.policy.on_slow = slow_policy::drop;
+  else
+    throw config_error("--on-slow '" + on_slow + "' must be skip-to-keyframe or drop");
+  c.limits.clients = number<uint64_t>(args, "client-limit", 0, 1u << 30);
+  c.policy.client_limit = number<uint64_t>(args, "mount-client-limit", 0, 1u << 30);
+  c.limits.bandwidth_bps = number<uint64_t>(args, "bandwidth-limit", 0, 10'000'000) * 1'000'000;
+  if (args.count("redirect-on-overflow")) {
+    c.limits.redirect = args["redirect-on-overflow"].as<std::string>();
+    if (c.limits.redirect.find_first_of("\r\n ") != std::string::npos ||
+        (c.limits.redirect.rfind("http://", 0) != 0 && c.limits.redirect.rfind("https://", 0) != 0))
+      throw config_error(  // not echoed: it may hold line breaks
+          "--redirect-on-overflow must be an http:// or https:// URL without spaces or line breaks");
+  }
+  c.header_timeout_s = number<uint32_t>(args, "header-timeout", 1, 3600);
+  c.write_timeout_s = number<uint32_t>(args, "write-timeout", 1, 3600);
+  std::string zerocopy = args["zerocopy"].as<std::string>();
+  if (zerocopy == "auto")
+    c.zerocopy = zerocopy_mode::automatic;
+  else if (zerocopy == "on")
+    c.zerocopy = zerocopy_mode::on;
+  else if (zerocopy == "off")
+    c.zerocopy = zerocopy_mode::off;
+  else
+    throw config_error("--zerocopy '" + zerocopy + "' must be auto, on or off");
+  c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
+  c.log_level = args["log-level"].as<std::string>();
+  return c;
+}
+
+void check_mount_path(const std::string& path) {
+  if (path.size() < 2 || path.front() != '/' || path.find_first_of(" ?#=\t\r\n") != std::string::npos)
+    throw config_error("--mount '" + path + "' must be a path like /live.ts");
+}
+
+mount_config mount_from(const cxxopts::ParseResult& args, const std::string& path, const std::string& input) {
+  mount_config m;
+  m.path = path;
+  check_mount_path(m.path);
+  m.input = input;
+  if (args.count("input") && m.input.empty()) throw config_error("--input is empty: give a file or URL");
+  m.loop = args.count("loop") > 0;
+  m.policy = from_args(args).policy;
+  return m;
+}
 }  // namespace
 
 stream_span parse_span(const std::string& flag, const std::string& text) {
@@ -87,66 +241,21 @@ std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text
 }
 
 std::optional<config> parse_args(int argc, char** argv) {
-  cxxopts::Options opts("gordo", "gordo " GORDO_VERSION " - live-stream fan-out server");
-  opts.custom_help("[OPTION...]");
-  // clang-format off
-  opts.add_options()
-    ("l,listen", "Address to serve viewers on: PORT, HOST:PORT or [IPV6]:PORT",
-        cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
-    ("admin-listen", "Address for GET /stats (JSON) and /metrics (Prometheus); 'off': none",
-        cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
-    ("access-log", "One line per request at disconnect (Apache combined + seconds) to this file "
-        "(reopened on SIGUSR1), '-' for stdout, or off", cxxopts::value<std::string>()->default_value("off"))
-    ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...). "
-        "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
-    ("m,mount", "Path viewers request", cxxopts::value<std::string>()->default_value("/live.ts"))
-    ("loop", "Start the input again when it ends (files)")
-    ("workers", "Serving threads (0: one per online CPU, or per --cpus entry)",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("cpus", "Pin worker i to the i-th CPU of this list, e.g. 0-3,6 (default: no pinning)",
-        cxxopts::value<std::string>())
-    ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
-        cxxopts::value<std::string>()->default_value("1024"))
-    ("chunk-size", "Publish a chunk once it holds this many bytes (and at every keyframe); "
-        "bigger chunks mean fewer, larger sends", cxxopts::value<std::string>()->default_value("32KiB"))
-    ("chunk-duration", "... or once its first byte is this old", cxxopts::value<std::string>()->default_value("100ms"))
-    ("burst", "History a new viewer gets, from a keyframe: time (2s) or bytes (1MiB); "
-        "0: from the newest keyframe", cxxopts::value<std::string>()->default_value("0"))
-    ("max-lag", "How far behind live a viewer may fall before --on-slow applies: time or bytes; "
-        "0: only when it falls out of the ring", cxxopts::value<std::string>()->default_value("10s"))
-    ("on-slow", "What to do with a viewer past --max-lag: skip-to-keyframe or drop",
-        cxxopts::value<std::string>()->default_value("skip-to-keyframe"))
-    ("client-limit", "Viewers in all; more get 503 (or 302, see --redirect-on-overflow). 0: no limit",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("mount-client-limit", "Viewers per mount; 0: no limit",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("bandwidth-limit", "Mbit/s for all viewers together (viewers x stream bitrate); 0: no limit",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("redirect-on-overflow", "Send viewers over a limit to this URL (302) instead of a 503",
-        cxxopts::value<std::string>())
-    ("header-timeout", "Seconds a client has to send its request head (then 408)",
-        cxxopts::value<std::string>()->default_value("10"))
-    ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
-        cxxopts::value<std::string>()->default_value("30"))
-    ("zerocopy", "Zero-copy sends: auto (until the kernel reports copying), on or off",
-        cxxopts::value<std::string>()->default_value("auto"))
-    ("sndbuf", "Kernel send buffer per viewer in bytes (SO_SNDBUF); 0: autotuning",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("log-level", "trace, debug, info, warn, error or off",
-        cxxopts::value<std::string>()->default_value("info"))
-    ("h,help", "Print this help and exit")
-    ("version", "Print the version and exit");
-  // clang-format on
-
-  cxxopts::ParseResult args;
-  try {
-    args = opts.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw config_error(std::string(e.what()) + " (see gordo --help)");
+  // --mount may be repeated (cxxopts keeps one value), so mounts are taken out first.
+  std::vector<std::string> specs, rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--mount" || a == "-m") {
+      if (i + 1 == argc) throw config_error("--mount needs a path (see gordo --help)");
+      specs.emplace_back(argv[++i]);
+    } else if (a.substr(0, 8) == "--mount=") {
+      specs.emplace_back(a.substr(8));
+    } else {
+      rest.emplace_back(a);
+    }
   }
-  if (!args.unmatched().empty())
-    throw config_error("unexpected argument '" + args.unmatched().front() +
-                       "' (the input goes after --input; see gordo --help)");
+  cxxopts::Options opts = options();
+  cxxopts::ParseResult args = parse(opts, rest);
   if (args.count("help")) {
     std::cout << opts.help() << '\n';
     return std::nullopt;
@@ -156,76 +265,58 @@ std::optional<config> parse_args(int argc, char** argv) {
     return std::nullopt;
   }
 
-  config c;
-  std::string listen = args["listen"].as<std::string>();
-  auto addr = address::parse(listen);
-  if (!addr)
-    throw config_error("--listen '" + listen +
-                       "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
-  c.listen = *addr;
-  c.access_log = args["access-log"].as<std::string>();
-  if (c.access_log == "off") c.access_log.clear();
-  if (c.access_log.empty() && args["access-log"].as<std::string>() != "off")
-    throw config_error("--access-log is empty: give a file, - or off");
-  std::string admin = args["admin-listen"].as<std::string>();
-  if (admin != "off") {
-    auto admin_addr = address::parse(admin);
-    if (!admin_addr)
-      throw config_error("--admin-listen '" + admin + "' is not an address: use PORT, HOST:PORT, [IPV6]:PORT or off");
-    c.admin_listen = *admin_addr;
+  // The file's settings come first, so that flags after them win; each is checked alone
+  // first, so that an error names its line.
+  std::vector<std::string> merged{argv[0]};
+  file_args file;
+  if (args.count("config")) {
+    file = read_config_file(args["config"].as<std::string>());
+    for (size_t i = 0; i < file.flags.size(); ++i) {
+      const auto& [flag, value] = file.flags[i];
+      try {
+        from_args(parse(opts, {argv[0], flag, value}));
+      } catch (const config_error& e) {
+        throw config_error(file.where[i] + ": " + e.what());
+      }
+      merged.push_back(flag);
+      merged.push_back(value);
+    }
   }
-  if (args.count("input")) {
-    c.input = args["input"].as<std::string>();
-    if (c.input.empty()) throw config_error("--input is empty: give a file or URL");
+  merged.insert(merged.end(), rest.begin() + 1, rest.end());
+  args = parse(opts, merged);
+  config c = from_args(args);
+  if (args.count("config")) c.config_file = args["config"].as<std::string>();
+  c.check_only = args.count("check-config") > 0;
+
+  std::string input = args.count("input") ? args["input"].as<std::string>() : "";
+  if (!specs.empty()) {
+    for (const std::string& spec : specs) {
+      size_t eq = spec.find('=');
+      c.mounts.push_back(eq == std::string::npos ? mount_from(args, spec, input)
+                                                 : mount_from(args, spec.substr(0, eq), spec.substr(eq + 1)));
+      if (eq != std::string::npos && c.mounts.back().input.empty())
+        throw config_error("--mount '" + spec + "' has an empty source");
+    }
+  } else if (!file.mounts.empty()) {
+    for (const file_mount& fm : file.mounts) {
+      std::vector<std::string> argv_m = merged;
+      argv_m.insert(argv_m.end(), fm.args.begin(), fm.args.end());
+      try {
+        auto margs = parse(opts, argv_m);
+        if (!margs.count("mount")) throw config_error("a [[mount]] needs a path");
+        c.mounts.push_back(mount_from(margs, margs["mount"].as<std::string>(),
+                                      margs.count("input") ? margs["input"].as<std::string>() : ""));
+      } catch (const config_error& e) {
+        throw config_error(fm.where + ": " + e.what());
+      }
+    }
+  } else {
+    c.mounts.push_back(mount_from(args, args["mount"].as<std::string>(), input));
   }
-  c.mount = args["mount"].as<std::string>();
-  if (c.mount.size() < 2 || c.mount.front() != '/' ||
-      c.mount.find_first_of(" ?#\t\r\n") != std::string::npos)
-    throw config_error("--mount '" + c.mount + "' must be a path like /live.ts");
-  c.loop = args.count("loop") > 0;
-  c.workers = number<unsigned>(args, "workers", 0, 1024);
-  if (args.count("cpus")) c.cpus = parse_cpu_list("cpus", args["cpus"].as<std::string>());
-  c.ring_chunks = number<size_t>(args, "ring-chunks", 16, size_t{1} << 20);
-  stream_span size = parse_span("chunk-size", args["chunk-size"].as<std::string>());
-  if (size.ns || size.bytes < 1024 || size.bytes > 512 * 1024)
-    throw config_error("--chunk-size must be an amount of bytes from 1KiB to 512KiB");
-  c.chunking.target_bytes = size.bytes;
-  stream_span delay = parse_span("chunk-duration", args["chunk-duration"].as<std::string>());
-  if (delay.bytes || delay.ns < 10'000'000 || delay.ns > 5'000'000'000)
-    throw config_error("--chunk-duration must be a time from 10ms to 5s");
-  c.chunking.max_delay = std::chrono::milliseconds(delay.ns / 1'000'000);
-  c.policy.burst = parse_span("burst", args["burst"].as<std::string>());
-  c.policy.max_lag = parse_span("max-lag", args["max-lag"].as<std::string>());
-  std::string on_slow = args["on-slow"].as<std::string>();
-  if (on_slow == "skip-to-keyframe")
-    c.policy.on_slow = slow_policy::skip_to_keyframe;
-  else if (on_slow == "drop")
-    c.policy.on_slow = slow_policy::drop;
-  else
-    throw config_error("--on-slow '" + on_slow + "' must be skip-to-keyframe or drop");
-  c.limits.clients = number<uint64_t>(args, "client-limit", 0, 1u << 30);
-  c.policy.client_limit = number<uint64_t>(args, "mount-client-limit", 0, 1u << 30);
-  c.limits.bandwidth_bps = number<uint64_t>(args, "bandwidth-limit", 0, 10'000'000) * 1'000'000;
-  if (args.count("redirect-on-overflow")) {
-    c.limits.redirect = args["redirect-on-overflow"].as<std::string>();
-    if (c.limits.redirect.find_first_of("\r\n ") != std::string::npos ||
-        (c.limits.redirect.rfind("http://", 0) != 0 && c.limits.redirect.rfind("https://", 0) != 0))
-      throw config_error(  // not echoed: it may hold line breaks
-          "--redirect-on-overflow must be an http:// or https:// URL without spaces or line breaks");
-  }
-  c.header_timeout_s = number<uint32_t>(args, "header-timeout", 1, 3600);
-  c.write_timeout_s = number<uint32_t>(args, "write-timeout", 1, 3600);
-  std::string zerocopy = args["zerocopy"].as<std::string>();
-  if (zerocopy == "auto")
-    c.zerocopy = zerocopy_mode::automatic;
-  else if (zerocopy == "on")
-    c.zerocopy = zerocopy_mode::on;
-  else if (zerocopy == "off")
-    c.zerocopy = zerocopy_mode::off;
-  else
-    throw config_error("--zerocopy '" + zerocopy + "' must be auto, on or off");
-  c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
-  c.log_level = args["log-level"].as<std::string>();
+  for (size_t i = 0; i < c.mounts.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (c.mounts[i].path == c.mounts[j].path)
+        throw config_error("mount " + c.mounts[i].path + " is given twice");
   return c;
 }
 

@@ -24,18 +24,22 @@ constexpr size_t slab_size = 1 << 20;
 constexpr size_t slabs_per_arena = 64;
 constexpr size_t feed_capacity = 4096;
 
-source_spec make_source(const config& cfg) {
+// `pattern` holds the test pattern once encoded, for every mount without an input.
+source_spec make_source(const mount_config& mc, std::shared_ptr<const std::vector<uint8_t>>& pattern) {
   source_spec spec;
-  spec.loop = cfg.loop;
-  if (!cfg.input.empty()) {
-    spec.url = cfg.input;
-    spec.label = cfg.input;
+  spec.loop = mc.loop;
+  if (!mc.input.empty()) {
+    spec.url = mc.input;
+    spec.label = mc.input;
     return spec;
   }
-  test_pattern_options opts;
-  spdlog::info("encoding the built-in test pattern ({} s of {}x{} H.264 + AAC, looped)",
-               opts.seconds, opts.width, opts.height);
-  spec.memory = std::make_shared<const std::vector<uint8_t>>(encode_test_pattern(opts));
+  if (!pattern) {
+    test_pattern_options opts;
+    spdlog::info("encoding the built-in test pattern ({} s of {}x{} H.264 + AAC, looped)",
+                 opts.seconds, opts.width, opts.height);
+    pattern = std::make_shared<const std::vector<uint8_t>>(encode_test_pattern(opts));
+  }
+  spec.memory = pattern;
   spec.label = "built-in test pattern";
   spec.loop = true;
   return spec;
@@ -98,16 +102,19 @@ server::server(const config& cfg)
     wakers.push_back(&workers_.back()->waker());
   }
 
-  auto m = std::make_unique<mount>();
-  m->path = cfg.mount;
-  m->content_type = "video/mp2t";
-  m->response_head = http_stream_head(m->content_type);
-  m->policy = cfg.policy;
-  m->out = std::make_unique<stream>(wakers, feed_capacity);
-  source_spec spec = make_source(cfg);
-  m->source_label = spec.label;
-  m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg.chunking);
-  mounts_.add(std::move(m));
+  std::shared_ptr<const std::vector<uint8_t>> pattern;
+  for (const mount_config& mc : cfg.mounts) {
+    auto m = std::make_unique<mount>();
+    m->path = mc.path;
+    m->content_type = "video/mp2t";
+    m->response_head = http_stream_head(m->content_type);
+    m->policy = mc.policy;
+    m->out = std::make_unique<stream>(wakers, feed_capacity);
+    source_spec spec = make_source(mc, pattern);
+    m->source_label = spec.label;
+    m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg.chunking);
+    mounts_.add(std::move(m));
+  }
 
   for (auto& w : workers_) w->start(mounts_, admission_, pool_);
   spdlog::info("{} worker{} on {}{}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),

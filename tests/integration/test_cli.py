@@ -110,6 +110,20 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr.strip().splitlines()[-1])
 
+    def test_check_config_on_the_example(self):
+        example = os.path.join(os.path.dirname(__file__), "../../gordo.example.toml")
+        r = run("--config", example, "--check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("configuration OK", r.stdout)
+        self.assertIn("/live.ts <- built-in test pattern", r.stdout)
+        self.assertIn("/loop.ts <- /srv/media/promo.mp4 (looped)", r.stdout)
+
+    def test_bad_config_file_names_file_line_and_key(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+            f.write("listen = \"0.0.0.0:8080\"\nworkers = -2\n")
+            f.flush()
+            self.assert_one_line_error(run("--config", f.name), 2, f"{f.name}:2", "workers", "-2")
+
     def test_bad_admin_address(self):
         self.assert_one_line_error(run("--admin-listen", "nowhere"), 2, "--admin-listen", "off")
 

@@ -1,4 +1,5 @@
 """Black-box: a file is served to real clients; ffprobe and ffmpeg judge the bytes."""
+import json
 import os
 import socket
 import struct
@@ -168,6 +169,31 @@ class DefaultSource(unittest.TestCase):
                 self.assertEqual(decode_errors(path), "")
                 self.assertGreater(mean_volume_db(path), -40, "the tone is audible")
             self.assertEqual(g.stop(), 0)
+
+
+class SeveralMounts(unittest.TestCase):
+    def test_mounts_from_a_config_file_each_serve_their_own_source(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            small = make_media(os.path.join(tmp, "small.mp4"), seconds=3, size="160x120")
+            large = make_media(os.path.join(tmp, "large.mp4"), seconds=3, size="320x240")
+            conf = write(tmp, "gordo.toml", (
+                "workers = 1\n"
+                f'[[mount]]\npath = "/small.ts"\ninput = "{small}"\nloop = true\n'
+                f'[[mount]]\npath = "/large.ts"\ninput = "{large}"\nloop = true\n').encode())
+            with Gordo("--config", conf) as g:
+                self.assertEqual([u.rsplit("/", 1)[1] for u in g.urls], ["small.ts", "large.ts"])
+                sizes = {}
+                for name in ("small", "large"):
+                    status, _, body, _ = capture(g.port, f"/{name}.ts", 2)
+                    self.assertEqual(status, 200)
+                    path = write(tmp, f"{name}.ts", body)
+                    video = [s for s in streams(path) if s["codec_type"] == "video"][0]
+                    sizes[name] = (video["width"], video["height"])
+                    self.assertEqual(decode_errors(path), "")
+                self.assertEqual(sizes, {"small": (160, 120), "large": (320, 240)})
+                stats = json.loads(g.admin_get("/stats")[2])
+                self.assertEqual([m["path"] for m in stats["mounts"]], ["/small.ts", "/large.ts"])
+                self.assertEqual(g.stop(), 0)
 
 
 class SeveralWorkers(unittest.TestCase):

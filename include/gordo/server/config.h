@@ -1,4 +1,5 @@
-// What gordo was asked to do, from its command line.
+// What gordo was asked to do, from its command line and, with --config, a TOML file
+// (flags override the file).
 #pragma once
 
 #include <optional>
@@ -14,24 +15,31 @@
 
 namespace gordo {
 
+struct mount_config {
+  std::string path;   // "/live.ts"
+  std::string input;  // empty: the built-in test pattern
+  bool loop = false;
+  mount_policy policy;  // --burst, --max-lag, --on-slow, --mount-client-limit
+};
+
 struct config {
   address listen;
   std::optional<address> admin_listen;  // /stats and /metrics; nullopt: none
   std::string access_log;               // a file, "-" (stdout) or empty (none)
-  std::string input;  // empty: the built-in test pattern
-  std::string mount = "/live.ts";
-  bool loop = false;
+  std::vector<mount_config> mounts;  // at least one
   unsigned workers = 0;   // 0: one per online CPU (or per --cpus entry)
   std::vector<int> cpus;  // pin worker i to cpus[i % size]; empty: no pinning
   size_t ring_chunks = 1024;
   chunk_writer_options chunking;  // --chunk-size, --chunk-duration
-  mount_policy policy;     // for the mount (--burst, --max-lag, --on-slow, --mount-client-limit)
+  mount_policy policy;     // every mount's unless its [[mount]] table says otherwise
   admission_limits limits;  // --client-limit, --bandwidth-limit, --redirect-on-overflow
   uint32_t header_timeout_s = 10;
   uint32_t write_timeout_s = 30;
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string log_level = "info";
+  std::string config_file;    // --config, when given
+  bool check_only = false;    // --check-config: validate, print a summary, exit
 };
 
 // A bad command line; the message says what was wrong.
@@ -46,7 +54,23 @@ std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text
 // Throws config_error naming `flag` when malformed.
 stream_span parse_span(const std::string& flag, const std::string& text);
 
-// nullopt after printing --help or --version; throws config_error on a bad flag.
+// nullopt after printing --help or --version; throws config_error on a bad flag or a bad
+// config file (the message names the file, line and key).
 std::optional<config> parse_args(int argc, char** argv);
+
+// A config file as command-line arguments: its top-level keys as flags, and each
+// [[mount]] table's keys as the flags of one mount, with where each came from.
+struct file_mount {
+  std::vector<std::string> args;  // "--mount", path, "--input", url, ...
+  std::string where;              // "FILE:LINE" of the table
+};
+struct file_args {
+  std::vector<std::pair<std::string, std::string>> flags;  // "--workers" → "4"
+  std::vector<std::string> where;                          // "FILE:LINE: key 'workers'" per flag
+  std::vector<file_mount> mounts;
+};
+// Throws config_error "FILE:LINE: ..." for a syntax error, an unknown key or a value of
+// the wrong type.
+file_args read_config_file(const std::string& path);
 
 }  // namespace gordo

@@ -1,0 +1,98 @@
+// The TOML config file, turned into the flags it stands for: one set of rules (the
+// flags') checks both, and a file's error still names its line.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string_view>
+#include <toml++/toml.h>
+
+#include "gordo/server/config.h"
+
+namespace gordo {
+
+namespace {
+
+// Top-level keys: the flags of the same name with '_' for '-'.
+constexpr std::string_view global_keys[] = {
+    "listen",        "admin_listen",  "access_log",         "workers",         "cpus",
+    "ring_chunks",   "chunk_size",    "chunk_duration",     "burst",           "max_lag",
+    "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
+    "header_timeout", "write_timeout", "zerocopy",          "sndbuf",          "log_level",
+};
+// Keys of a [[mount]] table, and the flag each stands for.
+constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
+    {"path", "--mount"},   {"input", "--input"},     {"loop", "--loop"},
+    {"burst", "--burst"},  {"max_lag", "--max-lag"}, {"on_slow", "--on-slow"},
+    {"client_limit", "--mount-client-limit"},
+};
+
+std::string flag_of(std::string_view key) {
+  std::string flag = "--" + std::string(key);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+std::string where(const std::string& path, const toml::node& n) {
+  return fmt::format("{}:{}", path, n.source().begin.line);
+}
+
+// A value as flag text: strings as they are, numbers written out. Booleans only where
+// the flag is a switch (`loop`), handled by the caller.
+std::string text_of(const std::string& path, std::string_view key, const toml::node& v) {
+  if (auto s = v.as_string()) return s->get();
+  if (auto i = v.as_integer()) return std::to_string(i->get());
+  if (auto f = v.as_floating_point()) return fmt::format("{}", f->get());
+  throw config_error(fmt::format("{}: key '{}' must be a string or a number, not {}", where(path, v), key,
+                                 toml::impl::node_type_friendly_names[static_cast<int>(v.type())]));
+}
+
+}  // namespace
+
+file_args read_config_file(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    if (!e.source().begin) throw config_error(fmt::format("cannot read config file {}: {}", path, e.description()));
+    throw config_error(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+  file_args out;
+  for (auto&& [key, value] : root) {
+    std::string_view k = key.str();
+    if (k == "mount") {
+      auto* tables = value.as_array();
+      if (!tables || !tables->is_array_of_tables())
+        throw config_error(fmt::format("{}: 'mount' must be [[mount]] tables", where(path, value)));
+      for (auto&& item : *tables) {
+        const toml::table& t = *item.as_table();
+        file_mount m;
+        m.where = where(path, t);
+        for (auto&& [mkey, mvalue] : t) {
+          auto known = std::find_if(std::begin(mount_keys), std::end(mount_keys),
+                                    [&](const auto& p) { return p.first == mkey.str(); });
+          if (known == std::end(mount_keys))
+            throw config_error(fmt::format("{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
+                                           "max_lag, on_slow, client_limit)", where(path, mvalue), mkey.str()));
+          if (mkey.str() == "loop") {
+            auto b = mvalue.as_boolean();
+            if (!b) throw config_error(fmt::format("{}: key 'loop' must be true or false", where(path, mvalue)));
+            if (b->get()) m.args.emplace_back("--loop");
+            continue;
+          }
+          m.args.emplace_back(known->second);
+          m.args.push_back(text_of(path, mkey.str(), mvalue));
+        }
+        out.mounts.push_back(std::move(m));
+      }
+      continue;
+    }
+    if (std::find(std::begin(global_keys), std::end(global_keys), k) == std::end(global_keys))
+      throw config_error(fmt::format("{}: unknown key '{}'{}", where(path, value), k,
+                                     k == "input" || k == "path" || k == "loop" ? " (it belongs in a [[mount]] table)" : ""));
+    out.flags.emplace_back(flag_of(k), text_of(path, k, value));
+    out.where.push_back(fmt::format("{}: key '{}'", where(path, value), k));
+  }
+  return out;
+}
+
+}  // namespace gordo

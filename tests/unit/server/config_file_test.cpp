@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gordo/server/config.h"
+
+namespace gordo {
+namespace {
+
+class config_file_test : public ::testing::Test {
+ protected:
+  std::string path_ = ::testing::TempDir() + "gordo_config_test.toml";
+  void TearDown() override { std::remove(path_.c_str()); }
+
+  void write(const std::string& text) { std::ofstream(path_) << text; }
+  config parse(std::vector<std::string> flags) {
+    std::vector<char*> argv{const_cast<char*>("gordo"), const_cast<char*>("--config"), path_.data()};
+    for (std::string& f : flags) argv.push_back(f.data());
+    return *parse_args(static_cast<int>(argv.size()), argv.data());
+  }
+  std::string error(const std::string& text) {
+    write(text);
+    try {
+      parse({});
+    } catch (const config_error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+};
+
+TEST_F(config_file_test, settings_and_mounts) {
+  write("workers = 3\nmax_lag = \"4MiB\"\nzerocopy = \"off\"\n"
+        "[[mount]]\npath = \"/a.ts\"\ninput = \"udp://239.0.0.1:1234\"\n"
+        "[[mount]]\npath = \"/b.ts\"\nloop = true\nburst = \"2s\"\non_slow = \"drop\"\nclient_limit = 7\n");
+  config c = parse({});
+  EXPECT_EQ(c.workers, 3u);
+  EXPECT_EQ(c.zerocopy, zerocopy_mode::off);
+  ASSERT_EQ(c.mounts.size(), 2u);
+  EXPECT_EQ(c.mounts[0].path, "/a.ts");
+  EXPECT_EQ(c.mounts[0].input, "udp://239.0.0.1:1234");
+  EXPECT_FALSE(c.mounts[0].loop);
+  EXPECT_EQ(c.mounts[0].policy.max_lag.bytes, 4u << 20);  // the file's default
+  EXPECT_EQ(c.mounts[1].input, "");                        // the test pattern
+  EXPECT_TRUE(c.mounts[1].loop);
+  EXPECT_EQ(c.mounts[1].policy.burst.ns, 2'000'000'000);
+  EXPECT_EQ(c.mounts[1].policy.on_slow, slow_policy::drop);
+  EXPECT_EQ(c.mounts[1].policy.client_limit, 7u);
+  EXPECT_EQ(c.mounts[1].policy.max_lag.bytes, 4u << 20);
+}
+
+TEST_F(config_file_test, flags_override_the_file) {
+  write("workers = 3\nlog_level = \"debug\"\n");
+  config c = parse({"--workers", "5"});
+  EXPECT_EQ(c.workers, 5u);
+  EXPECT_EQ(c.log_level, "debug");
+  ASSERT_EQ(c.mounts.size(), 1u);
+  EXPECT_EQ(c.mounts[0].path, "/live.ts");
+}
+
+TEST_F(config_file_test, errors_name_the_file_line_and_key) {
+  std::string e = error("# comment\nwrokers = 2\n");
+  EXPECT_NE(e.find(path_ + ":2: unknown key 'wrokers'"), std::string::npos) << e;
+  e = error("workers = \"many\"\n");
+  EXPECT_NE(e.find(path_ + ":1: key 'workers': --workers 'many' is not a number"), std::string::npos) << e;
+  e = error("workers = [1, 2]\n");
+  EXPECT_NE(e.find(path_ + ":1: key 'workers' must be a string or a number"), std::string::npos) << e;
+  e = error("input = \"x.ts\"\n");
+  EXPECT_NE(e.find("belongs in a [[mount]] table"), std::string::npos) << e;
+  e = error("\n[[mount]]\npath = \"/a\"\nloop = \"yes\"\n");
+  EXPECT_NE(e.find(path_ + ":4: key 'loop' must be true or false"), std::string::npos) << e;
+  e = error("[[mount]]\npath = \"/a\"\nbitrate = 5\n");
+  EXPECT_NE(e.find("unknown key 'bitrate' in [[mount]]"), std::string::npos) << e;
+  e = error("[[mount]]\npath = \"a\"\n");
+  EXPECT_NE(e.find(path_ + ":1: --mount 'a' must be a path"), std::string::npos) << e;
+  e = error("[[mount]]\ninput = \"x.ts\"\n");
+  EXPECT_NE(e.find("a [[mount]] needs a path"), std::string::npos) << e;
+  e = error("[[mount]]\npath = \"/a\"\n[[mount]]\npath = \"/a\"\n");
+  EXPECT_NE(e.find("mount /a is given twice"), std::string::npos) << e;
+  e = error("workers = \n");
+  EXPECT_NE(e.find(path_ + ":1:"), std::string::npos) << e;
+}
+
+TEST_F(config_file_test, a_missing_file_is_an_error) {
+  std::remove(path_.c_str());
+  EXPECT_THROW(parse({}), config_error);
+}
+
+TEST(mount_flags, repeated_mounts_with_sources) {
+  std::vector<std::string> args{"gordo", "--mount", "/a=udp://x:1", "--mount=/b", "--input", "f.ts", "--loop"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  config c = *parse_args(static_cast<int>(argv.size()), argv.data());
+  ASSERT_EQ(c.mounts.size(), 2u);
+  EXPECT_EQ(c.mounts[0].input, "udp://x:1");
+  EXPECT_EQ(c.mounts[1].input, "f.ts");
+  EXPECT_TRUE(c.mounts[1].loop);
+}
+
+}  // namespace
+}  // namespace gordo
