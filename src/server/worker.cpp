@@ -48,6 +48,8 @@ std::string peer_address(int fd) {
   return text;
 }
 
+// At shutdown, how long viewers may take to finish the chunk they have begun.
+constexpr long stop_grace_s = 5;
 // Viewers whose sends go to the kernel in one submission (see serve_ready).
 constexpr size_t ready_slice = 1024;
 
@@ -124,7 +126,7 @@ void worker::run(std::promise<int>& ready) {
   arm_wake();
   arm_tick();
   // After the last client, zero-copy notifications still hold chunks: wait for them.
-  while (!stopping_ || !clients_.empty() || holds_ > 0) {
+  while (!stopping_ || !clients_.empty() || (holds_ > 0 && !gave_up_)) {
     // With viewers still to serve from the last wake-up, only collect what completed;
     // otherwise sleep until something does.
     int r = ready_.empty() ? ring_.submit_and_wait() : ring_.submit_and_get_events();
@@ -183,6 +185,7 @@ void worker::handle(io_uring_cqe* cqe) {
       break;
     case tag_send_zc: on_send_zc(reinterpret_cast<zc_hold*>(c), cqe->res, cqe->flags); break;
     case tag_cancel: --c->inflight; on_cancel(c); break;
+    case tag_stop_deadline: on_stop_deadline(); break;
   }
 }
 
@@ -328,7 +331,7 @@ void worker::on_tick() {
     } else if (c->sending && idle >= opts_.write_timeout_s) {
       counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("worker {}: viewer made no progress for {} s; closing", id_, idle);
-      close(c);
+      abort(c);
     } else if (c->sending && c->state == client::phase::streaming) {
       check_lag(c);
     }
@@ -491,9 +494,44 @@ void worker::begin_shutdown() {
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_cancel64(sqe, tag_accept, 0);
   io_uring_sqe_set_data64(sqe, tag_ignore);
-  // Copy: close() may release clients and reorder clients_.
-  std::vector<client*> all = clients_;
-  for (client* c : all) close(c);
+  // Viewers with a send in flight finish the chunk they have begun (pump() sees
+  // stopping_), for at most stop_grace_; everyone else goes now.
+  stop_grace_ = {.tv_sec = stop_grace_s, .tv_nsec = 0};
+  sqe = ring_.sqe();
+  io_uring_prep_timeout(sqe, &stop_grace_, 0, 0);
+  io_uring_sqe_set_data64(sqe, tag_stop_deadline);
+  scratch_ = clients_;  // close() may release clients and reorder clients_
+  for (client* c : scratch_)
+    if (!(c->state == client::phase::streaming && c->sending)) close(c);
+  scratch_.clear();
+}
+
+// First: viewers still not done are reset (SO_LINGER 0), which also frees what the kernel
+// still holds of their zero-copy sends. A second later: stop waiting for those.
+void worker::on_stop_deadline() {
+  if (!clients_.empty() || holds_ > 0) {
+    if (stop_grace_.tv_sec == 1) {
+      spdlog::warn("worker {}: {} zero-copy sends not released at exit", id_, holds_);
+      gave_up_ = true;
+      return;
+    }
+    scratch_ = clients_;
+    for (client* c : scratch_) abort(c);
+    scratch_.clear();
+    stop_grace_ = {.tv_sec = 1, .tv_nsec = 0};
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_timeout(sqe, &stop_grace_, 0, 0);
+    io_uring_sqe_set_data64(sqe, tag_stop_deadline);
+  }
+}
+
+// Closes with a reset instead of a FIN: for a viewer that stopped reading, whose unsent
+// bytes (and the chunks a zero-copy send lent the kernel) would otherwise wait in its
+// socket until TCP gives up on it.
+void worker::abort(client* c) {
+  ::linger no_linger{.l_onoff = 1, .l_linger = 0};
+  setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
+  close(c);
 }
 
 }  // namespace gordo

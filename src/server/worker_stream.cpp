@@ -76,6 +76,13 @@ void worker::skip(client* c) {
 
 // Starts the next send of a client with no send in flight, or parks or closes it.
 void worker::pump(client* c) {
+  if (stopping_ && c->state == client::phase::streaming) {
+    // Shutting down: finish the chunk this viewer has begun, so it ends on a whole
+    // chunk, then close.
+    c->drop_unsent();
+    if (c->queued() == 0) return close(c);
+    return send(c);
+  }
   if (c->state == client::phase::streaming && !fill(c)) return close(c);
   if (c->queued() == 0) {
     // Caught up. A viewer waits for the next chunk unless none will come.

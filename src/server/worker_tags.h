@@ -18,6 +18,7 @@ enum tag : uint64_t {
   tag_tick = 6,
   tag_send_zc = 7,  // on a zc_hold
   tag_cancel = 8,
+  tag_stop_deadline = 9,  // viewers still finishing their chunk are closed now
 };
 constexpr uint64_t tag_mask = 15;
 

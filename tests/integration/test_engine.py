@@ -93,6 +93,26 @@ class SlowViewers(unittest.TestCase):
         self.assertGreaterEqual(counters["timeouts"], 1)
 
 
+class Stopping(unittest.TestCase):
+    def test_sigterm_lets_viewers_finish_their_chunk_and_exits_in_bounded_time(self):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "1", "--sndbuf", "16384") as g:
+            readers = [Viewer(g.port, "/live.ts", 30) for _ in range(3)]
+            stuck = connect(g.port)  # asks, then never reads: its send blocks
+            stuck.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+            time.sleep(2)
+            began = time.monotonic()
+            self.assertEqual(g.stop(), 0)
+            self.assertLess(time.monotonic() - began, 10, "a viewer that stopped reading delays exit 5 s at most")
+        for v in readers:
+            status, _, body = v.result()
+            self.assertEqual(status, 200)
+            self.assertTrue(v.closed)
+            # Whole chunks, so whole TS packets, and nothing lost before the end.
+            self.assertEqual(len(body) % 188, 0)
+            self.assertEqual(continuity_breaks(body), [])
+        stuck.close()
+
+
 class Limits(unittest.TestCase):
     def test_client_limit_answers_503_then_admits_again_when_a_viewer_leaves(self):
         with Gordo("--input", MEDIA, "--loop", "--client-limit", "2") as g:

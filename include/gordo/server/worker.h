@@ -126,6 +126,8 @@ class worker {
   void close(client* c);
   void release(client* c);
   void begin_shutdown();
+  void on_stop_deadline();
+  void abort(client* c);
   void serve_ready();
   void shed_backlog();
   void log_counters() const;
@@ -143,6 +145,7 @@ class worker {
   uring ring_;
   zerocopy zc_;
   uint64_t holds_ = 0;  // zero-copy sends not yet notified
+  bool gave_up_ = false;  // on holds_, at the end of a shutdown
   const slab_pool* pool_ = nullptr;
   mount_table* mounts_ = nullptr;
   admission* admit_ = nullptr;
@@ -154,6 +157,7 @@ class worker {
   __kernel_timespec accept_retry_{};
   __kernel_timespec linger_timeout_{};
   __kernel_timespec tick_{};
+  __kernel_timespec stop_grace_{};
   std::unique_ptr<char[]> discard_;  // lingering reads land here, never read back
   worker_counters counters_;
   std::thread thread_;
