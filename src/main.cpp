@@ -50,10 +50,12 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   try {
-    gordo::server server(*cfg);
+    // SIGHUP reads the same command line (and so the same --config file) again.
+    gordo::server server(*cfg, [argc, argv] { return gordo::parse_args(argc, argv); });
     for (const auto& url : server.urls()) std::printf("gordo: play %s\n", url.c_str());
     if (!server.stats_url().empty()) std::printf("gordo: stats %s\n", server.stats_url().c_str());
     std::fflush(stdout);

@@ -68,8 +68,9 @@ file_args read_config_file(const std::string& path) {
         file_mount m;
         m.where = where(path, t);
         for (auto&& [mkey, mvalue] : t) {
+          std::string_view name = mkey.str();  // (clang 14 cannot capture a structured binding)
           auto known = std::find_if(std::begin(mount_keys), std::end(mount_keys),
-                                    [&](const auto& p) { return p.first == mkey.str(); });
+                                    [name](const auto& p) { return p.first == name; });
           if (known == std::end(mount_keys))
             throw config_error(fmt::format("{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
                                            "max_lag, on_slow, client_limit)", where(path, mvalue), mkey.str()));

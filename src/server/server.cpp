@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "gordo_version.h"
 
 #include "gordo/media/test_pattern.h"
@@ -83,12 +85,11 @@ unsigned worker_count(const config& cfg) {
 
 }  // namespace
 
-server::server(const config& cfg)
-    : pool_(slab_size, slabs_per_arena), admission_(cfg.limits, mounts_) {
+server::server(const config& cfg, reread_fn reread)
+    : pool_(slab_size, slabs_per_arena), admission_(cfg.limits), cfg_(cfg), reread_(std::move(reread)) {
   rlim_t fds = raise_fd_limit();
   if (!cfg.access_log.empty()) log_ = std::make_unique<access_log>(cfg.access_log);
   address at = cfg.listen;
-  std::vector<wake_fd*> wakers;
   unsigned n = worker_count(cfg);
   for (unsigned i = 0; i < n; ++i) {
     worker_options wopts;
@@ -99,24 +100,23 @@ server::server(const config& cfg)
     wopts.log = log_.get();
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
-    wakers.push_back(&workers_.back()->waker());
+    wakers_.push_back(&workers_.back()->waker());
   }
 
-  std::shared_ptr<const std::vector<uint8_t>> pattern;
-  for (const mount_config& mc : cfg.mounts) {
-    auto m = std::make_unique<mount>();
-    m->path = mc.path;
-    m->content_type = "video/mp2t";
-    m->response_head = http_stream_head(m->content_type);
-    m->policy = mc.policy;
-    m->out = std::make_unique<stream>(wakers, feed_capacity);
-    source_spec spec = make_source(mc, pattern);
-    m->source_label = spec.label;
-    m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg.chunking);
-    mounts_.add(std::move(m));
+  for (const mount_config& mc : cfg.mounts) mounts_.add(make_mount(mc, {}));
+  // Everything that can fail on the user's input is done before a thread starts.
+  if (cfg.admin_listen) {
+    address admin_at = *cfg.admin_listen;
+    admin_ = std::make_unique<admin>(admin_at, [this] { return snapshot(); });
+    stats_url_ = "http://" + admin_at.url_host() + ":" + std::to_string(admin_at.port()) + "/stats";
   }
 
-  for (auto& w : workers_) w->start(mounts_, admission_, pool_);
+  try {
+    for (auto& w : workers_) w->start(mounts_, admission_, pool_);
+  } catch (...) {
+    shutdown();  // the workers already started; no source has
+    throw;
+  }
   spdlog::info("{} worker{} on {}{}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
                cfg.cpus.empty() ? "" : " (pinned)", fds);
   for (size_t i = 0; i < mounts_.size(); ++i) {
@@ -124,15 +124,114 @@ server::server(const config& cfg)
     urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +
                     mounts_.at(i).path);
   }
-  if (cfg.admin_listen) {
-    address admin_at = *cfg.admin_listen;
-    admin_ = std::make_unique<admin>(admin_at, [this] { return snapshot(); });
-    admin_->start();
-    stats_url_ = "http://" + admin_at.url_host() + ":" + std::to_string(admin_at.port()) + "/stats";
+  if (admin_) admin_->start();
+}
+
+// A mount with its stream and ingest (the source is opened here, not yet started), in
+// the lowest slot no live, retiring or `also` mount holds.
+std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vector<std::unique_ptr<mount>>& also) {
+  auto m = std::make_unique<mount>();
+  m->path = mc.path;
+  m->content_type = "video/mp2t";
+  m->response_head = http_stream_head(m->content_type);
+  m->policy = mc.policy;
+  m->client_limit.store(mc.policy.client_limit, std::memory_order_relaxed);
+  std::vector<bool> taken(worker::max_mounts);
+  for (size_t i = 0; i < mounts_.size(); ++i) taken[mounts_.at(i).slot] = true;
+  for (const auto& r : retiring_) taken[r->slot] = true;
+  for (const auto& r : also) taken[r->slot] = true;
+  auto free_slot = std::find(taken.begin(), taken.end(), false);
+  if (free_slot == taken.end())
+    throw std::runtime_error(fmt::format("more than {} mounts", worker::max_mounts));
+  m->slot = static_cast<uint32_t>(free_slot - taken.begin());
+  m->out = std::make_unique<stream>(wakers_, feed_capacity);
+  source_spec spec = make_source(mc, pattern_);
+  m->source_label = spec.label;
+  m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg_.chunking);
+  return m;
+}
+
+// SIGHUP: read the configuration again. New mounts start, removed ones end (their
+// viewers closed cleanly once they have what was queued), changed policies and limits
+// apply; viewers of unchanged mounts notice nothing. A bad configuration changes nothing.
+void server::reload() {
+  std::optional<config> next;
+  try {
+    next = reread_ ? reread_() : std::nullopt;
+  } catch (const std::exception& e) {
+    spdlog::error("reload: {}; keeping the running configuration", e.what());
+    return;
+  }
+  if (!next) return;
+  const config& n = *next;
+  auto differs = [](const char* what) { spdlog::warn("reload: {} changed; that takes a restart", what); };
+  if (n.listen.to_string() != cfg_.listen.to_string()) differs("listen");
+  if (n.workers != cfg_.workers || n.cpus != cfg_.cpus) differs("workers/cpus");
+  if (n.chunking.target_bytes != cfg_.chunking.target_bytes || n.chunking.max_delay != cfg_.chunking.max_delay ||
+      n.ring_chunks != cfg_.ring_chunks)
+    differs("chunking");
+  if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf) differs("zerocopy/sndbuf");
+  if (n.access_log != cfg_.access_log) differs("access_log");
+  if (n.limits.redirect != cfg_.limits.redirect) differs("redirect_on_overflow");
+  if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s) differs("timeouts");
+
+  std::vector<std::unique_ptr<mount>> added;
+  try {
+    std::lock_guard lock(mu_);
+    for (const mount_config& mc : n.mounts) {
+      int at = mounts_.find(mc.path);
+      const mount_config* old = nullptr;
+      for (const mount_config& o : cfg_.mounts)
+        if (o.path == mc.path) old = &o;
+      if (at >= 0 && old && old->input == mc.input && old->loop == mc.loop) continue;
+      if (at >= 0) throw std::runtime_error("mount " + mc.path + " has a new source: remove it, reload, add it back");
+      added.push_back(make_mount(mc, added));  // opens the source: a bad one fails the whole reload
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("reload: {}; keeping the running configuration", e.what());
+    return;
+  }
+
+  std::lock_guard lock(mu_);
+  for (size_t i = mounts_.size(); i-- > 0;) {
+    mount& m = mounts_.at(i);
+    auto it = std::find_if(n.mounts.begin(), n.mounts.end(), [&](const mount_config& mc) { return mc.path == m.path; });
+    if (it == n.mounts.end()) {
+      spdlog::info("reload: {} ends", m.path);
+      for (auto& w : workers_) w->retire_mount(m.slot);
+      retiring_.push_back(mounts_.remove(i));
+    } else {
+      m.client_limit.store(it->policy.client_limit, std::memory_order_relaxed);
+      for (auto& w : workers_) w->set_policy(m.slot, it->policy);
+    }
+  }
+  for (auto& m : added) {
+    spdlog::info("reload: {} starts ({})", m->path, m->source_label);
+    mount& live = mounts_.add(std::move(m));
+    for (auto& w : workers_) w->add_mount(&live);
+    live.source->start();
+  }
+  admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
+  spdlog::set_level(spdlog::level::from_str(n.log_level));
+  config kept = n;  // what could not change stays as it was
+  kept.listen = cfg_.listen;
+  cfg_ = std::move(kept);
+  sd_notifyf(0, "STATUS=serving %zu mount%s (reloaded)", mounts_.size(), mounts_.size() == 1 ? "" : "s");
+}
+
+// Mounts every worker has let go of: their sources stop and they are freed.
+void server::reap_retired() {
+  std::lock_guard lock(mu_);
+  for (size_t i = retiring_.size(); i-- > 0;) {
+    if (retiring_[i]->released.load(std::memory_order_acquire) < workers_.size()) continue;
+    retiring_[i]->source->stop();
+    spdlog::info("reload: {} ended", retiring_[i]->path);
+    retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 }
 
 stats_snapshot server::snapshot() {
+  std::lock_guard lock(mu_);
   stats_snapshot s;
   auto now = std::chrono::steady_clock::now();
   double elapsed = std::chrono::duration<double>(now - last_snapshot_).count();
@@ -157,7 +256,7 @@ stats_snapshot server::snapshot() {
     ms.keyframe_interval_s = static_cast<double>(m.out->keyframe_interval_ns()) / 1e9;
     ms.chunks_published = m.out->published();
     for (const auto& w : workers_) {
-      mount_counters c = w->mount_stats(i);
+      mount_counters c = w->mount_stats(m.slot);
       ms.bytes_out += c.bytes_out;
       ms.resyncs += c.resyncs;
       ms.slow_drops += c.slow_drops;
@@ -222,15 +321,22 @@ void server::run() {
   if (sd_watchdog_enabled(0, &watchdog_us) <= 0) watchdog_us = 0;
   sd_notifyf(0, "READY=1\nSTATUS=serving %zu mount%s with %zu worker%s", mounts_.size(),
              mounts_.size() == 1 ? "" : "s", workers_.size(), workers_.size() == 1 ? "" : "s");
+  sigaddset(&set, SIGHUP);
   std::vector<uint64_t> ticks(workers_.size(), 0);
   std::vector<std::chrono::steady_clock::time_point> ticked(workers_.size(), std::chrono::steady_clock::now());
-  timespec every{.tv_sec = static_cast<time_t>(watchdog_us / 2'000'000),
-                 .tv_nsec = static_cast<long>(watchdog_us / 2 % 1'000'000 * 1000)};
+  // Wake at least once a second: retired mounts are reaped here.
+  uint64_t every_us = watchdog_us ? std::min<uint64_t>(watchdog_us / 2, 1'000'000) : 1'000'000;
+  timespec every{.tv_sec = static_cast<time_t>(every_us / 1'000'000),
+                 .tv_nsec = static_cast<long>(every_us % 1'000'000 * 1000)};
   int sig = 0;
   for (;;) {
-    sig = watchdog_us ? sigtimedwait(&set, nullptr, &every) : sigwaitinfo(&set, nullptr);
+    sig = sigtimedwait(&set, nullptr, &every);
+    reap_retired();
     if (sig == SIGUSR1) {
       if (log_) log_->reopen();
+    } else if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading the configuration");
+      reload();
     } else if (sig == SIGINT || sig == SIGTERM) {
       break;
     } else if (sig < 0 && watchdog_us) {  // timed out: time to ping, if all is well

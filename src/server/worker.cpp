@@ -74,9 +74,11 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
   for (size_t i = 0; i < mounts.size(); ++i) {
     auto v = std::make_unique<view>(opts_.ring_chunks);
     v->m = &mounts.at(i);
-    views_.push_back(std::move(v));
+    v->policy = v->m->policy;
+    views_[v->m->slot].store(v.get(), std::memory_order_release);
+    owned_.push_back(std::move(v));
   }
-  const std::string& redirect = admit.limits().redirect;
+  const std::string& redirect = admit.redirect();
   answers_ = {
       http_error(400, "malformed HTTP request"),
       http_error(404, "no such mount"),
@@ -146,10 +148,11 @@ void worker::run(std::promise<int>& ready) {
   log_counters();
 }
 
-mount_counters worker::mount_stats(size_t mount) const {
+mount_counters worker::mount_stats(uint32_t slot) const {
   mount_counters out;
-  if (mount >= views_.size()) return out;
-  const view& v = *views_[mount];
+  const view* p = slot < max_mounts ? views_[slot].load(std::memory_order_acquire) : nullptr;
+  if (!p) return out;
+  const view& v = *p;
   out.bytes_out = v.bytes_out.load(std::memory_order_relaxed);
   out.resyncs = v.resyncs.load(std::memory_order_relaxed);
   out.slow_drops = v.slow_drops.load(std::memory_order_relaxed);
@@ -278,7 +281,10 @@ void worker::on_wake() {
   }
   if (stopping_) return;
   arm_wake();
-  for (auto& vp : views_) {
+  run_commands();
+  for (auto& slot : views_) {
+    view* vp = slot.load(std::memory_order_relaxed);
+    if (!vp || vp->retired) continue;
     view& v = *vp;
     // Read before draining: once ended, the drain yields every chunk there will be.
     bool ended = v.m->out->ended();
@@ -309,6 +315,71 @@ void worker::serve_ready() {
   size_t n = std::min(ready_.size(), ready_slice);
   for (size_t i = 0; i < n; ++i) pump(ready_[i]);
   ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+void worker::add_mount(mount* m) { post({command::add, m, m->slot, {}}); }
+void worker::set_policy(uint32_t slot, const mount_policy& policy) { post({command::policy, nullptr, slot, policy}); }
+void worker::retire_mount(uint32_t slot) { post({command::retire, nullptr, slot, {}}); }
+
+void worker::post(command cmd) {
+  {
+    std::lock_guard lock(commands_mu_);
+    commands_.push_back(std::move(cmd));
+  }
+  wake_.wake();
+}
+
+// Reload's changes, between two batches of sends.
+void worker::run_commands() {
+  std::vector<command> todo;
+  {
+    std::lock_guard lock(commands_mu_);
+    todo.swap(commands_);
+  }
+  for (command& cmd : todo) {
+    switch (cmd.kind) {
+      case command::add: {
+        auto v = std::make_unique<view>(opts_.ring_chunks);
+        v->m = cmd.m;
+        v->policy = cmd.m->policy;
+        views_[cmd.slot].store(v.get(), std::memory_order_release);
+        owned_.push_back(std::move(v));
+        break;
+      }
+      case command::policy:
+        at(static_cast<int>(cmd.slot)).policy = cmd.pol;
+        break;
+      case command::retire: {
+        view& v = at(static_cast<int>(cmd.slot));
+        v.retired = true;
+        v.ended = true;  // its viewers finish what they have queued, then close
+        for (client* c : v.parked) {
+          c->parked = false;
+          ready_.push_back(c);
+        }
+        v.parked.clear();
+        maybe_release(v);
+        break;
+      }
+    }
+  }
+}
+
+// A retired mount with no viewers left here: tell the server this worker is done with it.
+void worker::maybe_release(view& v) {
+  if (!v.retired || v.viewers > 0 || !v.m) return;
+  v.ring.clear();
+  v.ring.set_header({});
+  v.m->released.fetch_add(1, std::memory_order_release);
+  v.m = nullptr;
+}
+
+worker::view* worker::find_view(std::string_view path) {
+  for (auto& slot : views_) {
+    view* v = slot.load(std::memory_order_relaxed);
+    if (v && !v->retired && v->m->path == path) return v;
+  }
+  return nullptr;
 }
 
 // Once a second: timeouts. A viewer parked on a quiet source never times out.
@@ -382,9 +453,9 @@ void worker::route(client* c, const http_request& req) {
   }
   bool head = req.method == "HEAD";
   if (!head && req.method != "GET") return answer(c, canned::bad_method);
-  int index = mounts_->find(req.path);
-  if (index < 0) return answer(c, canned::not_found);
-  view& v = *views_[index];
+  view* found = find_view(req.path);
+  if (!found) return answer(c, canned::not_found);
+  view& v = *found;
   if (v.ended) return answer(c, canned::ended);
   if (head) {
     c->request.reset();
@@ -394,14 +465,15 @@ void worker::route(client* c, const http_request& req) {
     if (c->log) c->log->status = 200;
     return pump(c);
   }
-  if (!admit_->admit(*v.m)) {
+  if (!admit_->admit(*v.m, c->admitted_bps)) {
     counters_.overflows.fetch_add(1, std::memory_order_relaxed);
-    return answer(c, admit_->limits().redirect.empty() ? canned::full : canned::redirect);
+    return answer(c, admit_->redirect().empty() ? canned::full : canned::redirect);
   }
   c->request.reset();
   c->state = client::phase::streaming;
   c->since_s = now_s_;
-  c->view = index;
+  c->view = static_cast<int>(v.m->slot);
+  ++v.viewers;
   c->need_keyframe = true;
   counters_.viewers.fetch_add(1, std::memory_order_relaxed);
   c->queue(v.m->response_head.data(), v.m->response_head.size());
@@ -468,12 +540,15 @@ void worker::close(client* c) {
 void worker::release(client* c) {
   if (c->log) log_request(c);
   if (c->parked) {
-    auto& parked = views_[c->view]->parked;
+    auto& parked = at(c->view).parked;
     parked.erase(std::find(parked.begin(), parked.end(), c));
   }
   if (c->state == client::phase::streaming) {
+    view& v = at(c->view);
     counters_.viewers.fetch_sub(1, std::memory_order_relaxed);
-    admit_->leave(*views_[c->view]->m);
+    admit_->leave(*v.m, c->admitted_bps);
+    --v.viewers;
+    maybe_release(v);
   }
   clients_[c->slot] = clients_.back();
   clients_[c->slot]->slot = c->slot;
@@ -487,7 +562,9 @@ void worker::begin_shutdown() {
   // Closed below like every other client; emptied first, so that releasing 10,000
   // parked viewers is not 10,000 searches of the parked list.
   ready_.clear();
-  for (auto& v : views_) {
+  for (auto& slot : views_) {
+    view* v = slot.load(std::memory_order_relaxed);
+    if (!v) continue;
     for (client* c : v->parked) c->parked = false;
     v->parked.clear();
   }

@@ -15,10 +15,10 @@ using namespace worker_tags;
 // behind: look from here. Its blocked send has sent nothing yet (a send that sends
 // anything completes), so cancelling it leaves the stream on a slice boundary.
 void worker::check_lag(client* c) {
-  view& v = *views_[c->view];
+  view& v = at(c->view);
   // A viewer about to jump to a keyframe already is where the policy wants it.
-  if (c->skipping || c->need_keyframe || !v.ring.behind(c->next_seq, v.m->policy.max_lag)) return;
-  if (v.m->policy.on_slow == slow_policy::drop) {
+  if (c->skipping || c->need_keyframe || !v.ring.behind(c->next_seq, v.policy.max_lag)) return;
+  if (v.policy.on_slow == slow_policy::drop) {
     counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
     v.slow_drops.fetch_add(1, std::memory_order_relaxed);
     return close(c);
@@ -38,9 +38,9 @@ void worker::on_cancel(client* c) {
 // Queues chunks from the client's cursor, up to its out queue's capacity. False when the
 // viewer is too slow and its mount's policy is to drop it.
 bool worker::fill(client* c) {
-  view& v = *views_[c->view];
+  view& v = at(c->view);
   const stream_ring& ring = v.ring;
-  const mount_policy& policy = v.m->policy;
+  const mount_policy& policy = v.policy;
   if (!c->need_keyframe && ring.behind(c->next_seq, policy.max_lag)) {
     if (policy.on_slow == slow_policy::drop) {
       counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
@@ -71,7 +71,7 @@ void worker::skip(client* c) {
   c->drop_unsent();
   c->need_keyframe = true;
   counters_.resyncs.fetch_add(1, std::memory_order_relaxed);
-  views_[c->view]->resyncs.fetch_add(1, std::memory_order_relaxed);
+  at(c->view).resyncs.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Starts the next send of a client with no send in flight, or parks or closes it.
@@ -86,14 +86,14 @@ void worker::pump(client* c) {
   if (c->state == client::phase::streaming && !fill(c)) return close(c);
   if (c->queued() == 0) {
     // Caught up. A viewer waits for the next chunk unless none will come.
-    bool wait = c->state == client::phase::streaming && !views_[c->view]->ended && !stopping_;
+    bool wait = c->state == client::phase::streaming && !at(c->view).ended && !stopping_;
     if (c->state == client::phase::answering && !stopping_) {
       linger(c);
     } else if (!wait) {
       close(c);
     } else {
       c->parked = true;
-      views_[c->view]->parked.push_back(c);
+      at(c->view).parked.push_back(c);
     }
     return;
   }
@@ -168,7 +168,7 @@ void worker::on_send(client* c, int res) {
   c->since_s = now_s_;
   c->bytes_sent += res;
   if (c->state == client::phase::streaming)
-    views_[c->view]->bytes_out.fetch_add(res, std::memory_order_relaxed);
+    at(c->view).bytes_out.fetch_add(res, std::memory_order_relaxed);
   counters_.bytes_sent.fetch_add(res, std::memory_order_relaxed);
   counters_.sends.fetch_add(1, std::memory_order_relaxed);
   c->consume(static_cast<size_t>(res));

@@ -1,5 +1,5 @@
 // Whether one more viewer may join a mount: the global and per-mount client limits and
-// the global bandwidth limit, shared by all workers (one atomic add per connect).
+// the global bandwidth limit, shared by all workers (a few atomic adds per connect).
 #pragma once
 
 #include <atomic>
@@ -18,21 +18,28 @@ struct admission_limits {
 
 class admission {
  public:
-  admission(admission_limits limits, const mount_table& mounts)
-      : limits_(std::move(limits)), mounts_(mounts) {}
+  explicit admission(admission_limits limits)
+      : clients_(limits.clients), bandwidth_bps_(limits.bandwidth_bps), redirect_(std::move(limits.redirect)) {}
 
-  // Counts a new viewer of `m` and returns true, or returns false (counting nothing)
-  // when a limit would be exceeded.
-  bool admit(mount& m);
-  void leave(mount& m);
+  // Counts a new viewer of `m` and returns true, setting `bps` to the bandwidth it was
+  // admitted for (give it back to leave()); or returns false, counting nothing, when a
+  // limit would be exceeded.
+  bool admit(mount& m, uint64_t& bps);
+  void leave(mount& m, uint64_t bps);
+
+  // On reload: new numbers apply to the next admission (the redirect URL does not change).
+  void set_limits(uint64_t clients, uint64_t bandwidth_bps);
 
   uint64_t viewers() const { return viewers_.load(std::memory_order_relaxed); }
-  const admission_limits& limits() const { return limits_; }
+  uint64_t bandwidth_in_use() const { return bps_in_use_.load(std::memory_order_relaxed); }
+  const std::string& redirect() const { return redirect_; }
 
  private:
-  admission_limits limits_;
-  const mount_table& mounts_;
+  std::atomic<uint64_t> clients_;
+  std::atomic<uint64_t> bandwidth_bps_;
+  const std::string redirect_;
   std::atomic<uint64_t> viewers_{0};
+  std::atomic<uint64_t> bps_in_use_{0};
 };
 
 }  // namespace gordo

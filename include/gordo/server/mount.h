@@ -28,7 +28,10 @@ struct mount {
   std::string path;           // "/live.ts"
   std::string content_type;   // "video/mp2t"
   std::string response_head;  // the 200 head every viewer gets first
-  mount_policy policy;
+  mount_policy policy;         // as created; workers keep their own copy, updated on reload
+  std::atomic<uint64_t> client_limit{0};  // policy.client_limit, as reloads change it
+  uint32_t slot = 0;          // its view's index in every worker
+  std::atomic<uint32_t> released{0};  // workers done with it, once it is retired
   std::unique_ptr<stream> out;
   std::unique_ptr<ingest> source;
   std::string source_label;   // what feeds it, for stats
@@ -45,6 +48,11 @@ class mount_table {
   const mount& at(size_t i) const { return *mounts_[i]; }
   size_t size() const { return mounts_.size(); }
   void clear() { mounts_.clear(); }
+  std::unique_ptr<mount> remove(size_t i) {
+    auto m = std::move(mounts_[i]);
+    mounts_.erase(mounts_.begin() + static_cast<std::ptrdiff_t>(i));
+    return m;
+  }
 
  private:
   std::vector<std::unique_ptr<mount>> mounts_;

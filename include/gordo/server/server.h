@@ -3,6 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,9 +21,12 @@ namespace gordo {
 
 class server {
  public:
+  // Reads the configuration again (SIGHUP); nullopt or an exception: keep the running one.
+  using reread_fn = std::function<std::optional<config>()>;
+
   // Opens sources, binds, starts threads. Throws std::runtime_error (or
   // std::system_error) with a message for the user when any of that fails.
-  explicit server(const config& cfg);
+  explicit server(const config& cfg, reread_fn reread = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -34,11 +40,14 @@ class server {
   stats_snapshot snapshot();
 
   // Serves until SIGINT or SIGTERM (which the caller has blocked in every thread, with
-  // SIGUSR1: reopen the access log).
+  // SIGUSR1: reopen the access log, and SIGHUP: reload).
   void run();
 
  private:
   void shutdown();
+  std::unique_ptr<mount> make_mount(const mount_config& mc, const std::vector<std::unique_ptr<mount>>& also);
+  void reload();
+  void reap_retired();
 
   slab_pool pool_;
   std::unique_ptr<access_log> log_;  // before workers_, which write to it
@@ -46,6 +55,12 @@ class server {
   admission admission_;
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
   std::vector<std::string> urls_;
+  std::vector<wake_fd*> wakers_;
+  config cfg_;  // as running
+  reread_fn reread_;
+  std::shared_ptr<const std::vector<uint8_t>> pattern_;  // the test pattern, once encoded
+  std::mutex mu_;  // mounts_ and retiring_, between reloads and stats
+  std::vector<std::unique_ptr<mount>> retiring_;  // removed; waiting for workers to let go
   std::unique_ptr<admin> admin_;  // last member: stopped and destroyed first
   std::string stats_url_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -3,8 +3,10 @@
 // the admission counters (one atomic add per connect).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <deque>
+#include <mutex>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -66,16 +68,28 @@ class worker {
 
   wake_fd& waker() { return wake_; }
 
-  // Starts serving `mounts` (which, like `admit` and `pool`, must outlive the worker).
-  // Returns once the thread's ring is set up; throws std::runtime_error saying why when
-  // it cannot be.
+  // Most mounts a worker can have at once (slots of retired mounts are reused).
+  static constexpr size_t max_mounts = 256;
+
+  // Starts serving `mounts` (which, like `admit` and `pool`, must outlive the worker, or
+  // until retire_mount() has been acknowledged). Returns once the thread's ring is set
+  // up; throws std::runtime_error saying why when it cannot be.
   void start(mount_table& mounts, admission& admit, const slab_pool& pool);
   // Closes every connection and joins the thread.
   void stop();
 
+  // Any thread; carried out by the worker at its next wake-up (reload).
+  // A new mount at m->slot.
+  void add_mount(mount* m);
+  // New burst/lag/slow policy for the mount at `slot`.
+  void set_policy(uint32_t slot, const mount_policy& policy);
+  // The mount at `slot` is going: its viewers get what they have and are closed, new
+  // requests get 404; then the worker adds one to m->released and never touches m again.
+  void retire_mount(uint32_t slot);
+
   const worker_counters& counters() const { return counters_; }
   const zerocopy_counters& zerocopy_stats() const { return zc_.counters(); }
-  mount_counters mount_stats(size_t mount) const;
+  mount_counters mount_stats(uint32_t slot) const;
   int cpu() const { return opts_.cpu; }
   const std::string& uring_mode() const { return ring_.mode(); }
   unsigned cq_overflows() const { return ring_.cq_overflows(); }
@@ -83,8 +97,11 @@ class worker {
  private:
   struct view {  // one mount, as this worker sees it
     mount* m = nullptr;
+    mount_policy policy;
     stream_ring ring;
     bool ended = false;
+    bool retired = false;  // no new viewers; released once its viewers are gone
+    size_t viewers = 0;
     std::vector<client*> parked;
     std::atomic<uint64_t> bytes_out{0};
     std::atomic<uint64_t> resyncs{0};
@@ -100,6 +117,18 @@ class worker {
     client* c;
     chunk_ref refs[client::max_iov];
   };
+
+  struct command {
+    enum kind_t { add, policy, retire } kind;
+    mount* m = nullptr;  // add
+    uint32_t slot = 0;
+    mount_policy pol;    // policy
+  };
+  void post(command cmd);
+  void run_commands();
+  void maybe_release(view& v);
+  view* find_view(std::string_view path);
+  view& at(int slot) { return *views_[static_cast<size_t>(slot)].load(std::memory_order_relaxed); }
 
   void run(std::promise<int>& ready);
   void handle(io_uring_cqe* cqe);
@@ -149,7 +178,12 @@ class worker {
   const slab_pool* pool_ = nullptr;
   mount_table* mounts_ = nullptr;
   admission* admit_ = nullptr;
-  std::vector<std::unique_ptr<view>> views_;
+  // By slot. A view is published (release) once built, so other threads may read its
+  // counters; a view replaced in its slot stays in owned_ until the worker ends.
+  std::array<std::atomic<view*>, max_mounts> views_{};
+  std::vector<std::unique_ptr<view>> owned_;
+  std::mutex commands_mu_;
+  std::vector<command> commands_;
   std::vector<client*> clients_;
   std::vector<std::string> answers_;  // by canned
   std::vector<client*> scratch_;

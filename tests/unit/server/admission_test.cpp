@@ -12,9 +12,10 @@ namespace {
 class admission_test : public ::testing::Test {
  protected:
   mount_table mounts_;
+  uint64_t bps_ = 0;
   mount& add(uint64_t limit) {
     auto m = std::make_unique<mount>();
-    m->policy.client_limit = limit;
+    m->client_limit = limit;
     m->out = std::make_unique<stream>(std::vector<wake_fd*>{}, 4);
     return mounts_.add(std::move(m));
   }
@@ -22,34 +23,47 @@ class admission_test : public ::testing::Test {
 
 TEST_F(admission_test, global_limit) {
   mount& m = add(0);
-  admission a({.clients = 2, .bandwidth_bps = 0, .redirect = {}}, mounts_);
-  EXPECT_TRUE(a.admit(m));
-  EXPECT_TRUE(a.admit(m));
-  EXPECT_FALSE(a.admit(m));
+  admission a({.clients = 2, .bandwidth_bps = 0, .redirect = {}});
+  EXPECT_TRUE(a.admit(m, bps_));
+  EXPECT_TRUE(a.admit(m, bps_));
+  EXPECT_FALSE(a.admit(m, bps_));
   EXPECT_EQ(a.viewers(), 2u);  // a refusal counts nothing
-  a.leave(m);
-  EXPECT_TRUE(a.admit(m));
+  a.leave(m, bps_);
+  EXPECT_TRUE(a.admit(m, bps_));
 }
 
 TEST_F(admission_test, per_mount_limit_leaves_other_mounts_alone) {
   mount& small = add(1);
   mount& big = add(0);
-  admission a({}, mounts_);
-  EXPECT_TRUE(a.admit(small));
-  EXPECT_FALSE(a.admit(small));
-  EXPECT_TRUE(a.admit(big));
+  admission a({});
+  EXPECT_TRUE(a.admit(small, bps_));
+  EXPECT_FALSE(a.admit(small, bps_));
+  EXPECT_TRUE(a.admit(big, bps_));
   EXPECT_EQ(small.viewers.load(), 1u);
   EXPECT_EQ(big.viewers.load(), 1u);
+  EXPECT_EQ(small.viewers_peak.load(), 1u);
+}
+
+TEST_F(admission_test, new_limits_apply_to_the_next_viewer) {
+  mount& m = add(0);
+  admission a({.clients = 1, .bandwidth_bps = 0, .redirect = {}});
+  EXPECT_TRUE(a.admit(m, bps_));
+  EXPECT_FALSE(a.admit(m, bps_));
+  a.set_limits(2, 0);
+  EXPECT_TRUE(a.admit(m, bps_));
+  m.client_limit = 2;  // a reload lowering a mount's limit below its viewers
+  EXPECT_FALSE(a.admit(m, bps_));
 }
 
 TEST_F(admission_test, concurrent_admits_never_exceed_the_limit) {
   mount& m = add(0);
-  admission a({.clients = 100, .bandwidth_bps = 0, .redirect = {}}, mounts_);
+  admission a({.clients = 100, .bandwidth_bps = 0, .redirect = {}});
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
-      for (int i = 0; i < 1000; ++i) admitted += a.admit(m);
+      uint64_t bps = 0;
+      for (int i = 0; i < 1000; ++i) admitted += a.admit(m, bps);
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(admitted.load(), 100);

@@ -1,0 +1,78 @@
+"""Black-box: SIGHUP re-reads the config file. Mounts come and go; a viewer of a mount
+that stays receives continuous bytes across the reload; a bad file changes nothing."""
+import json
+import os
+import signal
+import tempfile
+import time
+import unittest
+
+from harness import Gordo, Viewer, capture, continuity_breaks, make_media, request, split_response, write
+
+
+def mount(path, media):
+    return f'[[mount]]\npath = "{path}"\ninput = "{media}"\nloop = true\n'
+
+
+class Reload(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=3, fmt_args=("-f", "mpegts"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def wait_log(self, g, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while text not in g.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertIn(text, g.log())
+
+    def test_mounts_added_and_removed_while_a_viewer_of_another_keeps_playing(self):
+        conf = write(self.tmp.name, "reload.toml",
+                     ("workers = 2\n" + mount("/stays.ts", self.media) + mount("/goes.ts", self.media)).encode())
+        with Gordo("--config", conf) as g:
+            stays = Viewer(g.port, "/stays.ts", 8)
+            goes = Viewer(g.port, "/goes.ts", 8)
+            time.sleep(2)
+            write(self.tmp.name, "reload.toml",
+                  ("workers = 2\nclient_limit = 50\n" + mount("/stays.ts", self.media) +
+                   mount("/new.ts", self.media)).encode())
+            g.proc.send_signal(signal.SIGHUP)
+            self.wait_log(g, "reload: /goes.ts ended")
+            self.assertEqual(capture(g.port, "/new.ts", 1)[0], 200)
+            self.assertEqual(split_response(request(g.port, b"GET /goes.ts HTTP/1.1\r\n\r\n"))[0], 404)
+            stats = json.loads(g.admin_get("/stats")[2])
+            self.assertEqual(sorted(m["path"] for m in stats["mounts"]), ["/new.ts", "/stays.ts"])
+            status, _, body = stays.result()
+            goes.result()
+            self.assertEqual(g.stop(), 0)
+        self.assertEqual(status, 200)
+        self.assertFalse(stays.closed, "the viewer of an unchanged mount is not disconnected")
+        self.assertEqual(continuity_breaks(body), [], "and loses no byte")
+        gaps = [b[0] - a[0] for a, b in zip(stays.arrivals, stays.arrivals[1:])]
+        self.assertLess(max(gaps), 1.0, "and never waits long for the next chunk")
+        self.assertTrue(goes.closed, "a removed mount's viewer is closed")
+        self.assertEqual(continuity_breaks(goes.result()[2]), [], "cleanly, on a chunk")
+
+    def test_a_bad_config_on_reload_keeps_the_old_one(self):
+        conf = write(self.tmp.name, "bad.toml", ("workers = 1\n" + mount("/live.ts", self.media)).encode())
+        with Gordo("--config", conf) as g:
+            write(self.tmp.name, "bad.toml", b"workers = \"many\"\n")
+            g.proc.send_signal(signal.SIGHUP)
+            self.wait_log(g, "keeping the running configuration")
+            self.assertIn("bad.toml:1: key 'workers'", g.log())
+            self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
+            write(self.tmp.name, "bad.toml", ("workers = 1\n" + mount("/live.ts", self.media) +
+                                              mount("/broken.ts", "/no/such/file.ts")).encode())
+            g.proc.send_signal(signal.SIGHUP)
+            self.wait_log(g, "/no/such/file.ts")
+            self.assertEqual(split_response(request(g.port, b"GET /broken.ts HTTP/1.1\r\n\r\n"))[0], 404)
+            self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
+            self.assertEqual(g.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
