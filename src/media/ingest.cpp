@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <random>
 #include <stdexcept>
 
 #include "gordo/media/formats.h"
@@ -109,6 +110,37 @@ bool ingest::reopen() {
   return true;
 }
 
+// A network source that failed or went quiet: open it again, waiting 0.5 s, 1 s, 2 s ...
+// up to 30 s (each ±20%) between attempts, until it is back or gordo stops. Viewers stay
+// connected meanwhile; the stream goes on with timestamps continuing where they were.
+bool ingest::reconnect(const std::string& why) {
+  state_.store(state::reconnecting, std::memory_order_relaxed);
+  spdlog::warn("{}: source {} lost ({}); reconnecting", mount_, spec_.label, why);
+  std::minstd_rand jitter(static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::chrono::milliseconds wait{500};
+  for (unsigned attempt = 1; !stop_; ++attempt) {
+    {
+      auto delay = wait * (80 + static_cast<int>(jitter() % 41)) / 100;
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, delay, [this] { return stop_.load(); })) return false;
+    }
+    std::string error;
+    in_.reset();
+    in_ = input::open(spec_, stop_, error);
+    if (in_ && in_->ctx()->nb_streams == stream_map_.size()) {
+      spdlog::info("{}: source {} is back after {} attempt{}", mount_, spec_.label, attempt,
+                   attempt == 1 ? "" : "s");
+      rebase_ = true;
+      state_.store(state::live, std::memory_order_relaxed);
+      return true;
+    }
+    if (in_) error = "its streams changed; gordo needs a restart for a different layout";
+    if (attempt == 1 || attempt % 10 == 0) spdlog::warn("{}: reconnecting: {}", mount_, error);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(30));
+  }
+  return false;
+}
+
 bool ingest::pace(int64_t dts_us) {
   if (!paced_) return true;
   auto now = std::chrono::steady_clock::now();
@@ -174,8 +206,10 @@ void ingest::run() {
     if (err == AVERROR(EAGAIN)) continue;
     if (err < 0) {
       if (stop_) break;
-      if (err != AVERROR_EOF) spdlog::error("{}: reading {}: {}", mount_, spec_.label, av::error_text(err));
       if (spec_.loop && err == AVERROR_EOF && reopen()) continue;
+      if (!paced_ && reconnect(av::error_text(err))) continue;  // network sources come back
+      if (stop_) break;
+      if (err != AVERROR_EOF) spdlog::error("{}: reading {}: {}", mount_, spec_.label, av::error_text(err));
       spdlog::info("{}: source ended", mount_);
       break;
     }
@@ -186,6 +220,7 @@ void ingest::run() {
     if (!go_on) break;
   }
   writer_.flush();
+  state_.store(state::ended, std::memory_order_relaxed);
   out_.end();
 }
 

@@ -59,8 +59,20 @@ std::unique_ptr<input> input::open(const source_spec& spec, const std::atomic<bo
     ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
   }
 
+  // A network source that goes quiet fails its read after timeout_us instead of
+  // blocking forever (rw_timeout is every protocol's I/O timeout).
+  AVDictionary* opts = nullptr;
+  if (!spec.memory && !spec.needs_pacing()) {
+    av_dict_set_int(&opts, "rw_timeout", spec.timeout_us, 0);
+    // udp and rtp replace rw_timeout with their own `timeout` (0: wait forever). Other
+    // protocols' `timeout` means other things (rtmp: listen), so only these two get it.
+    const char* proto = avio_find_protocol_name(spec.url.c_str());
+    if (proto && (std::strcmp(proto, "udp") == 0 || std::strcmp(proto, "rtp") == 0))
+      av_dict_set_int(&opts, "timeout", spec.timeout_us, 0);
+  }
   // avformat_open_input frees ctx on failure.
-  int err = avformat_open_input(&ctx, spec.memory ? nullptr : spec.url.c_str(), nullptr, nullptr);
+  int err = avformat_open_input(&ctx, spec.memory ? nullptr : spec.url.c_str(), nullptr, &opts);
+  av_dict_free(&opts);
   if (err < 0) {
     error = "cannot open " + spec.label + ": " + av::error_text(err);
     return nullptr;

@@ -64,6 +64,8 @@ cxxopts::Options options() {
         cxxopts::value<std::string>()->default_value("0"))
     ("redirect-on-overflow", "Send viewers over a limit to this URL (302) instead of a 503",
         cxxopts::value<std::string>())
+    ("source-timeout", "A network source that sends nothing for this long is reconnected "
+        "(with backoff; viewers stay connected)", cxxopts::value<std::string>()->default_value("10s"))
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
         cxxopts::value<std::string>()->default_value("10"))
     ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
@@ -148,6 +150,10 @@ config from_args(const cxxopts::ParseResult& args) {
       throw config_error(  // not echoed: it may hold line breaks
           "--redirect-on-overflow must be an http:// or https:// URL without spaces or line breaks");
   }
+  stream_span source_timeout = parse_span("source-timeout", args["source-timeout"].as<std::string>());
+  if (source_timeout.bytes || source_timeout.ns < 100'000'000 || source_timeout.ns > 600'000'000'000)
+    throw config_error("--source-timeout must be a time from 100ms to 600s");
+  c.source_timeout_us = source_timeout.ns / 1000;
   c.header_timeout_s = number<uint32_t>(args, "header-timeout", 1, 3600);
   c.write_timeout_s = number<uint32_t>(args, "write-timeout", 1, 3600);
   std::string zerocopy = args["zerocopy"].as<std::string>();

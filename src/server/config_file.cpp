@@ -18,6 +18,7 @@ constexpr std::string_view global_keys[] = {
     "ring_chunks",   "chunk_size",    "chunk_duration",     "burst",           "max_lag",
     "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
     "header_timeout", "write_timeout", "zerocopy",          "sndbuf",          "log_level",
+    "source_timeout",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {

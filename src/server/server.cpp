@@ -146,6 +146,7 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vec
   m->slot = static_cast<uint32_t>(free_slot - taken.begin());
   m->out = std::make_unique<stream>(wakers_, feed_capacity);
   source_spec spec = make_source(mc, pattern_);
+  spec.timeout_us = cfg_.source_timeout_us;
   m->source_label = spec.label;
   m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg_.chunking);
   return m;
@@ -249,7 +250,11 @@ stats_snapshot server::snapshot() {
     ms.path = m.path;
     ms.content_type = m.content_type;
     ms.source = m.source_label;
-    ms.state = m.out->ended() ? "ended" : m.out->published() ? "live" : "waiting";
+    ingest::state source = m.source->current();
+    ms.state = source == ingest::state::ended || m.out->ended() ? "ended"
+               : source == ingest::state::reconnecting   ? "reconnecting"
+               : m.out->published()                      ? "live"
+                                                          : "waiting";
     ms.viewers = m.viewers.load(std::memory_order_relaxed);
     ms.viewers_peak = m.viewers_peak.load(std::memory_order_relaxed);
     ms.bits_in_per_s = static_cast<double>(m.out->bitrate());

@@ -32,10 +32,15 @@ class ingest {
   // Breaks any blocking read or pacing wait and joins the thread.
   void stop();
 
+  // What the source is doing, for stats (any thread).
+  enum class state { live, reconnecting, ended };
+  state current() const { return state_.load(std::memory_order_relaxed); }
+
  private:
   void run();
   void setup_output();
   bool reopen();
+  bool reconnect(const std::string& why);
   bool pace(int64_t dts_us);
   bool write(AVPacket* pkt);
 
@@ -61,6 +66,7 @@ class ingest {
   int64_t dts0_us_ = 0;
 
   std::atomic<bool> stop_{false};
+  std::atomic<state> state_{state::live};
   std::mutex mu_;
   std::condition_variable wake_;
   std::thread thread_;

@@ -17,6 +17,7 @@ struct source_spec {
   std::shared_ptr<const std::vector<uint8_t>> memory;  // the source's bytes, when in memory
   std::string label;                                   // how logs name it
   bool loop = false;                                   // start again at the end
+  int64_t timeout_us = 10'000'000;  // network sources: no data for this long is an error
 
   // Files and memory are read faster than real time and must be paced; network sources
   // arrive at their own rate.

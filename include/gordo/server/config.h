@@ -35,6 +35,7 @@ struct config {
   admission_limits limits;  // --client-limit, --bandwidth-limit, --redirect-on-overflow
   uint32_t header_timeout_s = 10;
   uint32_t write_timeout_s = 30;
+  int64_t source_timeout_us = 10'000'000;  // a network source quiet this long is reconnected
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string log_level = "info";
