@@ -25,9 +25,10 @@ std::string describe(const AVStream* s) {
 ingest::ingest(std::string mount, source_spec spec, stream& out, slab_pool& pool,
                chunk_writer_options opts)
     : mount_(std::move(mount)),
+      format_(format_for_path(mount_)),
       spec_(std::move(spec)),
       out_(out),
-      writer_(out, pool, header_source::ts_psi, opts),
+      writer_(out, pool, format_.header, opts),
       paced_(spec_.needs_pacing()) {
   std::string error;
   in_ = input::open(spec_, stop_, error);
@@ -39,8 +40,9 @@ ingest::~ingest() { stop(); }
 
 void ingest::setup_output() {
   AVFormatContext* oc = nullptr;
-  int err = avformat_alloc_output_context2(&oc, nullptr, "mpegts", nullptr);
-  if (err < 0) throw std::runtime_error(mount_ + ": no MPEG-TS muxer: " + av::error_text(err));
+  std::string muxer(format_.muxer);
+  int err = avformat_alloc_output_context2(&oc, nullptr, muxer.c_str(), nullptr);
+  if (err < 0) throw std::runtime_error(mount_ + ": no " + muxer + " muxer: " + av::error_text(err));
   mux_.reset(oc);
 
   AVFormatContext* ic = in_->ctx();
@@ -50,16 +52,17 @@ void ingest::setup_output() {
     AVMediaType type = is->codecpar->codec_type;
     bool wanted = type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO;
     if (type == AVMEDIA_TYPE_VIDEO && (is->disposition & AV_DISPOSITION_ATTACHED_PIC)) wanted = false;
+    if (type == AVMEDIA_TYPE_VIDEO && format_.audio_only) wanted = false;
     if (!wanted) {
       stream_map_.push_back(-1);
       continue;
     }
-    if (!mpegts_carries(is->codecpar->codec_id))
+    if (!format_.carries(is->codecpar->codec_id))
       throw std::runtime_error(fmt::format(
-          "{}: {} has {} {}, which MPEG-TS cannot carry (it carries {}); transcode it first, "
+          "{}: {} has {} {}, which {} cannot carry (it carries {}); transcode it first, "
           "e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.ts",
           mount_, spec_.label, av_get_media_type_string(type), avcodec_get_name(is->codecpar->codec_id),
-          mpegts_codec_list()));
+          format_.muxer == "mpegts" ? "MPEG-TS" : muxer, codec_list(format_)));
     AVStream* os = avformat_new_stream(oc, nullptr);
     if (!os || avcodec_parameters_copy(os->codecpar, is->codecpar) < 0)
       throw std::runtime_error(mount_ + ": out of memory");
@@ -75,10 +78,13 @@ void ingest::setup_output() {
 
   oc->pb = writer_.make_avio();
   if (!oc->pb) throw std::runtime_error(mount_ + ": out of memory");
-  err = avformat_write_header(oc, nullptr);
+  AVDictionary* mux_opts = nullptr;
+  av_dict_parse_string(&mux_opts, std::string(format_.options).c_str(), "=", ":", 0);
+  err = avformat_write_header(oc, &mux_opts);
+  av_dict_free(&mux_opts);
   if (err < 0)
-    throw std::runtime_error(mount_ + ": cannot remux " + spec_.label + " (" + streams +
-                             ") to MPEG-TS: " + av::error_text(err));
+    throw std::runtime_error(mount_ + ": cannot remux " + spec_.label + " (" + streams + ") to " +
+                             (format_.muxer == "mpegts" ? "MPEG-TS" : muxer) + ": " + av::error_text(err));
   spdlog::info("{}: source {} ({}){}{}", mount_, spec_.label, streams, paced_ ? ", paced" : "",
                spec_.loop ? ", looped" : "");
 }
@@ -185,10 +191,11 @@ bool ingest::write(AVPacket* pkt) {
   pkt->stream_index = out_index;
   pkt->pos = -1;
 
-  // MPEG-TS marks no sync points itself: mark each video keyframe so that it starts a new
-  // chunk. Audio-only streams can start anywhere, so every chunk is a start.
+  // MPEG-TS (and raw audio) mark no sync points themselves: mark each video keyframe so
+  // that it starts a new chunk. Audio-only streams can start anywhere, so every chunk is
+  // a start. FLV and fragmented MP4 mark their own, where their framing allows.
   bool key = out_index == video_out_ ? (pkt->flags & AV_PKT_FLAG_KEY) : video_out_ < 0;
-  if (key) avio_write_marker(mux_->pb, AV_NOPTS_VALUE, AVIO_DATA_MARKER_SYNC_POINT);
+  if (key && format_.mark_keyframes) avio_write_marker(mux_->pb, AV_NOPTS_VALUE, AVIO_DATA_MARKER_SYNC_POINT);
   int err = av_write_frame(mux_.get(), pkt);
   if (err < 0) {
     spdlog::warn("{}: muxer rejected a packet: {}", mount_, av::error_text(err));

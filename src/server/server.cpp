@@ -15,6 +15,7 @@
 
 #include "gordo_version.h"
 
+#include "gordo/media/formats.h"
 #include "gordo/media/test_pattern.h"
 #include "gordo/net/http_response.h"
 
@@ -132,7 +133,7 @@ server::server(const config& cfg, reread_fn reread)
 std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vector<std::unique_ptr<mount>>& also) {
   auto m = std::make_unique<mount>();
   m->path = mc.path;
-  m->content_type = "video/mp2t";
+  m->content_type = std::string(format_for_path(mc.path).content_type);
   m->response_head = http_stream_head(m->content_type);
   m->policy = mc.policy;
   m->client_limit.store(mc.policy.client_limit, std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 // One mount's ingest: a thread that demuxes the source, paces it to real time when it is
-// a file, and remuxes it once into MPEG-TS chunks for every viewer of the mount.
+// a file, and remuxes it once, into the format its path names (MPEG-TS by default), as
+// chunks for every viewer of the mount.
 #pragma once
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include "gordo/core/stream.h"
 #include "gordo/media/av.h"
 #include "gordo/media/chunk_writer.h"
+#include "gordo/media/formats.h"
 #include "gordo/media/input.h"
 
 namespace gordo {
@@ -45,6 +47,7 @@ class ingest {
   bool write(AVPacket* pkt);
 
   std::string mount_;
+  const output_format& format_;
   source_spec spec_;
   stream& out_;
   chunk_writer writer_;
