@@ -215,9 +215,14 @@ void server::reload() {
   }
   admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
   spdlog::set_level(spdlog::level::from_str(n.log_level));
-  config kept = n;  // what could not change stays as it was
-  kept.listen = cfg_.listen;
-  cfg_ = std::move(kept);
+  // What was applied changes; what takes a restart stays as it runs (so new mounts keep
+  // the running chunking, and the next reload warns again).
+  cfg_.mounts = n.mounts;
+  cfg_.policy = n.policy;
+  cfg_.limits.clients = n.limits.clients;
+  cfg_.limits.bandwidth_bps = n.limits.bandwidth_bps;
+  cfg_.log_level = n.log_level;
+  cfg_.source_timeout_us = n.source_timeout_us;  // for mounts opened from now on
   sd_notifyf(0, "STATUS=serving %zu mount%s (reloaded)", mounts_.size(), mounts_.size() == 1 ? "" : "s");
 }
 

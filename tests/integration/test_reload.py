@@ -57,6 +57,20 @@ class Reload(unittest.TestCase):
         self.assertTrue(goes.closed, "a removed mount's viewer is closed")
         self.assertEqual(continuity_breaks(goes.result()[2]), [], "cleanly, on a chunk")
 
+    def test_settings_that_need_a_restart_stay_as_they_run(self):
+        conf = write(self.tmp.name, "restart.toml", ("workers = 1\n" + mount("/live.ts", self.media)).encode())
+        with Gordo("--config", conf) as g:
+            write(self.tmp.name, "restart.toml", ("workers = 2\n" + mount("/live.ts", self.media)).encode())
+            for reloads in (1, 2):
+                g.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 10
+                while g.log().count("workers/cpus changed") < reloads and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            # Still one worker, so the second reload finds the same difference.
+            self.assertEqual(g.log().count("workers/cpus changed; that takes a restart"), 2)
+            self.assertEqual(len(json.loads(g.admin_get("/stats")[2])["workers"]), 1)
+            self.assertEqual(g.stop(), 0)
+
     def test_a_bad_config_on_reload_keeps_the_old_one(self):
         conf = write(self.tmp.name, "bad.toml", ("workers = 1\n" + mount("/live.ts", self.media)).encode())
         with Gordo("--config", conf) as g:
