@@ -10,7 +10,6 @@
 
 #include "gordo/net/http_request.h"
 #include "gordo/net/http_response.h"
-#include "gordo_version.h"
 
 namespace gordo {
 
@@ -26,13 +25,6 @@ void send_all(int fd, std::string_view data) {
     if (n <= 0) return;
     data.remove_prefix(static_cast<size_t>(n));
   }
-}
-
-std::string response(int status, std::string_view type, std::string_view body) {
-  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(http_reason(status)) +
-         "\r\nServer: gordo/" GORDO_VERSION "\r\nContent-Type: " + std::string(type) +
-         "\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n" + std::string(body);
 }
 
 }  // namespace
@@ -79,9 +71,9 @@ void admin::serve(int fd) {
     return send_all(fd, http_error(405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n"));
   std::string out;
   if (req.path == "/stats")
-    out = response(200, "application/json", stats_json(snapshot_()));
+    out = http_response(200, "application/json", stats_json(snapshot_()));
   else if (req.path == "/metrics")
-    out = response(200, "text/plain; version=0.0.4; charset=utf-8", stats_prometheus(snapshot_()));
+    out = http_response(200, "text/plain; version=0.0.4; charset=utf-8", stats_prometheus(snapshot_()));
   else
     return send_all(fd, http_error(404, "try /stats or /metrics"));
   if (req.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);

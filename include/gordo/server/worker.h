@@ -109,7 +109,7 @@ class worker {
     std::atomic<uint64_t> chunks_in_ring{0};
     explicit view(size_t chunks) : ring(chunks) {}
   };
-  // The answers start() builds, in this order (worker.cpp's canned_status follows it).
+  // The answers start() builds, in this order.
   enum class canned { bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
   // longer reads them (the client may be gone by then).
