@@ -75,6 +75,12 @@ void stream::measure(uint64_t bytes, int64_t now_ns) {
   }
 }
 
+void stream::set_offline(bool offline) {
+  if (offline_.exchange(offline, std::memory_order_relaxed) == offline) return;
+  for (wake_fd* w : wakers_)
+    if (w) w->wake();
+}
+
 void stream::end() {
   ended_.store(true, std::memory_order_release);
   for (wake_fd* w : wakers_)

@@ -93,8 +93,12 @@ void chunk_writer::tick(clock::time_point now) {
 void chunk_writer::flush() {
   chunk_ref chunk = builder_.seal();
   if (!chunk) return;
-  uint32_t flags = next_is_keyframe_ ? chunk_keyframe : 0u;
+  uint32_t flags = next_is_keyframe_ || all_keyframes_ ? chunk_keyframe : 0u;
   next_is_keyframe_ = false;
+  if (flags && restart_) {
+    flags |= chunk_restart;
+    restart_ = false;
+  }
   if ((flags & chunk_keyframe) && header_source_ == header_source::ts_psi) {
     std::vector<std::byte> psi = ts::psi_header(chunk.bytes());
     if (!psi.empty() && psi != header_) publish_header(psi);

@@ -24,8 +24,14 @@ constexpr std::array mpegts_codecs = {
 constexpr std::array flv_codecs = {AV_CODEC_ID_H264, AV_CODEC_ID_AAC, AV_CODEC_ID_MP3};
 constexpr std::array mp4_codecs = {AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_AAC,
                                    AV_CODEC_ID_MP3, AV_CODEC_ID_OPUS};
+constexpr std::array webm_codecs = {AV_CODEC_ID_VP8, AV_CODEC_ID_VP9, AV_CODEC_ID_AV1, AV_CODEC_ID_OPUS,
+                                    AV_CODEC_ID_VORBIS};
+constexpr std::array mkv_codecs = {AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_VP8,  AV_CODEC_ID_VP9,
+                                   AV_CODEC_ID_AV1,  AV_CODEC_ID_AAC,  AV_CODEC_ID_MP3,  AV_CODEC_ID_OPUS,
+                                   AV_CODEC_ID_VORBIS, AV_CODEC_ID_FLAC, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3};
 constexpr std::array adts_codecs = {AV_CODEC_ID_AAC};
 constexpr std::array mp3_codecs = {AV_CODEC_ID_MP3};
+constexpr std::array ogg_codecs = {AV_CODEC_ID_OPUS, AV_CODEC_ID_VORBIS, AV_CODEC_ID_FLAC, AV_CODEC_ID_SPEEX};
 
 template <const auto& list>
 bool in(AVCodecID codec) {
@@ -43,20 +49,39 @@ struct entry {
   std::span<const AVCodecID> (*codecs)();
 };
 
+template <const auto& list>
+constexpr entry make(std::string_view extension, std::string_view muxer, std::string_view content_type,
+                     std::string_view options, header_source header, bool mark_keyframes, bool audio_only,
+                     bool header_in_band, bool holds_packets = false) {
+  return {extension,
+          {muxer, content_type, options, header, mark_keyframes, audio_only, header_in_band, holds_packets,
+           in<list>},
+          span_of<list>};
+}
+
+// Matroska live. The muxer keeps a cluster in memory until the next begins; its own
+// limits are set out of reach, so that clusters end only where the remuxer flushes: before
+// each video keyframe (a cluster starting with a keyframe is a sync point) and once a
+// chunk's worth of time has passed. The header (EBML, Info, Tracks) is the muxer's.
+constexpr std::string_view mkv_live = "live=1:cluster_time_limit=3600000:cluster_size_limit=1073741824";
 const entry formats[] = {
-    {".flv", {"flv", "video/x-flv", "flvflags=no_duration_filesize", header_source::muxer, false, false, in<flv_codecs>},
-     span_of<flv_codecs>},
+    make<flv_codecs>(".flv", "flv", "video/x-flv", "flvflags=no_duration_filesize", header_source::muxer, false,
+                     false, false),
     // Fragmented: the init segment is the header, every fragment starts at a keyframe.
-    {".mp4",
-     {"mp4", "video/mp4", "movflags=frag_keyframe+empty_moov+default_base_moof", header_source::muxer, false, false,
-      in<mp4_codecs>},
-     span_of<mp4_codecs>},
-    {".aac", {"adts", "audio/aac", "", header_source::muxer, true, true, in<adts_codecs>}, span_of<adts_codecs>},
-    {".mp3", {"mp3", "audio/mpeg", "id3v2_version=0:write_xing=0", header_source::muxer, true, true, in<mp3_codecs>},
-     span_of<mp3_codecs>},
+    make<mp4_codecs>(".mp4", "mp4", "video/mp4", "movflags=frag_keyframe+empty_moov+default_base_moof",
+                     header_source::muxer, false, false, false),
+    make<webm_codecs>(".webm", "webm", "video/webm", mkv_live, header_source::muxer, true, false, false, true),
+    make<mkv_codecs>(".mkv", "matroska", "video/x-matroska", mkv_live, header_source::muxer, true, false, false,
+                     true),
+    make<adts_codecs>(".aac", "adts", "audio/aac", "", header_source::muxer, true, true, true),
+    make<mp3_codecs>(".mp3", "mp3", "audio/mpeg", "id3v2_version=0:write_xing=0", header_source::muxer, true, true,
+                     true),
+    // Pages of at most 100 ms, so that a chunk is not a second late. The header is the
+    // codec's header pages.
+    make<ogg_codecs>(".ogg", "ogg", "audio/ogg", "page_duration=100000", header_source::muxer, true, true, false),
+    make<ogg_codecs>(".opus", "ogg", "audio/ogg", "page_duration=100000", header_source::muxer, true, true, false),
 };
-const entry mpegts = {".ts", {"mpegts", "video/mp2t", "", header_source::ts_psi, true, false, in<mpegts_codecs>},
-                      span_of<mpegts_codecs>};
+const entry mpegts = make<mpegts_codecs>(".ts", "mpegts", "video/mp2t", "", header_source::ts_psi, true, false, true);
 
 const entry& entry_for(const output_format& f) {
   for (const entry& e : formats)

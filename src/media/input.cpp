@@ -7,6 +7,7 @@ namespace gordo {
 
 bool source_spec::needs_pacing() const {
   if (memory) return true;
+  if (!push.empty()) return false;
   const char* proto = avio_find_protocol_name(url.c_str());
   return proto && std::strcmp(proto, "file") == 0;
 }
@@ -19,7 +20,30 @@ input::~input() {
   }
 }
 
-std::unique_ptr<input> input::open(const source_spec& spec, const std::atomic<bool>& stop,
+std::unique_ptr<input> input::open(const source_spec& spec, AVIOInterruptCB interrupt,
+                                   std::string& error) {
+  if (!spec.memory) return open(spec, nullptr, interrupt, error);
+  auto bytes = spec.memory;
+  size_t pos = 0;
+  read_fn read = [bytes, pos](uint8_t* out, int size) mutable -> int {
+    size_t left = bytes->size() - pos;
+    if (left == 0) return AVERROR_EOF;
+    size_t n = std::min(left, static_cast<size_t>(size));
+    std::memcpy(out, bytes->data() + pos, n);
+    pos += n;
+    return static_cast<int>(n);
+  };
+  return open(spec, std::move(read), interrupt, error);
+}
+
+std::unique_ptr<input> input::open(read_fn read, const std::string& label, AVIOInterruptCB interrupt,
+                                   std::string& error) {
+  source_spec spec;
+  spec.label = label;
+  return open(spec, std::move(read), interrupt, error);
+}
+
+std::unique_ptr<input> input::open(const source_spec& spec, read_fn read, AVIOInterruptCB interrupt,
                                    std::string& error) {
   std::unique_ptr<input> in(new input());
   AVFormatContext* ctx = avformat_alloc_context();
@@ -27,25 +51,17 @@ std::unique_ptr<input> input::open(const source_spec& spec, const std::atomic<bo
     error = "out of memory";
     return nullptr;
   }
-  ctx->interrupt_callback.callback = [](void* flag) -> int {
-    return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_relaxed);
-  };
-  ctx->interrupt_callback.opaque = const_cast<std::atomic<bool>*>(&stop);
+  ctx->interrupt_callback = interrupt;
 
-  if (spec.memory) {
-    in->reader_.bytes = spec.memory;
+  bool custom = static_cast<bool>(read);
+  if (custom) {
+    in->read_ = std::move(read);
     constexpr int buf_size = 64 * 1024;
     auto* buf = static_cast<unsigned char*>(av_malloc(buf_size));
     in->avio_ = buf ? avio_alloc_context(
-                          buf, buf_size, 0, &in->reader_,
+                          buf, buf_size, 0, &in->read_,
                           [](void* opaque, uint8_t* out, int size) -> int {
-                            auto* r = static_cast<memory_reader*>(opaque);
-                            size_t left = r->bytes->size() - r->pos;
-                            if (left == 0) return AVERROR_EOF;
-                            size_t n = std::min(left, static_cast<size_t>(size));
-                            std::memcpy(out, r->bytes->data() + r->pos, n);
-                            r->pos += n;
-                            return static_cast<int>(n);
+                            return (*static_cast<read_fn*>(opaque))(out, size);
                           },
                           nullptr, nullptr)
                     : nullptr;
@@ -62,7 +78,7 @@ std::unique_ptr<input> input::open(const source_spec& spec, const std::atomic<bo
   // A network source that goes quiet fails its read after timeout_us instead of
   // blocking forever (rw_timeout is every protocol's I/O timeout).
   AVDictionary* opts = nullptr;
-  if (!spec.memory && !spec.needs_pacing()) {
+  if (!custom && !spec.needs_pacing()) {
     av_dict_set_int(&opts, "rw_timeout", spec.timeout_us, 0);
     // udp and rtp replace rw_timeout with their own `timeout` (0: wait forever). Other
     // protocols' `timeout` means other things (rtmp: listen), so only these two get it.
@@ -71,7 +87,7 @@ std::unique_ptr<input> input::open(const source_spec& spec, const std::atomic<bo
       av_dict_set_int(&opts, "timeout", spec.timeout_us, 0);
   }
   // avformat_open_input frees ctx on failure.
-  int err = avformat_open_input(&ctx, spec.memory ? nullptr : spec.url.c_str(), nullptr, &opts);
+  int err = avformat_open_input(&ctx, custom ? nullptr : spec.url.c_str(), nullptr, &opts);
   av_dict_free(&opts);
   if (err < 0) {
     error = "cannot open " + spec.label + ": " + av::error_text(err);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 namespace gordo {
 
@@ -99,6 +100,37 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
   }
   out.head_length = total - buf.size();
   return http_parse::complete;
+}
+
+std::string basic_password(std::string_view authorization) {
+  constexpr std::string_view scheme = "basic ";
+  if (authorization.size() < scheme.size()) return {};
+  for (size_t i = 0; i < scheme.size(); ++i)
+    if ((authorization[i] | 0x20) != scheme[i]) return {};
+  std::string_view b64 = authorization.substr(scheme.size());
+  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : b64) {
+    int v = ch >= 'A' && ch <= 'Z'   ? ch - 'A'
+            : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+            : ch >= '0' && ch <= '9' ? ch - '0' + 52
+            : ch == '+'              ? 62
+            : ch == '/'              ? 63
+            : ch == '='              ? -2
+                                     : -1;
+    if (v == -1) return {};
+    if (v == -2) break;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  size_t colon = out.find(':');
+  return colon == std::string::npos ? std::string() : out.substr(colon + 1);
 }
 
 }  // namespace gordo

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
 
 #include "gordo_version.h"
@@ -36,8 +37,9 @@ cxxopts::Options options() {
         cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
     ("access-log", "One line per request at disconnect (Apache combined + seconds) to this file "
         "(reopened on SIGUSR1), '-' for stdout, or off", cxxopts::value<std::string>()->default_value("off"))
-    ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...). "
-        "Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
+    ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...), or "
+        "'push' (encoders PUT/POST/SOURCE to the mount), or 'push:/PATH' (the source pushed to "
+        "mount /PATH). Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
     ("m,mount", "Path viewers request, or PATH=SOURCE; repeat for more mounts (--input is the "
         "source of mounts given without one)", cxxopts::value<std::string>()->default_value("/live.ts"))
     ("loop", "Start the input again when it ends (files)")
@@ -66,6 +68,10 @@ cxxopts::Options options() {
         cxxopts::value<std::string>())
     ("source-timeout", "A network source that sends nothing for this long is reconnected "
         "(with backoff; viewers stay connected)", cxxopts::value<std::string>()->default_value("10s"))
+    ("lost-timeout", "A source hungry (failed or silent) this long is lost: its viewers are "
+        "closed and new ones get 503 until it is back", cxxopts::value<std::string>()->default_value("30s"))
+    ("source-password", "Password encoders must send (HTTP Basic, any user) to push; also "
+        "$GORDO_SOURCE_PASSWORD. Default: none asked", cxxopts::value<std::string>())
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
         cxxopts::value<std::string>()->default_value("10"))
     ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
@@ -154,6 +160,10 @@ config from_args(const cxxopts::ParseResult& args) {
   if (source_timeout.bytes || source_timeout.ns < 100'000'000 || source_timeout.ns > 600'000'000'000)
     throw config_error("--source-timeout must be a time from 100ms to 600s");
   c.source_timeout_us = source_timeout.ns / 1000;
+  stream_span lost = parse_span("lost-timeout", args["lost-timeout"].as<std::string>());
+  if (lost.bytes || lost.ns < 1'000'000'000 || lost.ns > 86'400'000'000'000)
+    throw config_error("--lost-timeout must be a time from 1s to 86400s");
+  c.lost_timeout = std::chrono::microseconds(lost.ns / 1000);
   c.header_timeout_s = number<uint32_t>(args, "header-timeout", 1, 3600);
   c.write_timeout_s = number<uint32_t>(args, "write-timeout", 1, 3600);
   std::string zerocopy = args["zerocopy"].as<std::string>();
@@ -182,10 +192,32 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
   m.input = input;
   if (args.count("input") && m.input.empty()) throw config_error("--input is empty: give a file or URL");
   m.loop = args.count("loop") > 0;
+  if (args.count("source-password")) {
+    m.password = args["source-password"].as<std::string>();
+  } else if (const char* env = std::getenv("GORDO_SOURCE_PASSWORD")) {
+    m.password = env;
+  }
+  if (m.input.rfind("push", 0) == 0) {
+    if (m.input != "push" && m.input.rfind("push:", 0) != 0)
+      throw config_error("source '" + m.input + "' must be push or push:/PATH");
+    if (m.input != "push") check_mount_path(m.input.substr(5));
+    if (m.loop) throw config_error("mount " + m.path + ": --loop is for files, not pushed sources");
+  }
   m.policy = from_args(args).policy;
   return m;
 }
 }  // namespace
+
+std::string mount_config::push_path() const {
+  if (input == "push") return path;
+  if (input.rfind("push:", 0) == 0) return input.substr(5);
+  return {};
+}
+
+std::string mount_config::source_key() const {
+  if (std::string push = push_path(); !push.empty()) return "push:" + push;
+  return (loop ? "loop:" : "once:") + input;
+}
 
 stream_span parse_span(const std::string& flag, const std::string& text) {
   double value = 0;

@@ -18,13 +18,13 @@ constexpr std::string_view global_keys[] = {
     "ring_chunks",   "chunk_size",    "chunk_duration",     "burst",           "max_lag",
     "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
     "header_timeout", "write_timeout", "zerocopy",          "sndbuf",          "log_level",
-    "source_timeout",
+    "source_timeout", "lost_timeout",    "source_password",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"path", "--mount"},   {"input", "--input"},     {"loop", "--loop"},
     {"burst", "--burst"},  {"max_lag", "--max-lag"}, {"on_slow", "--on-slow"},
-    {"client_limit", "--mount-client-limit"},
+    {"client_limit", "--mount-client-limit"}, {"source_password", "--source-password"},
 };
 
 std::string flag_of(std::string_view key) {
@@ -74,7 +74,7 @@ file_args read_config_file(const std::string& path) {
                                     [name](const auto& p) { return p.first == name; });
           if (known == std::end(mount_keys))
             throw config_error(fmt::format("{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
-                                           "max_lag, on_slow, client_limit)", where(path, mvalue), mkey.str()));
+                                           "max_lag, on_slow, client_limit, source_password)", where(path, mvalue), mkey.str()));
           if (mkey.str() == "loop") {
             auto b = mvalue.as_boolean();
             if (!b) throw config_error(fmt::format("{}: key 'loop' must be true or false", where(path, mvalue)));

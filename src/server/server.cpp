@@ -31,6 +31,12 @@ constexpr size_t feed_capacity = 4096;
 source_spec make_source(const mount_config& mc, std::shared_ptr<const std::vector<uint8_t>>& pattern) {
   source_spec spec;
   spec.loop = mc.loop;
+  if (std::string push = mc.push_path(); !push.empty()) {
+    spec.push = push;
+    spec.password = mc.password;
+    spec.label = "push to " + push;
+    return spec;
+  }
   if (!mc.input.empty()) {
     spec.url = mc.input;
     spec.label = mc.input;
@@ -121,7 +127,7 @@ server::server(const config& cfg, reread_fn reread)
   spdlog::info("{} worker{} on {}{}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
                cfg.cpus.empty() ? "" : " (pinned)", fds);
   for (size_t i = 0; i < mounts_.size(); ++i) {
-    mounts_.at(i).source->start();
+    mounts_.at(i).feed->start();
     urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +
                     mounts_.at(i).path);
   }
@@ -145,11 +151,26 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vec
   if (free_slot == taken.end())
     throw std::runtime_error(fmt::format("more than {} mounts", worker::max_mounts));
   m->slot = static_cast<uint32_t>(free_slot - taken.begin());
+  m->header_in_band = format_for_path(mc.path).header_in_band;
   m->out = std::make_unique<stream>(wakers_, feed_capacity);
-  source_spec spec = make_source(mc, pattern_);
-  spec.timeout_us = cfg_.source_timeout_us;
-  m->source_label = spec.label;
-  m->source = std::make_unique<ingest>(m->path, std::move(spec), *m->out, pool_, cfg_.chunking);
+  m->remux = std::make_unique<remuxer>(m->path, *m->out, pool_, cfg_.chunking);
+  // Mounts with the same source share it: one demux, one muxer per mount.
+  m->source_key = mc.source_key();
+  for (size_t i = 0; i < mounts_.size() && !m->feed; ++i)
+    if (mounts_.at(i).source_key == m->source_key) m->feed = mounts_.at(i).feed;
+  for (const auto& o : also)
+    if (!m->feed && o->source_key == m->source_key) m->feed = o->feed;
+  if (!m->feed) {
+    source_spec spec = make_source(mc, pattern_);
+    spec.timeout_us = cfg_.source_timeout_us;
+    try {
+      m->feed = std::make_shared<source>(std::move(spec), cfg_.lost_timeout);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(mc.path + ": " + e.what());
+    }
+  }
+  m->source_label = m->feed->label();
+  m->feed->attach(m->remux.get());  // throws when the format cannot carry the source
   return m;
 }
 
@@ -185,7 +206,7 @@ void server::reload() {
       const mount_config* old = nullptr;
       for (const mount_config& o : cfg_.mounts)
         if (o.path == mc.path) old = &o;
-      if (at >= 0 && old && old->input == mc.input && old->loop == mc.loop) continue;
+      if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password) continue;
       if (at >= 0) throw std::runtime_error("mount " + mc.path + " has a new source: remove it, reload, add it back");
       added.push_back(make_mount(mc, added));  // opens the source: a bad one fails the whole reload
     }
@@ -211,7 +232,7 @@ void server::reload() {
     spdlog::info("reload: {} starts ({})", m->path, m->source_label);
     mount& live = mounts_.add(std::move(m));
     for (auto& w : workers_) w->add_mount(&live);
-    live.source->start();
+    live.feed->start();
   }
   admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
   spdlog::set_level(spdlog::level::from_str(n.log_level));
@@ -222,7 +243,8 @@ void server::reload() {
   cfg_.limits.clients = n.limits.clients;
   cfg_.limits.bandwidth_bps = n.limits.bandwidth_bps;
   cfg_.log_level = n.log_level;
-  cfg_.source_timeout_us = n.source_timeout_us;  // for mounts opened from now on
+  cfg_.source_timeout_us = n.source_timeout_us;  // for sources opened from now on
+  cfg_.lost_timeout = n.lost_timeout;
   sd_notifyf(0, "STATUS=serving %zu mount%s (reloaded)", mounts_.size(), mounts_.size() == 1 ? "" : "s");
 }
 
@@ -231,7 +253,6 @@ void server::reap_retired() {
   std::lock_guard lock(mu_);
   for (size_t i = retiring_.size(); i-- > 0;) {
     if (retiring_[i]->released.load(std::memory_order_acquire) < workers_.size()) continue;
-    retiring_[i]->source->stop();
     spdlog::info("reload: {} ended", retiring_[i]->path);
     retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
   }
@@ -256,11 +277,8 @@ stats_snapshot server::snapshot() {
     ms.path = m.path;
     ms.content_type = m.content_type;
     ms.source = m.source_label;
-    ingest::state source = m.source->current();
-    ms.state = source == ingest::state::ended || m.out->ended() ? "ended"
-               : source == ingest::state::reconnecting   ? "reconnecting"
-               : m.out->published()                      ? "live"
-                                                          : "waiting";
+    source::state state = m.feed->current();
+    ms.state = m.out->ended() ? "ended" : source::name(state);
     ms.viewers = m.viewers.load(std::memory_order_relaxed);
     ms.viewers_peak = m.viewers_peak.load(std::memory_order_relaxed);
     ms.bits_in_per_s = static_cast<double>(m.out->bitrate());
@@ -315,7 +333,7 @@ void server::shutdown() {
   if (admin_) admin_->stop();
   // Sources first, so nothing publishes into a stopped worker; then the workers, which
   // close their viewers.
-  for (size_t i = 0; i < mounts_.size(); ++i) mounts_.at(i).source->stop();
+  for (size_t i = 0; i < mounts_.size(); ++i) mounts_.at(i).feed->stop();
   for (auto& w : workers_) w->stop();
 }
 

@@ -80,13 +80,18 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
   answers_ = {
       http_error(400, "malformed HTTP request"),
       http_error(404, "no such mount"),
-      http_error(405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n"),
+      http_error(405, "only GET and HEAD (and PUT, POST or SOURCE from an encoder) are allowed",
+                 "Allow: GET, HEAD, PUT, POST, SOURCE\r\n"),
       http_error(408, "the request head did not arrive in time"),
       http_error(431, "request head too large"),
       http_error(503, "the source of this mount has ended"),
       http_error(503, "server full: too many viewers or too much bandwidth", "Retry-After: 10\r\n"),
       http_error(302, "server full: try " + redirect, "Location: " + redirect + "\r\n"),
       http_error(505, "only HTTP/1.0 and HTTP/1.1 are supported"),
+      http_error(503, "the source of this mount is not live; try again shortly", "Retry-After: 5\r\n"),
+      http_error(401, "this mount needs the source password", "WWW-Authenticate: Basic realm=\"gordo source\"\r\n"),
+      http_error(409, "another encoder is pushing to this mount"),
+      http_error(405, "this mount pulls its source; it takes no pushes", "Allow: GET, HEAD\r\n"),
   };
   std::promise<int> ready;
   auto result = ready.get_future();
@@ -284,12 +289,16 @@ void worker::on_wake() {
     // Read before draining: once ended, the drain yields every chunk there will be.
     bool ended = v.m->out->ended();
     v.m->out->feed(id_).drain([&v](feed_item&& item) {
-      if (item.kind == feed_item::header)
+      if (item.kind == feed_item::header) {
+        // A new header (the source came back different): what came before is another
+        // stream, which no new viewer may start on.
+        if (v.ring.header()) v.ring.clear();
         v.ring.set_header(std::move(item.ref));
-      else
+      } else
         v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
     });
     v.ended = ended;
+    v.offline = v.m->out->offline();
     v.chunks_in_ring.store(v.ring.size(), std::memory_order_relaxed);
     // Every viewer that was caught up gets its next send now; they all go to the kernel
     // in the one submit at the top of the loop.
@@ -446,12 +455,14 @@ void worker::route(client* c, const http_request& req) {
     c->log->referer = req.header("referer");
     c->log->user_agent = req.header("user-agent");
   }
+  if (req.method == "PUT" || req.method == "POST" || req.method == "SOURCE") return take_push(c, req);
   bool head = req.method == "HEAD";
   if (!head && req.method != "GET") return answer(c, canned::bad_method);
   view* found = find_view(req.path);
   if (!found) return answer(c, canned::not_found);
   view& v = *found;
   if (v.ended) return answer(c, canned::ended);
+  if (v.offline) return answer(c, canned::offline);
   if (head) {
     c->request.reset();
     c->state = client::phase::answering;
@@ -474,8 +485,36 @@ void worker::route(client* c, const http_request& req) {
   c->queue(v.m->response_head.data(), v.m->response_head.size());
   c->head_bytes = static_cast<uint32_t>(v.m->response_head.size());
   if (c->log) c->log->status = 200;
-  if (const chunk_ref& h = v.ring.header()) c->queue(h.data(), h.size(), h.share());
-  pump(c);
+  pump(c);  // fill() queues the header with the first chunk
+}
+
+// An encoder's upload to a push mount: checked here, then the connection is the
+// source's, which reads it on its own thread.
+void worker::take_push(client* c, const http_request& req) {
+  view* found = find_view(req.path);
+  if (!found) return answer(c, canned::not_found);
+  source& feed = *found->m->feed;
+  if (!feed.is_push()) return answer(c, canned::not_push);
+  push_connection p;
+  if (!push_framing(req.header("content-length"), req.header("transfer-encoding"), req.header("expect"), p))
+    return answer(c, canned::bad_request);
+  p.icecast = req.method == "SOURCE";
+  p.fd = c->fd;
+  p.peer = c->log ? c->log->peer : peer_address(c->fd);
+  p.leftover.assign(c->request.get() + req.head_length, c->request_len - req.head_length);
+  switch (feed.offer(p, basic_password(req.header("authorization")))) {
+    case source::offer_result::accepted:
+      if (c->log) c->log->status = 200;
+      c->fd = -1;  // the source's now
+      return release(c);
+    case source::offer_result::unauthorized:
+      p.fd = -1;
+      spdlog::warn("{}: push from {} refused: wrong or missing source password", req.path, p.peer);
+      return answer(c, canned::unauthorized);
+    case source::offer_result::busy:
+      p.fd = -1;
+      return answer(c, canned::push_busy);
+  }
 }
 
 void worker::answer(client* c, canned what) {
@@ -548,7 +587,7 @@ void worker::release(client* c) {
   clients_[c->slot] = clients_.back();
   clients_[c->slot]->slot = c->slot;
   clients_.pop_back();
-  ::close(c->fd);
+  if (c->fd >= 0) ::close(c->fd);
   delete c;
 }
 

@@ -50,16 +50,22 @@ bool worker::fill(client* c) {
     skip(c);
   }
   if (c->need_keyframe) {
-    // A new viewer gets the configured burst; a resynced one goes to the live edge.
-    bool fresh = c->bytes_sent == 0;
-    auto key = fresh ? ring.burst_start(policy.burst) : ring.newest_keyframe();
+    // A new viewer gets the header and the configured burst; a resynced one goes to the
+    // live edge.
+    auto key = c->started ? ring.newest_keyframe() : ring.burst_start(policy.burst);
     if (!key) return true;
     c->next_seq = *key;
     c->need_keyframe = false;
+    if (const chunk_ref& h = ring.header(); h && !c->started) c->queue(h.data(), h.size(), h.share());
   }
-  while (c->queued() < client::max_iov && c->next_seq < ring.end_seq()) {
+  while (c->queued() < client::max_iov && c->next_seq < ring.end_seq() && !c->finished) {
     const stream_ring::entry* e = ring.at(c->next_seq);
+    if ((e->flags & chunk_restart) && c->started && !v.m->header_in_band) {
+      c->finished = true;  // what follows needs a header this viewer did not get
+      break;
+    }
     c->queue(e->chunk.data(), e->chunk.size(), e->chunk.share());
+    c->started = true;
     ++c->next_seq;
   }
   return true;
@@ -86,7 +92,8 @@ void worker::pump(client* c) {
   if (c->state == client::phase::streaming && !fill(c)) return close(c);
   if (c->queued() == 0) {
     // Caught up. A viewer waits for the next chunk unless none will come.
-    bool wait = c->state == client::phase::streaming && !at(c->view).ended && !stopping_;
+    bool wait = c->state == client::phase::streaming && !at(c->view).ended && !at(c->view).offline &&
+                !c->finished && !stopping_;
     if (c->state == client::phase::answering && !stopping_) {
       linger(c);
     } else if (!wait) {

@@ -82,10 +82,15 @@ class LoopedFile(unittest.TestCase):
         self.assertIn(b"no such mount", body)
 
     def test_other_methods_are_405_with_allow(self):
-        for method in (b"POST", b"DELETE", b"OPTIONS"):
+        for method in (b"DELETE", b"OPTIONS"):
             status, headers, _ = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\n\r\n"))
             self.assertEqual(status, 405, method)
+            self.assertEqual(headers["allow"], "GET, HEAD, PUT, POST, SOURCE")
+        for method in (b"PUT", b"POST", b"SOURCE"):  # a pulled mount takes no pushes
+            status, headers, body = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\n\r\n"))
+            self.assertEqual(status, 405, method)
             self.assertEqual(headers["allow"], "GET, HEAD")
+            self.assertIn(b"takes no pushes", body)
 
     def test_malformed_requests_are_400(self):
         for raw in (b"GARBAGE\r\n\r\n", b"GET live.ts HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",

@@ -40,11 +40,11 @@ class SourceLoss(unittest.TestCase):
                     state = None
                     while time.monotonic() < deadline:
                         state = json.loads(g.admin_get("/stats")[2])["mounts"][0]["state"]
-                        if state == "reconnecting":
+                        if state == "hungry":
                             break
                         time.sleep(0.2)
-                    self.assertEqual(state, "reconnecting")
-                    self.assertIn("lost", g.log())
+                    self.assertEqual(state, "hungry")
+                    self.assertIn("is hungry", g.log())
                     time.sleep(2)
                     before = len(viewer.data)
                     encoder = push(media, port)

@@ -26,6 +26,9 @@ class stream {
   void publish(chunk_ref chunk, uint32_t flags);
   // The source is gone for good: workers finish sending what they have, then close.
   void end();
+  // Any thread. The source is lost (or no encoder has pushed yet): workers close caught-up
+  // viewers and refuse new ones until it is back.
+  void set_offline(bool offline);
 
   // Worker i only.
   chunk_feed& feed(size_t worker) { return *feeds_[worker]; }
@@ -40,6 +43,7 @@ class stream {
   int64_t keyframe_interval_ns() const { return keyframe_interval_ns_.load(std::memory_order_relaxed); }
   // Read before draining a feed: when true, the drain yields every chunk there will be.
   bool ended() const { return ended_.load(std::memory_order_acquire); }
+  bool offline() const { return offline_.load(std::memory_order_relaxed); }
 
  private:
   void send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq,
@@ -51,6 +55,7 @@ class stream {
   std::atomic<uint64_t> next_seq_{0};
   std::atomic<uint64_t> overflows_{0};
   std::atomic<bool> ended_{false};
+  std::atomic<bool> offline_{false};
   std::atomic<uint64_t> bitrate_{0};
   std::atomic<int64_t> keyframe_interval_ns_{0};
   int64_t last_keyframe_ns_ = 0;  // publisher only

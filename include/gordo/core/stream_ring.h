@@ -13,6 +13,9 @@ namespace gordo {
 
 // chunk flags
 inline constexpr uint32_t chunk_keyframe = 1u << 0;  // starts a GOP: a viewer may start here
+// The first keyframe after the source came back with different tracks: it follows a new
+// header, so the chunks before it are another stream.
+inline constexpr uint32_t chunk_restart = 1u << 1;
 
 // An amount of stream, in bytes or in time (whichever is non-zero; both zero: none).
 struct stream_span {

@@ -26,6 +26,9 @@ struct frame_freer {
 struct codec_freer {
   void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
 };
+struct codecpar_freer {
+  void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
+};
 struct graph_freer {
   void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
 };
@@ -40,5 +43,6 @@ using packet_ptr = std::unique_ptr<AVPacket, packet_freer>;
 using frame_ptr = std::unique_ptr<AVFrame, frame_freer>;
 using codec_ptr = std::unique_ptr<AVCodecContext, codec_freer>;
 using graph_ptr = std::unique_ptr<AVFilterGraph, graph_freer>;
+using codecpar_ptr = std::unique_ptr<AVCodecParameters, codecpar_freer>;
 
 }  // namespace gordo::av

@@ -44,6 +44,13 @@ class chunk_writer {
   void tick(clock::time_point now);
   // Publishes whatever is pending.
   void flush();
+  // Every chunk is a sync point (audio only: a viewer can start between any two packets).
+  void every_chunk_is_keyframe(bool on) { all_keyframes_ = on; }
+  // The muxer starts again (a new header): flags the next keyframe chunk chunk_restart.
+  void restart() {
+    flush();
+    restart_ = true;
+  }
 
   uint64_t bytes_written() const { return bytes_; }
   uint64_t bytes_dropped() const { return dropped_; }
@@ -62,6 +69,8 @@ class chunk_writer {
   std::vector<std::byte> muxer_header_;  // HEADER-marked bytes not yet published
   std::vector<std::byte> header_;        // the header last published
   bool next_is_keyframe_ = false;
+  bool restart_ = false;
+  bool all_keyframes_ = false;
   clock::time_point first_byte_at_{};
   uint64_t bytes_ = 0;
   uint64_t dropped_ = 0;

@@ -21,11 +21,13 @@ struct output_format {
   header_source header;
   bool mark_keyframes;            // the ingest marks sync points (the muxer marks none)
   bool audio_only;                // video streams are left out
+  bool header_in_band;            // a viewer can follow a change of header mid-stream
+  bool holds_packets;             // the muxer writes only when flushed (Matroska clusters)
   bool (*carries)(AVCodecID);
 };
 
-// By the extension of `path`: .flv, .mp4 (fragmented), .aac (ADTS), .mp3; anything else
-// (.ts, none) is MPEG-TS.
+// By the extension of `path`: .flv, .mp4 (fragmented), .webm, .mkv, .aac (ADTS), .mp3,
+// .ogg and .opus (Ogg); anything else (.ts, none) is MPEG-TS.
 const output_format& format_for_path(std::string_view path);
 
 // True when MPEG-TS has a standard stream type for the codec, so players can decode it.

@@ -1,9 +1,11 @@
-// Opens a source for demuxing: any libavformat URL or file, or bytes held in memory
-// (the built-in test pattern), with an interrupt check so blocking reads can be broken.
+// Opens a source for demuxing: any libavformat URL or file, bytes held in memory (the
+// built-in test pattern) or bytes an encoder pushes, with an interrupt check so blocking
+// reads can be broken.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +17,10 @@ namespace gordo {
 struct source_spec {
   std::string url;                                     // a URL or path; empty for memory
   std::shared_ptr<const std::vector<uint8_t>> memory;  // the source's bytes, when in memory
-  std::string label;                                   // how logs name it
-  bool loop = false;                                   // start again at the end
+  std::string push;      // encoders push to this mount path (url and memory unused)
+  std::string password;  // push: what encoders must send (empty: anyone may push)
+  std::string label;     // how logs name it
+  bool loop = false;     // start again at the end
   int64_t timeout_us = 10'000'000;  // network sources: no data for this long is an error
 
   // Files and memory are read faster than real time and must be paced; network sources
@@ -26,9 +30,15 @@ struct source_spec {
 
 class input {
  public:
-  // Opens and probes the source. On failure returns nullptr and sets `error` to a message
-  // that says what went wrong.
-  static std::unique_ptr<input> open(const source_spec& spec, const std::atomic<bool>& stop,
+  // Opens and probes the source; `interrupt` is polled during blocking I/O and breaks it
+  // (AVERROR_EXIT) when it returns non-zero. On failure returns nullptr and sets `error`
+  // to a message that says what went wrong.
+  static std::unique_ptr<input> open(const source_spec& spec, AVIOInterruptCB interrupt,
+                                     std::string& error);
+  // The same, reading the bytes from `read` (as an AVIOContext's read_packet: bytes read,
+  // or an AVERROR).
+  using read_fn = std::function<int(uint8_t* out, int size)>;
+  static std::unique_ptr<input> open(read_fn read, const std::string& label, AVIOInterruptCB interrupt,
                                      std::string& error);
   ~input();
   input(const input&) = delete;
@@ -38,13 +48,11 @@ class input {
 
  private:
   input() = default;
-  struct memory_reader {
-    std::shared_ptr<const std::vector<uint8_t>> bytes;
-    size_t pos = 0;
-  };
+  static std::unique_ptr<input> open(const source_spec& spec, read_fn read, AVIOInterruptCB interrupt,
+                                     std::string& error);
 
-  memory_reader reader_;
-  AVIOContext* avio_ = nullptr;  // ours, for memory sources
+  read_fn read_;
+  AVIOContext* avio_ = nullptr;  // ours, when read_ is set
   av::input_ptr ctx_;
 };
 

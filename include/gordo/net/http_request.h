@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace gordo {
@@ -40,5 +41,9 @@ enum class http_parse {
 // Parses the request head at the start of `buf` (line ends CRLF, or bare LF, which
 // RFC 9112 §2.2 lets a server accept).
 http_parse parse_http_request(std::string_view buf, http_request& out);
+
+// The password of an "Authorization: Basic BASE64(user:password)" header (any user, as
+// Icecast's "source"); empty when the header is missing or malformed.
+std::string basic_password(std::string_view authorization);
 
 }  // namespace gordo

@@ -44,7 +44,7 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   size_t queued() const { return n_iov; }
   msghdr* message();
 
-  int fd;
+  int fd;  // -1 once handed over (an encoder's push)
   phase state = phase::reading;
   bool closing = false;        // shut down; freed when its last operation completes
   bool parked = false;         // caught up, waiting on its mount for the next chunk
@@ -53,6 +53,8 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   bool need_keyframe = true;   // its next chunk must start a GOP
   bool head_begun = false;     // the first queued slice has been partly sent
   bool skipping = false;       // its send was cancelled to skip it ahead
+  bool started = false;        // has been given a chunk of the stream
+  bool finished = false;       // closes once its queue is sent (its stream's header changed)
   uint8_t inflight = 0;        // io_uring operations not yet completed
   uint8_t n_iov = 0;
   uint8_t lingered = 0;        // discard reads done while lingering

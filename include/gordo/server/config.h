@@ -2,6 +2,7 @@
 // (flags override the file).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,9 +18,15 @@ namespace gordo {
 
 struct mount_config {
   std::string path;   // "/live.ts"
-  std::string input;  // empty: the built-in test pattern
+  std::string input;  // empty: the built-in test pattern; "push" or "push:/PATH": encoders push
   bool loop = false;
+  std::string password;  // push: the source password; empty: none asked
   mount_policy policy;  // --burst, --max-lag, --on-slow, --mount-client-limit
+
+  // Where encoders push this mount's source ("push" → its own path), or empty.
+  std::string push_path() const;
+  // Mounts with equal keys are fed by one source.
+  std::string source_key() const;
 };
 
 struct config {
@@ -36,6 +43,7 @@ struct config {
   uint32_t header_timeout_s = 10;
   uint32_t write_timeout_s = 30;
   int64_t source_timeout_us = 10'000'000;  // a network source quiet this long is reconnected
+  std::chrono::microseconds lost_timeout{30'000'000};  // hungry this long: lost
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string log_level = "info";

@@ -1,4 +1,5 @@
-// Mounts: the paths viewers request, each with its stream and the ingest feeding it.
+// Mounts: the paths viewers request, each with its stream, its muxer and the source
+// feeding that (which other mounts may share).
 #pragma once
 
 #include <atomic>
@@ -10,7 +11,8 @@
 
 #include "gordo/core/stream.h"
 #include "gordo/core/stream_ring.h"
-#include "gordo/media/ingest.h"
+#include "gordo/media/remuxer.h"
+#include "gordo/media/source.h"
 
 namespace gordo {
 
@@ -25,6 +27,13 @@ struct mount_policy {
 };
 
 struct mount {
+  mount() = default;
+  mount(const mount&) = delete;
+  mount& operator=(const mount&) = delete;
+  ~mount() {
+    if (feed && remux) feed->detach(remux.get());
+  }
+
   std::string path;           // "/live.ts"
   std::string content_type;   // "video/mp2t"
   std::string response_head;  // the 200 head every viewer gets first
@@ -32,8 +41,11 @@ struct mount {
   std::atomic<uint64_t> client_limit{0};  // policy.client_limit, as reloads change it
   uint32_t slot = 0;          // its view's index in every worker
   std::atomic<uint32_t> released{0};  // workers done with it, once it is retired
+  bool header_in_band = false;  // a viewer can follow a new stream header (MPEG-TS, ADTS, MP3)
   std::unique_ptr<stream> out;
-  std::unique_ptr<ingest> source;
+  std::unique_ptr<remuxer> remux;  // feeds `out`
+  std::shared_ptr<source> feed;    // feeds `remux`, and maybe other mounts' muxers
+  std::string source_key;     // mounts with the same key share their source
   std::string source_label;   // what feeds it, for stats
   std::atomic<uint64_t> viewers{0};       // across all workers
   std::atomic<uint64_t> viewers_peak{0};

@@ -100,6 +100,7 @@ class worker {
     mount_policy policy;
     stream_ring ring;
     bool ended = false;
+    bool offline = false;  // its source is lost or not yet pushed
     bool retired = false;  // no new viewers; released once its viewers are gone
     size_t viewers = 0;
     std::vector<client*> parked;
@@ -110,7 +111,10 @@ class worker {
     explicit view(size_t chunks) : ring(chunks) {}
   };
   // The answers start() builds, in this order.
-  enum class canned { bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version };
+  enum class canned {
+    bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version,
+    offline, unauthorized, push_busy, not_push,
+  };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
   // longer reads them (the client may be gone by then).
   struct alignas(16) zc_hold {
@@ -147,6 +151,7 @@ class worker {
   void skip(client* c);
   void route(client* c, const http_request& req);
   void answer(client* c, canned what);
+  void take_push(client* c, const http_request& req);
   void log_request(client* c);
   bool fill(client* c);
   void pump(client* c);

@@ -1,0 +1,114 @@
+// One source and its thread: demuxes it once, paces it to real time when it is a file,
+// keeps it going through losses, and hands every packet to the muxers of the mounts it
+// feeds (one per format).
+//
+//   waiting ──▶ live ◀──▶ hungry ──▶ lost ──▶ live ...      (and ended, for files)
+//
+// waiting: a push mount no encoder has pushed to yet (viewers refused, 503).
+// live:    packets flow.
+// hungry:  the source failed or sent nothing for --source-timeout; pull sources are
+//          reconnected with backoff, push sources wait for the encoder. Viewers stay.
+// lost:    hungry for --lost-timeout: viewers are closed and new ones refused (503)
+//          until the source is live again.
+// ended:   a file that is not looped reached its end; the mounts end.
+//
+// When the source comes back with the same tracks, the stream goes on, timestamps
+// continuing. With different tracks, each muxer starts again with a new header from the
+// next keyframe (chunk_restart): viewers of formats that carry their header in band
+// (MPEG-TS, ADTS, MP3) go on; the others are closed there, as their header no longer
+// describes what follows.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gordo/media/input.h"
+#include "gordo/media/push.h"
+#include "gordo/media/remuxer.h"
+
+namespace gordo {
+
+class source {
+ public:
+  enum class state { waiting, live, hungry, lost, ended };
+  static const char* name(state s);
+
+  // A pull source is opened here: throws std::runtime_error with the reason when it
+  // cannot be. A push source (spec.push) waits for an encoder.
+  source(source_spec spec, std::chrono::microseconds lost_timeout);
+  ~source();
+  source(const source&) = delete;
+  source& operator=(const source&) = delete;
+
+  const std::string& label() const { return spec_.label; }
+  bool is_push() const { return !spec_.push.empty(); }
+
+  // A mount's muxer. Opened now when the tracks are known; throws std::runtime_error
+  // when its format cannot carry them (it is not attached then).
+  void attach(remuxer* r);
+  void detach(remuxer* r);
+
+  void start();  // once; later calls do nothing
+  // Breaks any blocking read or wait and joins the thread.
+  void stop();
+
+  // An encoder's connection (any thread). On `accepted` the source owns it; otherwise
+  // the caller answers 401 or 409.
+  enum class offer_result { accepted, unauthorized, busy };
+  offer_result offer(push_connection& c, std::string_view password);
+
+  state current() const { return state_.load(std::memory_order_relaxed); }
+
+ private:
+  static int interrupted(void* opaque);
+  AVIOInterruptCB interrupt();  // for an input about to be opened
+  void run();
+  bool acquire();            // the next input: reconnect, reopen or wait for an encoder
+  bool wait_for_push();
+  bool reconnect();
+  void adopt(std::unique_ptr<input> in);
+  bool sleep_for(std::chrono::milliseconds d);  // false when stopping
+  void set_state(state s);
+  void went_hungry(const std::string& why);
+  bool pace(int64_t dts_us);
+  void forward(AVPacket* pkt);
+
+  source_spec spec_;
+  std::chrono::microseconds lost_timeout_;
+  bool paced_;
+  std::unique_ptr<input> in_;
+  std::optional<source_layout> layout_;  // of the last input; guarded by mu_ once started
+  std::vector<remuxer*> outputs_;        // guarded by mu_
+
+  // Timestamps: each new input (a loop, a reconnect, a new push) continues where the
+  // previous one ended.
+  int64_t offset_us_ = 0;
+  int64_t end_us_ = 0;
+  bool rebase_ = false;
+
+  // Pacing: packet DTS against the monotonic clock.
+  bool clock_started_ = false;
+  std::chrono::steady_clock::time_point t0_;
+  int64_t dts0_us_ = 0;
+
+  std::chrono::steady_clock::time_point hungry_since_;
+  push_connection pending_;              // an encoder accepted, not yet read; guarded by mu_
+  std::unique_ptr<push_reader> pusher_;  // the encoder being read; guarded by mu_
+  bool busy_ = false;                    // pending_ or pusher_ holds an encoder; guarded by mu_
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> waiting_since_ns_{0};  // when the current open or read began
+  std::atomic<state> state_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace gordo

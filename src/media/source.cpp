@@ -1,0 +1,307 @@
+#include "gordo/media/source.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+
+namespace gordo {
+
+namespace {
+
+// Compares in a time that depends only on the expected secret's length, so that a
+// password cannot be guessed a byte at a time from how fast a wrong one is refused.
+bool same_secret(std::string_view given, std::string_view want) {
+  unsigned char diff = given.size() != want.size();
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
+int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// Polled by FFmpeg while it blocks: stopping, or a network source that has produced no
+// packet for the source timeout (silent, or sending bytes that never make a packet).
+int source::interrupted(void* opaque) {
+  auto* self = static_cast<source*>(opaque);
+  if (self->stop_.load(std::memory_order_relaxed)) return 1;
+  if (self->paced_) return 0;
+  int64_t since = self->waiting_since_ns_.load(std::memory_order_relaxed);
+  return since != 0 && monotonic_ns() - since > self->spec_.timeout_us * 1000;
+}
+
+AVIOInterruptCB source::interrupt() {
+  waiting_since_ns_.store(monotonic_ns(), std::memory_order_relaxed);
+  return {&source::interrupted, this};
+}
+
+const char* source::name(state s) {
+  switch (s) {
+    case state::waiting: return "waiting";
+    case state::live: return "live";
+    case state::hungry: return "hungry";
+    case state::lost: return "lost";
+    case state::ended: return "ended";
+  }
+  return "?";
+}
+
+source::source(source_spec spec, std::chrono::microseconds lost_timeout)
+    : spec_(std::move(spec)), lost_timeout_(lost_timeout), paced_(spec_.needs_pacing()) {
+  if (is_push()) {
+    state_.store(state::waiting);
+    spdlog::info("{}: waiting for an encoder{}", spec_.label,
+                 spec_.password.empty() ? " (no password: anyone who can connect may push)" : "");
+    return;
+  }
+  state_.store(state::live);
+  std::string error;
+  in_ = input::open(spec_, interrupt(), error);
+  if (!in_) throw std::runtime_error(error);
+  layout_ = layout_of(in_->ctx());
+  spdlog::info("source {} ({}){}{}", spec_.label, describe(*layout_), paced_ ? ", paced" : "",
+               spec_.loop ? ", looped" : "");
+}
+
+source::~source() { stop(); }
+
+void source::attach(remuxer* r) {
+  std::lock_guard lock(mu_);
+  if (layout_) r->open(*layout_, spec_.label);
+  state s = current();
+  r->out().set_offline(s == state::waiting || s == state::lost);
+  outputs_.push_back(r);
+}
+
+void source::detach(remuxer* r) {
+  std::lock_guard lock(mu_);
+  outputs_.erase(std::remove(outputs_.begin(), outputs_.end(), r), outputs_.end());
+}
+
+void source::start() {
+  if (!thread_.joinable() && !stop_) thread_ = std::thread([this] { run(); });
+}
+
+void source::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_.store(true);
+    if (pusher_) pusher_->interrupt();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+source::offer_result source::offer(push_connection& c, std::string_view password) {
+  std::lock_guard lock(mu_);
+  if (!spec_.password.empty() && !same_secret(password, spec_.password)) return offer_result::unauthorized;
+  if (busy_ || stop_) return offer_result::busy;
+  busy_ = true;
+  pending_ = std::move(c);
+  wake_.notify_all();
+  return offer_result::accepted;
+}
+
+void source::set_state(state s) {
+  state was = state_.exchange(s, std::memory_order_relaxed);
+  if (was == s) return;
+  std::lock_guard lock(mu_);
+  for (remuxer* r : outputs_) r->out().set_offline(s == state::lost || s == state::waiting || !r->is_open());
+}
+
+void source::went_hungry(const std::string& why) {
+  hungry_since_ = std::chrono::steady_clock::now();
+  spdlog::warn("source {} is hungry ({}); {}", spec_.label, why,
+               is_push() ? "waiting for the encoder to come back" : "reconnecting");
+  set_state(state::hungry);
+}
+
+// Waits `d` unless stopping; meanwhile a source hungry for too long becomes lost.
+bool source::sleep_for(std::chrono::milliseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (current() == state::hungry && now - hungry_since_ >= lost_timeout_) {
+      spdlog::warn("source {} is lost: hungry for {} s; its viewers are closed until it returns", spec_.label,
+                   std::chrono::duration_cast<std::chrono::seconds>(lost_timeout_).count());
+      set_state(state::lost);
+    }
+    if (now >= until) return !stop_;
+    auto step = std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::seconds(1));
+    std::unique_lock lock(mu_);
+    if (wake_.wait_for(lock, step, [this] { return stop_.load() || pending_.fd >= 0; })) return !stop_;
+  }
+}
+
+// The next encoder whose push can be read, once one is accepted.
+bool source::wait_for_push() {
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return false;
+      if (pending_.fd >= 0) {
+        pusher_ = std::make_unique<push_reader>(std::move(pending_), spec_.timeout_us);
+        pending_ = push_connection();
+      }
+    }
+    if (!pusher_) {
+      if (!sleep_for(std::chrono::seconds(1))) return false;
+      continue;
+    }
+    pusher_->greet();
+    spdlog::info("{}: encoder {} connected", spec_.label, pusher_->peer());
+    std::string error;
+    push_reader* r = pusher_.get();
+    auto in = input::open([r](uint8_t* out, int size) { return r->read(out, size); },
+                          "the push from " + r->peer(), interrupt(), error);
+    if (in) {
+      adopt(std::move(in));
+      return true;
+    }
+    spdlog::warn("{}: {}", spec_.label, error);
+    r->refuse(415, "cannot read a stream from this: " + error);
+    std::lock_guard lock(mu_);
+    pusher_.reset();
+    busy_ = false;
+  }
+}
+
+// A network source that failed or went quiet: open it again, waiting 0.5 s, 1 s, 2 s ...
+// up to 30 s (each ±20%) between attempts, until it is back or gordo stops.
+bool source::reconnect() {
+  std::minstd_rand jitter(static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::chrono::milliseconds wait{500};
+  for (unsigned attempt = 1; !stop_; ++attempt) {
+    if (!sleep_for(wait * (80 + static_cast<int>(jitter() % 41)) / 100)) return false;
+    std::string error;
+    auto in = input::open(spec_, interrupt(), error);
+    if (in) {
+      spdlog::info("source {} is back after {} attempt{}", spec_.label, attempt, attempt == 1 ? "" : "s");
+      adopt(std::move(in));
+      return true;
+    }
+    if (attempt == 1 || attempt % 10 == 0) spdlog::warn("source {}: reconnecting: {}", spec_.label, error);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(30));
+  }
+  return false;
+}
+
+// A new input for the mounts: the same tracks go on as they were; different ones give
+// every muxer a new header (see the rule in source.h).
+void source::adopt(std::unique_ptr<input> in) {
+  source_layout next = layout_of(in->ctx());
+  {
+    std::lock_guard lock(mu_);
+    if (!layout_ || !same_layout(*layout_, next)) {
+      if (layout_) spdlog::warn("source {} came back with other tracks ({}); new stream headers", spec_.label, describe(next));
+      for (remuxer* r : outputs_) {
+        try {
+          r->open(next, spec_.label);
+        } catch (const std::exception& e) {
+          spdlog::error("{}", e.what());  // that mount stays offline until a source it can carry
+        }
+      }
+    }
+    layout_ = std::move(next);
+  }
+  rebase_ = end_us_ != 0;  // not for the first input
+  in_ = std::move(in);
+  set_state(state::live);
+}
+
+bool source::acquire() {
+  if (is_push()) return wait_for_push();
+  if (spec_.loop) {
+    std::string error;
+    auto in = input::open(spec_, interrupt(), error);
+    if (!in) {
+      if (!stop_) spdlog::error("source {}: cannot loop: {}", spec_.label, error);
+      return false;
+    }
+    adopt(std::move(in));
+    return true;
+  }
+  return reconnect();
+}
+
+bool source::pace(int64_t dts_us) {
+  if (!paced_) return true;
+  auto now = std::chrono::steady_clock::now();
+  if (!clock_started_) {
+    clock_started_ = true;
+    t0_ = now;
+    dts0_us_ = dts_us;
+    return true;
+  }
+  auto due = t0_ + std::chrono::microseconds(dts_us - dts0_us_);
+  std::unique_lock lock(mu_);
+  wake_.wait_until(lock, due, [this] { return stop_.load(); });
+  return !stop_;
+}
+
+void source::forward(AVPacket* pkt) {
+  const AVStream* is = in_->ctx()->streams[pkt->stream_index];
+  if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
+  if (pkt->dts == AV_NOPTS_VALUE) return;  // cannot be placed in time: skip
+  if (rebase_) {
+    // First packet of a new input: continue right where the previous one ended.
+    offset_us_ = end_us_ - av_rescale_q(pkt->dts, is->time_base, AV_TIME_BASE_Q);
+    rebase_ = false;
+  }
+  int64_t shift = av_rescale_q(offset_us_, AV_TIME_BASE_Q, is->time_base);
+  pkt->dts += shift;
+  if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += shift;
+  int64_t dts_us = av_rescale_q(pkt->dts, is->time_base, AV_TIME_BASE_Q);
+  end_us_ = std::max(end_us_, dts_us + av_rescale_q(std::max<int64_t>(pkt->duration, 1), is->time_base,
+                                                    AV_TIME_BASE_Q));
+  if (!pace(dts_us)) return;
+  std::lock_guard lock(mu_);
+  for (remuxer* r : outputs_) r->write(pkt);
+}
+
+void source::run() {
+  av::packet_ptr pkt(av_packet_alloc());
+  while (!stop_) {
+    if (!in_ && !acquire()) break;
+    waiting_since_ns_.store(monotonic_ns(), std::memory_order_relaxed);
+    int err = av_read_frame(in_->ctx(), pkt.get());
+    if (err == AVERROR(EAGAIN)) continue;
+    if (err < 0) {
+      if (stop_) break;
+      if (pusher_) {
+        if (err == AVERROR_EOF) pusher_->finish();
+        spdlog::info("{}: encoder {} {} after {} bytes", spec_.label, pusher_->peer(),
+                     err == AVERROR_EOF ? "finished" : "failed (" + av::error_text(err) + ")", pusher_->bytes());
+        in_.reset();
+        std::lock_guard lock(mu_);
+        pusher_.reset();
+        busy_ = false;
+      } else {
+        in_.reset();
+      }
+      if (spec_.loop && err == AVERROR_EOF) continue;  // acquire() opens it again
+      if (paced_) {
+        if (err != AVERROR_EOF) spdlog::error("source {}: {}", spec_.label, av::error_text(err));
+        spdlog::info("source {} ended", spec_.label);
+        break;
+      }
+      went_hungry(err == AVERROR_EOF ? "it ended"
+                  : err == AVERROR_EXIT ? fmt::format("no packet for {} ms", spec_.timeout_us / 1000)
+                                        : av::error_text(err));
+      continue;
+    }
+    if (static_cast<size_t>(pkt->stream_index) < in_->ctx()->nb_streams) forward(pkt.get());
+    av_packet_unref(pkt.get());
+  }
+  state_.store(state::ended, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  for (remuxer* r : outputs_) r->end();
+}
+
+}  // namespace gordo
