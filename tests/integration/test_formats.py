@@ -25,8 +25,23 @@ class Formats(unittest.TestCase):
         mp3 = os.path.join(cls.tmp.name, "in.mp3")
         subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=4:sample_rate=44100",
                         "-c:a", "libmp3lame", mp3], check=True)
+        webm = os.path.join(cls.tmp.name, "in.webm")
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+                        "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=4",
+                        "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "25", "-b:v", "400k",
+                        "-c:a", "libopus", webm], check=True)
+        opus = os.path.join(cls.tmp.name, "in.opus")
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=4:sample_rate=48000",
+                        "-c:a", "libopus", opus], check=True)
+        vorbis = os.path.join(cls.tmp.name, "in.ogg")
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=4:sample_rate=44100",
+                        "-c:a", "libvorbis", "-b:a", "96k", vorbis], check=True)
+        # The built-in test pattern (MPEG-TS in memory: AAC without extradata) feeds the
+        # Matroska mount; the mounts of in.mp4 share one demux.
         cls.gordo = Gordo("--mount", f"/live.ts={av}", "--mount", f"/live.flv={av}", "--mount", f"/live.mp4={av}",
-                          "--mount", f"/radio.aac={av}", "--mount", f"/radio.mp3={mp3}", "--loop")
+                          "--mount", f"/radio.aac={av}", "--mount", f"/radio.mp3={mp3}",
+                          "--mount", f"/live.webm={webm}", "--mount", "/live.mkv",
+                          "--mount", f"/radio.ogg={vorbis}", "--mount", f"/radio.opus={opus}", "--loop")
         time.sleep(3)  # every viewer below joins a stream already running
 
     @classmethod
@@ -35,16 +50,16 @@ class Formats(unittest.TestCase):
         cls.gordo.__exit__(None, None, None)
         cls.tmp.cleanup()
 
-    def check(self, path, content_type, codecs):
+    def check(self, path, content_type, codecs, min_bytes=10_000):
         status, headers, body, closed = capture(self.gordo.port, path, 3)
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], content_type)
         self.assertFalse(closed)
-        self.assertGreater(len(body), 10_000)
+        self.assertGreater(len(body), min_bytes)
         name = path.strip("/")
         saved = write(self.tmp.name, name, body)
         self.assertEqual(sorted(s["codec_name"] for s in streams(saved)), sorted(codecs))
-        if "h264" in codecs:
+        if "h264" in codecs or "vp8" in codecs:
             self.assertIn("K", video_packets(saved)[0]["flags"], f"{path}: first video packet must be a keyframe")
         self.assertEqual(decode_errors_head(saved), "", path)
         return body
@@ -68,6 +83,29 @@ class Formats(unittest.TestCase):
 
     def test_mp3_radio(self):
         self.check("/radio.mp3", "audio/mpeg", ["mp3"])
+
+    def test_webm(self):
+        body = self.check("/live.webm", "video/webm", ["vp8", "opus"])
+        self.assertEqual(body[:4], b"\x1a\x45\xdf\xa3", "the cached EBML header comes first")
+        self.assertIn(b"webm", body[:64])
+        clusters = body.count(b"\x1f\x43\xb6\x75")
+        self.assertGreater(clusters, 10, "clusters of about a chunk's duration, not one per GOP")
+
+    def test_matroska_from_mpegts_aac(self):
+        self.check("/live.mkv", "video/x-matroska", ["h264", "aac"])
+
+    def test_ogg_vorbis_radio(self):
+        body = self.check("/radio.ogg", "audio/ogg", ["vorbis"], min_bytes=5_000)
+        self.assertTrue(body.startswith(b"OggS"), "the header pages come first")
+
+    def test_ogg_opus_radio(self):
+        body = self.check("/radio.opus", "audio/ogg", ["opus"])
+        self.assertTrue(body.startswith(b"OggS"))
+        self.assertIn(b"OpusHead", body[:200])
+
+    def test_one_demux_feeds_the_mounts_of_one_source(self):
+        log = self.gordo.log()
+        self.assertEqual(log.count("source " + os.path.join(self.tmp.name, "in.mp4") + " ("), 1, log)
 
     def test_a_codec_the_format_cannot_carry_is_a_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Gordo, Viewer, make_media, ts_packets, write
+from harness import Gordo, Viewer, continuity_breaks, make_media, ts_packets, write
 
 
 def free_udp_port():
@@ -59,6 +59,40 @@ class SourceLoss(unittest.TestCase):
                     self.assertFalse(viewer.closed, "the viewer stayed connected through the outage")
                     self.assertGreater(len(viewer.data) - before, 100_000, "and received the stream again")
                     ts_packets(body)  # still whole TS packets throughout
+                    self.assertEqual(g.stop(), 0)
+            finally:
+                encoder.terminate()
+                encoder.wait()
+
+
+    def test_garbage_from_one_source_leaves_other_mounts_playing(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            media = make_media(os.path.join(tmp, "in.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+            port = free_udp_port()
+            encoder = push(media, port)
+            try:
+                with Gordo("--mount", f"/udp.ts=udp://127.0.0.1:{port}", "--mount", "/healthy.ts",
+                           "--source-timeout", "1s") as g:
+                    healthy = Viewer(g.port, "/healthy.ts", 12)
+                    time.sleep(2)
+                    encoder.terminate()
+                    encoder.wait()
+                    # Random bytes where MPEG-TS was: no packet comes out of them.
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                        end = time.monotonic() + 7
+                        while time.monotonic() < end:
+                            s.sendto(os.urandom(1316), ("127.0.0.1", port))
+                            time.sleep(0.002)
+                    status, _, body = healthy.result()
+                    self.assertEqual(status, 200)
+                    self.assertFalse(healthy.closed)
+                    for t in range(1, 11):
+                        self.assertGreater(healthy.bytes_between(t, t + 1), 10_000, f"healthy mount stalled at {t} s")
+                    self.assertEqual(continuity_breaks(body), [])
+                    log = g.log()
+                    self.assertIn("source udp://127.0.0.1", log)
+                    self.assertRegex(log, r"is hungry \((no packet for 1000 ms|Invalid data[^)]*)\)")
+                    self.assertIsNone(g.proc.poll())
                     self.assertEqual(g.stop(), 0)
             finally:
                 encoder.terminate()

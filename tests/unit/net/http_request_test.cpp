@@ -113,3 +113,19 @@ TEST(http_request, too_many_header_fields) {
 
 }  // namespace
 }  // namespace gordo
+
+namespace gordo {
+namespace {
+
+TEST(basic_password, decodes_the_password_of_any_user) {
+  EXPECT_EQ(basic_password("Basic c291cmNlOmhhY2ttZQ=="), "hackme");      // source:hackme
+  EXPECT_EQ(basic_password("basic   c291cmNlOmE6Yg=="), "a:b");          // source:a:b
+  EXPECT_EQ(basic_password("Basic OnB3"), "pw");                           // :pw
+  EXPECT_EQ(basic_password(""), "");
+  EXPECT_EQ(basic_password("Bearer c291cmNlOmhhY2ttZQ=="), "");
+  EXPECT_EQ(basic_password("Basic bm9jb2xvbg=="), "") << "no colon";
+  EXPECT_EQ(basic_password("Basic c29!cmNl"), "") << "not base64";
+}
+
+}  // namespace
+}  // namespace gordo

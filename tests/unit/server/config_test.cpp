@@ -67,6 +67,32 @@ TEST(parse_args, engine_flags) {
   EXPECT_EQ(c.chunking.max_delay.count(), 250);
 }
 
+TEST(parse_args, push_mounts_share_their_source) {
+  config c = parse({"--mount", "/live.ts=push", "--mount", "/live.flv=push:/live.ts", "--mount", "/b.ts=x.ts",
+                    "--mount", "/b.flv=x.ts", "--source-password", "pw", "--lost-timeout", "5s"});
+  ASSERT_EQ(c.mounts.size(), 4u);
+  EXPECT_EQ(c.mounts[0].push_path(), "/live.ts");
+  EXPECT_EQ(c.mounts[1].push_path(), "/live.ts");
+  EXPECT_EQ(c.mounts[0].source_key(), c.mounts[1].source_key());
+  EXPECT_EQ(c.mounts[2].source_key(), c.mounts[3].source_key());
+  EXPECT_NE(c.mounts[0].source_key(), c.mounts[2].source_key());
+  EXPECT_EQ(c.mounts[2].push_path(), "");
+  EXPECT_EQ(c.mounts[0].password, "pw");
+  EXPECT_EQ(c.lost_timeout.count(), 5'000'000);
+  EXPECT_THROW(parse({"--mount", "/a.ts=pushy"}), config_error);
+  EXPECT_THROW(parse({"--mount", "/a.ts=push:live"}), config_error);
+  EXPECT_THROW(parse({"--mount", "/a.ts=push", "--loop"}), config_error);
+  EXPECT_THROW(parse({"--lost-timeout", "10ms"}), config_error);
+}
+
+TEST(parse_args, source_password_from_the_environment) {
+  setenv("GORDO_SOURCE_PASSWORD", "from-env", 1);
+  EXPECT_EQ(parse({"--mount", "/a.ts=push"}).mounts[0].password, "from-env");
+  EXPECT_EQ(parse({"--mount", "/a.ts=push", "--source-password", "flag"}).mounts[0].password, "flag");
+  unsetenv("GORDO_SOURCE_PASSWORD");
+  EXPECT_EQ(parse({"--mount", "/a.ts=push"}).mounts[0].password, "");
+}
+
 TEST(parse_args, chunking_out_of_range_is_an_error) {
   for (auto flags : {std::initializer_list<const char*>{"--chunk-size", "100"},
                      std::initializer_list<const char*>{"--chunk-size", "2MiB"},

@@ -1,0 +1,234 @@
+"""Black-box: encoders pushing to gordo (ffmpeg -method PUT, icecast://, raw requests),
+and what viewers see while the encoder comes and goes."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import (Gordo, Viewer, capture, connect, decode_errors, make_media, split_response, streams,
+                     ts_packets, video_packets, write)
+
+PASSWORD = "hackme"
+
+
+def put(port, media, path="/live.ts", password=PASSWORD, loop=True):
+    """ffmpeg pushing `media` in real time as MPEG-TS with HTTP PUT (chunked)."""
+    return subprocess.Popen(["ffmpeg", "-v", "error", "-re", *(["-stream_loop", "-1"] if loop else []), "-i", media,
+                             "-c", "copy", "-f", "mpegts", "-method", "PUT", "-auth_type", "basic",
+                             f"http://source:{password}@127.0.0.1:{port}{path}"],
+                            stdin=subprocess.DEVNULL)
+
+
+def stop(proc, kill=False):
+    if proc.poll() is None:
+        proc.kill() if kill else proc.terminate()
+    proc.wait()
+
+
+def state(g, path):
+    mounts = json.loads(g.admin_get("/stats")[2])["mounts"]
+    return next(m["state"] for m in mounts if m["path"] == path)
+
+
+def wait_state(g, path, want, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if state(g, path) == want:
+            return want
+        time.sleep(0.2)
+    return state(g, path)
+
+
+def raw_request(port, head, body=b"", wait=3):
+    """Sends a request (and body) and returns (status, headers, body) of the answer."""
+    with connect(port) as s:
+        s.sendall(head + body)
+        s.settimeout(wait)
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+                if b"\r\n\r\n" in data and data.split(b"\r\n\r\n", 1)[0].split()[1] != b"100":
+                    break
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return split_response(data)
+
+
+class Push(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.small = make_media(os.path.join(cls.tmp.name, "small.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+        cls.large = make_media(os.path.join(cls.tmp.name, "large.ts"), seconds=4, size="640x360",
+                               fmt_args=("-f", "mpegts"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def gordo(self, *args):
+        return Gordo("--mount", "/live.ts=push", "--mount", "/live.flv=push:/live.ts", "--mount", "/pull.ts",
+                     "--source-password", PASSWORD, *args)
+
+    def test_put_from_ffmpeg_feeds_every_mount_of_the_push(self):
+        with self.gordo() as g:
+            status, headers, body = raw_request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n")
+            self.assertEqual(status, 503, "no encoder yet")
+            self.assertEqual(headers["retry-after"], "5")
+            self.assertEqual(state(g, "/live.ts"), "waiting")
+            encoder = put(g.port, self.small)
+            try:
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                self.assertEqual(state(g, "/live.flv"), "live")
+                time.sleep(2)
+                for path, codecs in (("/live.ts", ["aac", "h264"]), ("/live.flv", ["aac", "h264"])):
+                    status, headers, body, closed = capture(g.port, path, 3)
+                    self.assertEqual(status, 200, path)
+                    saved = write(self.tmp.name, "put" + path.replace("/", "_"), body)
+                    self.assertEqual(sorted(s["codec_name"] for s in streams(saved)), codecs, path)
+                    self.assertIn("K", video_packets(saved)[0]["flags"], path)
+                    self.assertEqual(decode_errors(saved), "", path)
+                self.assertIn("encoder 127.0.0.1 connected", g.log())
+            finally:
+                stop(encoder)
+            self.assertEqual(g.stop(), 0)
+
+    def test_icecast_clients(self):
+        with Gordo("--mount", "/radio.mp3=push", "--source-password", PASSWORD) as g:
+            for legacy in ("0", "1"):  # PUT with Expect: 100-continue, then the SOURCE method
+                encoder = subprocess.Popen(
+                    ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=44100",
+                     "-c:a", "libmp3lame", "-content_type", "audio/mpeg", "-legacy_icecast", legacy, "-f", "mp3",
+                     f"icecast://source:{PASSWORD}@127.0.0.1:{g.port}/radio.mp3"], stdin=subprocess.DEVNULL)
+                try:
+                    self.assertEqual(wait_state(g, "/radio.mp3", "live"), "live", g.log())
+                    status, headers, body, _ = capture(g.port, "/radio.mp3", 3)
+                    self.assertEqual(status, 200)
+                    self.assertEqual(headers["content-type"], "audio/mpeg")
+                    saved = write(self.tmp.name, f"icecast{legacy}.mp3", body)
+                    self.assertEqual([s["codec_name"] for s in streams(saved)], ["mp3"])
+                    self.assertEqual(decode_errors(saved), "")
+                finally:
+                    stop(encoder)
+                self.assertEqual(wait_state(g, "/radio.mp3", "hungry"), "hungry")
+
+    def test_refused_pushes(self):
+        with self.gordo() as g:
+            head = b"PUT /live.ts HTTP/1.1\r\nContent-Type: video/mp2t\r\n"
+            auth = b"Authorization: Basic c291cmNlOmhhY2ttZQ==\r\n"  # source:hackme
+            status, headers, body = raw_request(g.port, head + b"Authorization: Basic c291cmNlOm5v\r\n\r\n", b"x")
+            self.assertEqual(status, 401, "wrong password")
+            self.assertIn("Basic", headers["www-authenticate"])
+            status, _, _ = raw_request(g.port, head + b"\r\n", b"x")
+            self.assertEqual(status, 401, "no password")
+            status, _, _ = raw_request(g.port, head + auth + b"Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+            self.assertEqual(status, 400, "a length and chunked: smuggling")
+            status, _, _ = raw_request(g.port, b"PUT /pull.ts HTTP/1.1\r\n" + auth + b"\r\n", b"x")
+            self.assertEqual(status, 405, "a pulled mount")
+            status, _, _ = raw_request(g.port, b"PUT /nope.ts HTTP/1.1\r\n" + auth + b"\r\n", b"x")
+            self.assertEqual(status, 404)
+            garbage = os.urandom(400_000)
+            status, _, body = raw_request(g.port, head + auth + f"Content-Length: {len(garbage)}\r\n\r\n".encode(),
+                                          garbage, wait=15)
+            self.assertEqual(status, 415, "random bytes are no stream")
+            self.assertIn(b"cannot read a stream", body)
+
+            encoder = put(g.port, self.small)
+            try:
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                status, _, body = raw_request(g.port, head + auth + b"\r\n", b"x")
+                self.assertEqual(status, 409, "one encoder at a time")
+                viewer = Viewer(g.port, "/pull.ts", 4)
+                status, _, _ = raw_request(g.port, head + auth + b"Content-Length: 100000\r\n\r\n", os.urandom(100_000))
+                self.assertEqual(status, 409)
+                status, _, body = viewer.result()
+                self.assertEqual(status, 200)
+                self.assertGreater(len(body), 100_000, "other mounts play on")
+                self.assertEqual(encoder.poll(), None, "the first encoder is still pushing")
+            finally:
+                stop(encoder)
+
+    def test_viewers_stay_while_the_encoder_is_gone_and_resume(self):
+        with self.gordo() as g:
+            encoder = put(g.port, self.small)
+            try:
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                time.sleep(1)
+                ts_viewer, flv_viewer = Viewer(g.port, "/live.ts", 16), Viewer(g.port, "/live.flv", 16)
+                time.sleep(3)
+                stop(encoder, kill=True)  # no goodbye: the connection just drops
+                self.assertEqual(wait_state(g, "/live.ts", "hungry"), "hungry")
+                time.sleep(2)
+                before = len(ts_viewer.data), len(flv_viewer.data)
+                encoder = put(g.port, self.small)
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                time.sleep(4)
+                after = len(ts_viewer.data), len(flv_viewer.data)
+                for viewer in (ts_viewer, flv_viewer):
+                    viewer.result()
+                    self.assertFalse(viewer.closed, viewer.path)
+                self.assertGreater(after[0] - before[0], 100_000, "MPEG-TS resumed")
+                self.assertGreater(after[1] - before[1], 100_000, "FLV resumed: the same tracks, the same header")
+                ts_packets(split_response(bytes(ts_viewer.data))[2])
+            finally:
+                stop(encoder)
+
+    def test_a_source_with_other_tracks_closes_viewers_that_need_a_new_header(self):
+        with self.gordo() as g:
+            encoder = put(g.port, self.small)
+            try:
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                time.sleep(1)
+                ts_viewer, flv_viewer = Viewer(g.port, "/live.ts", 14), Viewer(g.port, "/live.flv", 14)
+                time.sleep(3)
+                stop(encoder)
+                self.assertEqual(wait_state(g, "/live.ts", "hungry"), "hungry")
+                encoder = put(g.port, self.large)
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                time.sleep(4)
+                status, _, body, _ = capture(g.port, "/live.flv", 3)
+                saved = write(self.tmp.name, "new.flv", body)
+                video = [s for s in streams(saved) if s["codec_type"] == "video"][0]
+                self.assertEqual((video["width"], video["height"]), (640, 360), "a new viewer gets the new header")
+                ts_viewer.result()
+                flv_viewer.result()
+                self.assertTrue(flv_viewer.closed, "FLV's header is out of band: its viewer is closed at the change")
+                old = write(self.tmp.name, "old.flv", split_response(bytes(flv_viewer.data))[2])
+                self.assertEqual(decode_errors(old), "", "and what it got decodes")
+                self.assertFalse(ts_viewer.closed, "MPEG-TS carries the new tables in band: its viewer goes on")
+                self.assertGreater(ts_viewer.bytes_between(9, 14), 50_000)
+                self.assertIn("came back with other tracks", g.log())
+            finally:
+                stop(encoder)
+
+    def test_a_lost_source_closes_its_viewers_until_it_returns(self):
+        with self.gordo("--lost-timeout", "2s") as g:
+            encoder = put(g.port, self.small)
+            try:
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                viewer = Viewer(g.port, "/live.ts", 30)
+                time.sleep(2)
+                stop(encoder)
+                self.assertEqual(wait_state(g, "/live.ts", "lost", timeout=10), "lost")
+                deadline = time.monotonic() + 5
+                while viewer.is_alive() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                self.assertTrue(viewer.closed, "a lost source's viewers are closed")
+                ts_packets(split_response(bytes(viewer.data))[2])
+                status, _, _ = raw_request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n")
+                self.assertEqual(status, 503)
+                self.assertIn("is lost", g.log())
+                encoder = put(g.port, self.small)
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                status, _, body, _ = capture(g.port, "/live.ts", 2)
+                self.assertEqual(status, 200)
+                self.assertGreater(len(body), 50_000)
+            finally:
+                stop(encoder)
+
+
+if __name__ == "__main__":
+    unittest.main()
