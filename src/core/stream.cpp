@@ -50,6 +50,10 @@ void stream::set_header(chunk_ref header) {
   send(feed_item::header, header, 0, 0, monotonic_ns());
 }
 
+void stream::set_metadata(chunk_ref block) {
+  send(feed_item::metadata, block, 0, 0, monotonic_ns());
+}
+
 void stream::publish(chunk_ref chunk, uint32_t flags) {
   int64_t now = monotonic_ns();
   uint64_t seq = next_seq_.load(std::memory_order_relaxed);

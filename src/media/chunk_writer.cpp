@@ -106,6 +106,12 @@ void chunk_writer::flush() {
   out_.publish(std::move(chunk), flags);
 }
 
+void chunk_writer::publish_metadata(std::string_view block) {
+  flush();
+  if (!builder_.append(std::as_bytes(std::span(block.data(), block.size())))) return;
+  out_.set_metadata(builder_.seal());
+}
+
 void chunk_writer::publish_header(std::span<const std::byte> bytes) {
   // Both callers have just flushed, so the header becomes a chunk of its own.
   assert(builder_.pending() == 0);

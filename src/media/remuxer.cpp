@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gordo/net/icy.h"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -205,6 +207,8 @@ void remuxer::end_cluster(chunk_writer::clock::time_point now) {
   av_write_frame(mux_.get(), nullptr);
   flushed_at_ = now;
 }
+
+void remuxer::set_title(std::string_view title) { writer_.publish_metadata(icy_block(title)); }
 
 // Whatever the muxer holds goes out.
 void remuxer::drain() {

@@ -65,6 +65,7 @@ source::source(source_spec spec, std::chrono::microseconds lost_timeout)
   in_ = input::open(spec_, interrupt(), error);
   if (!in_) throw std::runtime_error(error);
   layout_ = layout_of(in_->ctx());
+  take_title(in_->ctx());
   spdlog::info("source {} ({}){}{}", spec_.label, describe(*layout_), paced_ ? ", paced" : "",
                spec_.loop ? ", looped" : "");
 }
@@ -74,6 +75,7 @@ source::~source() { stop(); }
 void source::attach(remuxer* r) {
   std::lock_guard lock(mu_);
   if (layout_) r->open(*layout_, spec_.label);
+  title_changed_ = title_changed_ || !title_.empty();  // the new muxer gets it with the next packet
   state s = current();
   r->out().set_offline(s == state::waiting || s == state::lost);
   outputs_.push_back(r);
@@ -98,9 +100,35 @@ void source::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool source::authorized(std::string_view password) const {
+  return spec_.password.empty() || same_secret(password, spec_.password);
+}
+
+void source::set_title(std::string title) {
+  std::lock_guard lock(mu_);
+  if (title == title_) return;
+  spdlog::info("source {}: title '{}'", spec_.label, title);
+  title_ = std::move(title);
+  title_changed_ = true;
+}
+
+// "StreamTitle", else "artist - title", else "title" of the source's tags.
+void source::take_title(const AVFormatContext* ic) {
+  auto tag = [ic](const char* key) -> std::string {
+    const AVDictionaryEntry* e = av_dict_get(ic->metadata, key, nullptr, 0);
+    return e ? e->value : "";
+  };
+  std::string title = tag("StreamTitle");
+  if (title.empty()) {
+    title = tag("title");
+    if (std::string artist = tag("artist"); !artist.empty() && !title.empty()) title = artist + " - " + title;
+  }
+  if (!title.empty()) set_title(std::move(title));
+}
+
 source::offer_result source::offer(push_connection& c, std::string_view password) {
   std::lock_guard lock(mu_);
-  if (!spec_.password.empty() && !same_secret(password, spec_.password)) return offer_result::unauthorized;
+  if (!authorized(password)) return offer_result::unauthorized;
   if (busy_ || stop_) return offer_result::busy;
   busy_ = true;
   pending_ = std::move(c);
@@ -211,6 +239,7 @@ void source::adopt(std::unique_ptr<input> in) {
     layout_ = std::move(next);
   }
   rebase_ = end_us_ != 0;  // not for the first input
+  take_title(in->ctx());
   in_ = std::move(in);
   set_state(state::live);
 }
@@ -262,6 +291,10 @@ void source::forward(AVPacket* pkt) {
                                                     AV_TIME_BASE_Q));
   if (!pace(dts_us)) return;
   std::lock_guard lock(mu_);
+  if (title_changed_) {
+    for (remuxer* r : outputs_) r->set_title(title_);
+    title_changed_ = false;
+  }
   for (remuxer* r : outputs_) r->write(pkt);
 }
 
@@ -295,6 +328,10 @@ void source::run() {
                   : err == AVERROR_EXIT ? fmt::format("no packet for {} ms", spec_.timeout_us / 1000)
                                         : av::error_text(err));
       continue;
+    }
+    if (in_->ctx()->event_flags & AVFMT_EVENT_FLAG_METADATA_UPDATED) {
+      in_->ctx()->event_flags &= ~AVFMT_EVENT_FLAG_METADATA_UPDATED;
+      take_title(in_->ctx());
     }
     if (static_cast<size_t>(pkt->stream_index) < in_->ctx()->nb_streams) forward(pkt.get());
     av_packet_unref(pkt.get());

@@ -39,12 +39,12 @@ std::string http_error(int status, std::string_view body, std::string_view extra
   return http_response(status, "text/plain; charset=utf-8", std::string(body) + "\n", extra_headers);
 }
 
-std::string http_stream_head(std::string_view content_type) {
+std::string http_stream_head(std::string_view content_type, std::string_view extra_headers) {
   return fmt::format(
       "HTTP/1.1 200 OK\r\nServer: gordo/" GORDO_VERSION
       "\r\nContent-Type: {}\r\nCache-Control: no-cache, no-store\r\n"
-      "Pragma: no-cache\r\nConnection: close\r\n\r\n",
-      content_type);
+      "Pragma: no-cache\r\n{}Connection: close\r\n\r\n",
+      content_type, extra_headers);
 }
 
 }  // namespace gordo

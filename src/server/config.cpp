@@ -201,7 +201,7 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
     if (m.input != "push" && m.input.rfind("push:", 0) != 0)
       throw config_error("source '" + m.input + "' must be push or push:/PATH");
     if (m.input != "push") check_mount_path(m.input.substr(5));
-    if (m.loop) throw config_error("mount " + m.path + ": --loop is for files, not pushed sources");
+    m.loop = false;  // --loop is for files
   }
   m.policy = from_args(args).policy;
   return m;

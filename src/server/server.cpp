@@ -18,6 +18,7 @@
 #include "gordo/media/formats.h"
 #include "gordo/media/test_pattern.h"
 #include "gordo/net/http_response.h"
+#include "gordo/net/icy.h"
 
 namespace gordo {
 
@@ -141,6 +142,9 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vec
   m->path = mc.path;
   m->content_type = std::string(format_for_path(mc.path).content_type);
   m->response_head = http_stream_head(m->content_type);
+  const output_format& format = format_for_path(mc.path);
+  if (format.audio_only && format.header_in_band)  // MP3 and AAC radio, as Icecast offers it
+    m->icy_head = http_stream_head(m->content_type, fmt::format("icy-metaint: {}\r\n", icy_metaint));
   m->policy = mc.policy;
   m->client_limit.store(mc.policy.client_limit, std::memory_order_relaxed);
   std::vector<bool> taken(worker::max_mounts);

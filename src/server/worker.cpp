@@ -21,6 +21,7 @@
 #include <stdexcept>
 
 #include "gordo/net/http_response.h"
+#include "gordo/net/icy.h"
 #include "worker_tags.h"
 
 namespace gordo {
@@ -92,6 +93,12 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
       http_error(401, "this mount needs the source password", "WWW-Authenticate: Basic realm=\"gordo source\"\r\n"),
       http_error(409, "another encoder is pushing to this mount"),
       http_error(405, "this mount pulls its source; it takes no pushes", "Allow: GET, HEAD\r\n"),
+      // What Icecast answers its sources' metadata updates.
+      http_response(200, "text/xml",
+                    "<?xml version=\"1.0\"?>\n<iceresponse><message>Metadata update successful</message>"
+                    "<return>1</return></iceresponse>\n"),
+      http_error(403, "this mount pulls its source; its title comes from there"),
+      http_error(400, "give mode=updinfo, mount=PATH and song=TITLE"),
   };
   std::promise<int> ready;
   auto result = ready.get_future();
@@ -294,6 +301,9 @@ void worker::on_wake() {
         // stream, which no new viewer may start on.
         if (v.ring.header()) v.ring.clear();
         v.ring.set_header(std::move(item.ref));
+      } else if (item.kind == feed_item::metadata) {
+        v.icy_block = std::move(item.ref);
+        ++v.icy_gen;
       } else
         v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
     });
@@ -456,6 +466,7 @@ void worker::route(client* c, const http_request& req) {
     c->log->user_agent = req.header("user-agent");
   }
   if (req.method == "PUT" || req.method == "POST" || req.method == "SOURCE") return take_push(c, req);
+  if (req.path == "/admin/metadata" && req.method == "GET") return update_metadata(c, req);
   bool head = req.method == "HEAD";
   if (!head && req.method != "GET") return answer(c, canned::bad_method);
   view* found = find_view(req.path);
@@ -463,11 +474,14 @@ void worker::route(client* c, const http_request& req) {
   view& v = *found;
   if (v.ended) return answer(c, canned::ended);
   if (v.offline) return answer(c, canned::offline);
+  // A radio player asking for ICY metadata, where the format offers it.
+  bool icy = req.header("icy-metadata") == "1" && !v.m->icy_head.empty();
+  const std::string& response_head = icy ? v.m->icy_head : v.m->response_head;
   if (head) {
     c->request.reset();
     c->state = client::phase::answering;
-    c->queue(v.m->response_head.data(), v.m->response_head.size());
-    c->head_bytes = static_cast<uint32_t>(v.m->response_head.size());
+    c->queue(response_head.data(), response_head.size());
+    c->head_bytes = static_cast<uint32_t>(response_head.size());
     if (c->log) c->log->status = 200;
     return pump(c);
   }
@@ -481,11 +495,33 @@ void worker::route(client* c, const http_request& req) {
   c->view = static_cast<int>(v.m->slot);
   ++v.viewers;
   c->need_keyframe = true;
+  c->icy = icy;
+  c->icy_left = static_cast<uint32_t>(icy_metaint);
   counters_.viewers.fetch_add(1, std::memory_order_relaxed);
-  c->queue(v.m->response_head.data(), v.m->response_head.size());
-  c->head_bytes = static_cast<uint32_t>(v.m->response_head.size());
+  c->queue(response_head.data(), response_head.size());
+  c->head_bytes = static_cast<uint32_t>(response_head.size());
   if (c->log) c->log->status = 200;
   pump(c);  // fill() queues the header with the first chunk
+}
+
+// Icecast's metadata update, as encoders send it to the stream's port:
+// GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song=TITLE with the source password.
+void worker::update_metadata(client* c, const http_request& req) {
+  std::string mode = query_param(req.query, "mode").value_or("");
+  std::string path = query_param(req.query, "mount").value_or("");
+  std::optional<std::string> song = query_param(req.query, "song");
+  if (mode != "updinfo" || path.empty() || !song) return answer(c, canned::bad_metadata);
+  view* found = find_view(path);
+  if (!found) return answer(c, canned::not_found);
+  source& feed = *found->m->feed;
+  if (!feed.is_push()) return answer(c, canned::not_pushed);
+  if (!feed.authorized(basic_password(req.header("authorization")))) {
+    spdlog::warn("{}: metadata update from {} refused: wrong or missing source password", path,
+                 c->log ? c->log->peer : peer_address(c->fd));
+    return answer(c, canned::unauthorized);
+  }
+  feed.set_title(*song);
+  answer(c, canned::metadata_updated);
 }
 
 // An encoder's upload to a push mount: checked here, then the connection is the

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "gordo/net/icy.h"
 #include "gordo/server/worker.h"
 #include "worker_tags.h"
 
@@ -55,20 +56,57 @@ bool worker::fill(client* c) {
     auto key = c->started ? ring.newest_keyframe() : ring.burst_start(policy.burst);
     if (!key) return true;
     c->next_seq = *key;
+    c->offset = 0;
     c->need_keyframe = false;
-    if (const chunk_ref& h = ring.header(); h && !c->started) c->queue(h.data(), h.size(), h.share());
+    if (const chunk_ref& h = ring.header(); h && !c->started) {
+      if (c->icy)
+        queue_icy(c, v, h, 0);  // a few bytes (an ICY stream's formats have none)
+      else
+        c->queue(h.data(), h.size(), h.share());
+    }
   }
   while (c->queued() < client::max_iov && c->next_seq < ring.end_seq() && !c->finished) {
     const stream_ring::entry* e = ring.at(c->next_seq);
-    if ((e->flags & chunk_restart) && c->started && !v.m->header_in_band) {
+    if ((e->flags & chunk_restart) && c->started && c->offset == 0 && !v.m->header_in_band) {
       c->finished = true;  // what follows needs a header this viewer did not get
       break;
     }
-    c->queue(e->chunk.data(), e->chunk.size(), e->chunk.share());
     c->started = true;
+    if (!c->icy) {
+      c->queue(e->chunk.data(), e->chunk.size(), e->chunk.share());
+      ++c->next_seq;
+      continue;
+    }
+    c->offset += static_cast<uint32_t>(queue_icy(c, v, e->chunk, c->offset));
+    if (c->offset < e->chunk.size()) break;  // the queue is full
+    c->offset = 0;
     ++c->next_seq;
   }
   return true;
+}
+
+// Queues `chunk` from byte `from` with an ICY metadata block after every icy_metaint
+// bytes of audio (the block when the title changed since this viewer's last, else one
+// zero byte), as far as the out queue has room. Returns the bytes of `chunk` queued.
+size_t worker::queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from) {
+  static const char no_change = 0;
+  size_t at = from;
+  while (at < chunk.size() && c->queued() < client::max_iov) {
+    if (c->icy_left == 0) {
+      if (v.icy_gen != c->icy_gen && v.icy_block)
+        c->queue(v.icy_block.data(), v.icy_block.size(), v.icy_block.share());
+      else
+        c->queue(&no_change, 1);
+      c->icy_gen = v.icy_gen;
+      c->icy_left = static_cast<uint32_t>(icy_metaint);
+      continue;
+    }
+    size_t n = std::min<size_t>(chunk.size() - at, c->icy_left);
+    c->queue(chunk.data() + at, n, chunk.share());
+    c->icy_left -= static_cast<uint32_t>(n);
+    at += n;
+  }
+  return at - from;
 }
 
 // Moves a slow viewer to the newest keyframe: it finishes the chunk it has begun (so its

@@ -57,6 +57,36 @@ def raw_request(port, head, body=b"", wait=3):
     return split_response(data)
 
 
+def icy_split(body, metaint):
+    """Audio bytes and the metadata blocks' texts of an ICY stream."""
+    audio, texts, i = bytearray(), [], 0
+    while i < len(body):
+        audio += body[i:i + metaint]
+        i += metaint
+        if i >= len(body):
+            break
+        n = body[i] * 16
+        if n:
+            texts.append(body[i + 1:i + 1 + n].rstrip(b"\0").decode())
+        i += 1 + n
+    return bytes(audio), texts
+
+
+def icy_capture(port, path, seconds):
+    with connect(port) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nIcy-MetaData: 1\r\n\r\n".encode())
+        data, end = b"", time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            s.settimeout(left)
+            try:
+                if not (chunk := s.recv(65536)):
+                    break
+            except TimeoutError:
+                break
+            data += chunk
+    return split_response(data)
+
+
 class Push(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -226,6 +256,49 @@ class Push(unittest.TestCase):
                 status, _, body, _ = capture(g.port, "/live.ts", 2)
                 self.assertEqual(status, 200)
                 self.assertGreater(len(body), 50_000)
+            finally:
+                stop(encoder)
+
+
+    def test_icy_metadata_from_tags_and_from_the_encoder(self):
+        tagged = os.path.join(self.tmp.name, "tagged.mp3")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=4:sample_rate=44100",
+                        "-c:a", "libmp3lame", "-b:a", "128k", "-metadata", "title=First Song",
+                        "-metadata", "artist=Gordo", tagged], check=True)
+        with Gordo("--mount", f"/file.mp3={tagged}", "--loop", "--mount", "/radio.mp3=push",
+                   "--source-password", PASSWORD) as g:
+            status, headers, body = icy_capture(g.port, "/file.mp3", 4)
+            self.assertEqual(status, 200)
+            metaint = int(headers["icy-metaint"])
+            self.assertEqual(metaint, 16000)
+            audio, texts = icy_split(body, metaint)
+            self.assertGreater(len(audio), 3 * metaint)
+            self.assertEqual(texts[:1], ["StreamTitle='Gordo - First Song';"], "the source's tags, in the first block")
+            self.assertEqual(len(texts), 1, "later blocks are empty: no change")
+            self.assertEqual(decode_errors(write(self.tmp.name, "icy.mp3", audio)), "",
+                             "the audio between the blocks is whole MP3")
+            status, headers, body, _ = capture(g.port, "/file.mp3", 1)
+            self.assertNotIn("icy-metaint", headers, "only for players that ask")
+            self.assertEqual(body[:2], b"\xff\xfb")
+
+            update = b"GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song=Second+Song%21 HTTP/1.0\r\n"
+            auth = b"Authorization: Basic c291cmNlOmhhY2ttZQ==\r\n"
+            self.assertEqual(raw_request(g.port, update + b"\r\n")[0], 401)
+            self.assertEqual(raw_request(g.port, update.replace(b"/radio.mp3", b"/file.mp3") + auth + b"\r\n")[0], 403)
+            self.assertEqual(raw_request(g.port, b"GET /admin/metadata?mode=x HTTP/1.0\r\n" + auth + b"\r\n")[0], 400)
+            encoder = subprocess.Popen(
+                ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=44100",
+                 "-c:a", "libmp3lame", "-content_type", "audio/mpeg", "-f", "mp3",
+                 f"icecast://source:{PASSWORD}@127.0.0.1:{g.port}/radio.mp3"], stdin=subprocess.DEVNULL)
+            try:
+                self.assertEqual(wait_state(g, "/radio.mp3", "live"), "live")
+                status, _, body = raw_request(g.port, update + auth + b"\r\n")
+                self.assertEqual(status, 200)
+                self.assertIn(b"<return>1</return>", body)
+                status, headers, body = icy_capture(g.port, "/radio.mp3", 3)
+                _, texts = icy_split(body, int(headers["icy-metaint"]))
+                self.assertEqual(texts[:1], ["StreamTitle='Second Song!';"])
+                self.assertIn("title 'Second Song!'", g.log())
             finally:
                 stop(encoder)
 

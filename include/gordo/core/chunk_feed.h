@@ -12,7 +12,7 @@
 namespace gordo {
 
 struct feed_item {
-  enum kind_t : uint8_t { chunk, header };
+  enum kind_t : uint8_t { chunk, header, metadata };
   kind_t kind = chunk;
   uint32_t flags = 0;  // chunk flags
   uint64_t seq = 0;

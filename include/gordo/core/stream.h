@@ -23,6 +23,8 @@ class stream {
 
   // Ingest thread only.
   void set_header(chunk_ref header);
+  // The ICY metadata block (net/icy.h) viewers asking for it get from now on.
+  void set_metadata(chunk_ref block);
   void publish(chunk_ref chunk, uint32_t flags);
   // The source is gone for good: workers finish sending what they have, then close.
   void end();

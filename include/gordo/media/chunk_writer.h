@@ -44,6 +44,8 @@ class chunk_writer {
   void tick(clock::time_point now);
   // Publishes whatever is pending.
   void flush();
+  // Publishes an ICY metadata block (after what is pending).
+  void publish_metadata(std::string_view block);
   // Every chunk is a sync point (audio only: a viewer can start between any two packets).
   void every_chunk_is_keyframe(bool on) { all_keyframes_ = on; }
   // The muxer starts again (a new header): flags the next keyframe chunk chunk_restart.

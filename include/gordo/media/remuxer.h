@@ -46,6 +46,8 @@ class remuxer {
 
   // A packet of track pkt->stream_index, in that track's time base. Not modified.
   void write(const AVPacket* pkt);
+  // The stream's title changed: viewers that asked for ICY metadata get it.
+  void set_title(std::string_view title);
   // The source is gone for good: publish what is pending and end the stream.
   void end();
   stream& out() { return out_; }

@@ -66,6 +66,12 @@ class source {
 
   state current() const { return state_.load(std::memory_order_relaxed); }
 
+  // Push sources: true when `password` is the source password (or none is set).
+  bool authorized(std::string_view password) const;
+  // The stream's title (ICY StreamTitle): from the source's tags, or an encoder's
+  // metadata update (any thread).
+  void set_title(std::string title);
+
  private:
   static int interrupted(void* opaque);
   AVIOInterruptCB interrupt();  // for an input about to be opened
@@ -79,6 +85,7 @@ class source {
   void went_hungry(const std::string& why);
   bool pace(int64_t dts_us);
   void forward(AVPacket* pkt);
+  void take_title(const AVFormatContext* ic);
 
   source_spec spec_;
   std::chrono::microseconds lost_timeout_;
@@ -102,6 +109,8 @@ class source {
   push_connection pending_;              // an encoder accepted, not yet read; guarded by mu_
   std::unique_ptr<push_reader> pusher_;  // the encoder being read; guarded by mu_
   bool busy_ = false;                    // pending_ or pusher_ holds an encoder; guarded by mu_
+  std::string title_;                    // guarded by mu_
+  bool title_changed_ = false;           // not yet given to the muxers; guarded by mu_
 
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> waiting_since_ns_{0};  // when the current open or read began

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,9 @@ http_parse parse_http_request(std::string_view buf, http_request& out);
 // The password of an "Authorization: Basic BASE64(user:password)" header (any user, as
 // Icecast's "source"); empty when the header is missing or malformed.
 std::string basic_password(std::string_view authorization);
+
+// The value of `name` in a query string ("a=1&b=x%20y+z"), percent- and '+'-decoded;
+// nullopt when absent or badly encoded.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 }  // namespace gordo

@@ -15,7 +15,7 @@ std::string http_response(int status, std::string_view content_type, std::string
 std::string http_error(int status, std::string_view body, std::string_view extra_headers = {});
 
 // The head of a live stream response: no length, ends when the connection closes.
-std::string http_stream_head(std::string_view content_type);
+std::string http_stream_head(std::string_view content_type, std::string_view extra_headers = {});
 
 std::string_view http_reason(int status);
 

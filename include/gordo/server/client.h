@@ -68,6 +68,13 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   std::unique_ptr<access_record> log;  // only when access logging is on
   uint32_t head_bytes = 0;             // of the response: not counted as body
   uint32_t request_len = 0;
+  uint32_t offset = 0;        // bytes of chunk next_seq already queued (ICY splits chunks)
+  // ICY metadata (net/icy.h), when the viewer asked for it: audio bytes until the next
+  // block, the metadata generation it last got, and icy_left as each queued slice began.
+  bool icy = false;
+  uint32_t icy_left = 0;
+  uint32_t icy_gen = 0;
+  uint16_t icy_mark[max_iov]{};
   iovec iov[max_iov]{};
   chunk_ref refs[max_iov];
   msghdr msg{};

@@ -37,6 +37,7 @@ struct mount {
   std::string path;           // "/live.ts"
   std::string content_type;   // "video/mp2t"
   std::string response_head;  // the 200 head every viewer gets first
+  std::string icy_head;       // ... with icy-metaint, for viewers asking for ICY metadata; empty: not offered
   mount_policy policy;         // as created; workers keep their own copy, updated on reload
   std::atomic<uint64_t> client_limit{0};  // policy.client_limit, as reloads change it
   uint32_t slot = 0;          // its view's index in every worker

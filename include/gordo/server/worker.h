@@ -101,6 +101,8 @@ class worker {
     stream_ring ring;
     bool ended = false;
     bool offline = false;  // its source is lost or not yet pushed
+    chunk_ref icy_block;   // the ICY metadata now (none: no title yet)
+    uint32_t icy_gen = 0;  // counts icy_block changes
     bool retired = false;  // no new viewers; released once its viewers are gone
     size_t viewers = 0;
     std::vector<client*> parked;
@@ -113,7 +115,7 @@ class worker {
   // The answers start() builds, in this order.
   enum class canned {
     bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version,
-    offline, unauthorized, push_busy, not_push,
+    offline, unauthorized, push_busy, not_push, metadata_updated, not_pushed, bad_metadata,
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
   // longer reads them (the client may be gone by then).
@@ -152,6 +154,8 @@ class worker {
   void route(client* c, const http_request& req);
   void answer(client* c, canned what);
   void take_push(client* c, const http_request& req);
+  void update_metadata(client* c, const http_request& req);
+  size_t queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from);
   void log_request(client* c);
   bool fill(client* c);
   void pump(client* c);

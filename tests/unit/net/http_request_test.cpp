@@ -129,3 +129,22 @@ TEST(basic_password, decodes_the_password_of_any_user) {
 
 }  // namespace
 }  // namespace gordo
+
+namespace gordo {
+namespace {
+
+TEST(query_param, decodes_percent_and_plus) {
+  std::string_view q = "mode=updinfo&mount=/radio.mp3&song=Caf%C3%A9+del+Mar%21&empty=&flag";
+  EXPECT_EQ(query_param(q, "mode"), "updinfo");
+  EXPECT_EQ(query_param(q, "mount"), "/radio.mp3");
+  EXPECT_EQ(query_param(q, "song"), "Caf\xC3\xA9 del Mar!");
+  EXPECT_EQ(query_param(q, "empty"), "");
+  EXPECT_EQ(query_param(q, "flag"), "");
+  EXPECT_EQ(query_param(q, "nope"), std::nullopt);
+  EXPECT_EQ(query_param("a=%4", "a"), std::nullopt);
+  EXPECT_EQ(query_param("a=%zz", "a"), std::nullopt);
+  EXPECT_EQ(query_param("a=%41", "a"), "A");
+}
+
+}  // namespace
+}  // namespace gordo

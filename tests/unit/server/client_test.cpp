@@ -86,5 +86,22 @@ TEST(client, drop_unsent_on_a_chunk_boundary_empties_the_queue) {
   EXPECT_EQ(pool.slabs_free(), 1u);  // the dropped chunk's reference is gone
 }
 
+TEST(client, drop_unsent_rewinds_the_icy_count_to_the_first_slice_dropped) {
+  client c(-1);
+  c.icy = true;
+  c.icy_gen = 5;
+  std::string audio(100, 'a');
+  c.icy_left = 300;
+  c.queue(audio.data(), 100);  // as queue_icy does: the count before, then less
+  c.icy_left = 200;
+  c.queue(audio.data(), 100);
+  c.icy_left = 100;
+  c.consume(50);  // the first slice begun
+  c.drop_unsent();
+  EXPECT_EQ(c.queued(), 1u);
+  EXPECT_EQ(c.icy_left, 200u) << "the dropped slice's 100 bytes are owed again";
+  EXPECT_EQ(c.icy_gen, ~0u) << "and the title is sent again, in case a block was dropped";
+}
+
 }  // namespace
 }  // namespace gordo

@@ -81,7 +81,7 @@ TEST(parse_args, push_mounts_share_their_source) {
   EXPECT_EQ(c.lost_timeout.count(), 5'000'000);
   EXPECT_THROW(parse({"--mount", "/a.ts=pushy"}), config_error);
   EXPECT_THROW(parse({"--mount", "/a.ts=push:live"}), config_error);
-  EXPECT_THROW(parse({"--mount", "/a.ts=push", "--loop"}), config_error);
+  EXPECT_FALSE(parse({"--mount", "/a.ts=push", "--loop"}).mounts[0].loop) << "--loop is for files";
   EXPECT_THROW(parse({"--lost-timeout", "10ms"}), config_error);
 }
 
