@@ -8,7 +8,8 @@ import tempfile
 import time
 import unittest
 
-from harness import Gordo, Viewer, continuity_breaks, make_media, ts_packets, write
+from harness import (GORDO, Gordo, Viewer, capture, continuity_breaks, decode_errors, make_media, streams,
+                     ts_packets, video_packets, write)
 
 
 def free_udp_port():
@@ -97,6 +98,120 @@ class SourceLoss(unittest.TestCase):
             finally:
                 encoder.terminate()
                 encoder.wait()
+
+
+
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PullSources(unittest.TestCase):
+    """Other libavformat URLs than files and UDP, each served and decoded from a late join."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        # Long enough that the listeners below do not loop it while a test reads (ffmpeg's
+        # own timestamps across its -stream_loop are not what is tested here).
+        cls.media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=12, fmt_args=("-f", "mpegts"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def served(self, g, path="/live.ts"):
+        status, _, body, _ = capture(g.port, path, 3)
+        self.assertEqual(status, 200)
+        saved = write(self.tmp.name, "pulled.ts", body)
+        self.assertEqual(sorted(s["codec_name"] for s in streams(saved)), ["aac", "h264"])
+        self.assertIn("K", video_packets(saved)[0]["flags"])
+        self.assertEqual(decode_errors(saved), "")
+
+    def listener(self, url, fmt):
+        """ffmpeg serving the media in real time as a listener gordo connects to."""
+        return subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", self.media, "-c", "copy",
+                                 "-f", fmt, *(["-listen", "1"] if url.startswith("rtmp") else []), url],
+                                stdin=subprocess.DEVNULL)
+
+    def test_srt(self):
+        port = free_udp_port()
+        encoder = self.listener(f"srt://127.0.0.1:{port}?mode=listener", "mpegts")
+        try:
+            time.sleep(1)
+            with Gordo("--input", f"srt://127.0.0.1:{port}?mode=caller") as g:
+                time.sleep(2)
+                self.served(g)
+        finally:
+            encoder.terminate()
+            encoder.wait()
+
+    def test_rtmp(self):
+        port = free_tcp_port()
+        encoder = self.listener(f"rtmp://127.0.0.1:{port}/live/key", "flv")
+        try:
+            time.sleep(1)
+            with Gordo("--input", f"rtmp://127.0.0.1:{port}/live/key") as g:
+                time.sleep(2)
+                self.served(g)
+        finally:
+            encoder.terminate()
+            encoder.wait()
+
+    def test_a_gordo_relays_another_through_its_outage(self):
+        port = free_tcp_port()
+        upstream_args = ("--mount", f"/live.ts={self.media}", "--loop", "--listen", f"127.0.0.1:{port}")
+        upstream = Gordo(*upstream_args)
+        try:
+            with Gordo("--mount", f"/relay.ts=http://127.0.0.1:{port}/live.ts", "--source-timeout", "1s",
+                       "--mount", f"/relay.flv=http://127.0.0.1:{port}/live.ts") as relay:
+                time.sleep(2)
+                self.served(relay, "/relay.ts")
+                self.assertEqual(relay.log().count("source http://"), 1, "one pull feeds both mounts")
+                viewer = Viewer(relay.port, "/relay.flv", 16)
+                time.sleep(2)
+                upstream.stop()
+                upstream.__exit__(None, None, None)
+                deadline = time.monotonic() + 10
+                while "is hungry" not in relay.log() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                self.assertIn("is hungry", relay.log())
+                before = len(viewer.data)
+                upstream = Gordo(*upstream_args)  # back on the same port
+                deadline = time.monotonic() + 15
+                while "is back" not in relay.log() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                self.assertIn("is back", relay.log())
+                status, _, body = viewer.result()
+                self.assertEqual(status, 200)
+                self.assertFalse(viewer.closed, "the FLV viewer stays: the same tracks came back")
+                self.assertGreater(len(viewer.data) - before, 50_000, "and receives the stream again")
+        finally:
+            upstream.__exit__(None, None, None)
+
+    def test_truncated_files(self):
+        whole = make_media(os.path.join(self.tmp.name, "whole.mp4"), seconds=2)
+        with open(whole, "rb") as f:
+            data = f.read()
+        cut_mp4 = write(self.tmp.name, "cut.mp4", data[:len(data) // 2])
+        r = subprocess.run([GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--mount", f"/cut.ts={cut_mp4}"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        last = r.stderr.strip().splitlines()[-1]
+        self.assertIn("/cut.ts", last, "the message names the mount")
+        self.assertIn("cut.mp4", last, "and the source")
+        with open(self.media, "rb") as f:
+            ts = f.read()
+        cut_ts = write(self.tmp.name, "cut.ts", ts[:len(ts) // 2 + 77])  # ends inside a packet
+        with Gordo("--mount", f"/cut.ts={cut_ts}", "--loop") as g:
+            viewer = Viewer(g.port, "/cut.ts", 6)
+            status, _, body = viewer.result()
+            self.assertEqual(status, 200)
+            self.assertFalse(viewer.closed, "a truncated file loops like a whole one")
+            self.assertGreater(len(body), 200_000)
+            ts_packets(body)
+            self.assertEqual(g.stop(), 0)
 
 
 if __name__ == "__main__":
