@@ -93,7 +93,7 @@ std::vector<uint8_t> encode_test_pattern(const test_pattern_options& o) {
 
   const AVCodec* h264 = avcodec_find_encoder_by_name("libx264");
   if (!h264) h264 = avcodec_find_encoder(AV_CODEC_ID_H264);
-  encoder video{open_encoder(h264, "H.264")};
+  encoder video{open_encoder(h264, "H.264"), nullptr, {}};
   AVCodecContext* v = video.ctx.get();
   v->width = o.width;
   v->height = o.height;
@@ -109,7 +109,7 @@ std::vector<uint8_t> encode_test_pattern(const test_pattern_options& o) {
   check(avcodec_open2(v, h264, nullptr), "open H.264 encoder");
 
   const AVCodec* aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
-  encoder audio{open_encoder(aac, "AAC")};
+  encoder audio{open_encoder(aac, "AAC"), nullptr, {}};
   AVCodecContext* a = audio.ctx.get();
   a->sample_rate = 48000;
   a->sample_fmt = AV_SAMPLE_FMT_FLTP;
