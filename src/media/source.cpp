@@ -136,6 +136,13 @@ source::offer_result source::offer(push_connection& c, std::string_view password
   return offer_result::accepted;
 }
 
+std::string source::who() {
+  std::lock_guard lock(mu_);
+  std::string mounts;
+  for (const remuxer* r : outputs_) mounts += (mounts.empty() ? "" : ", ") + r->mount();
+  return spec_.label + " (" + mounts + ")";
+}
+
 void source::set_state(state s) {
   state was = state_.exchange(s, std::memory_order_relaxed);
   if (was == s) return;
@@ -145,7 +152,7 @@ void source::set_state(state s) {
 
 void source::went_hungry(const std::string& why) {
   hungry_since_ = std::chrono::steady_clock::now();
-  spdlog::warn("source {} is hungry ({}); {}", spec_.label, why,
+  spdlog::warn("source {} is hungry ({}); {}", who(), why,
                is_push() ? "waiting for the encoder to come back" : "reconnecting");
   set_state(state::hungry);
 }
@@ -156,7 +163,7 @@ bool source::sleep_for(std::chrono::milliseconds d) {
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     if (current() == state::hungry && now - hungry_since_ >= lost_timeout_) {
-      spdlog::warn("source {} is lost: hungry for {} s; its viewers are closed until it returns", spec_.label,
+      spdlog::warn("source {} is lost: hungry for {} s; its viewers are closed until it returns", who(),
                    std::chrono::duration_cast<std::chrono::seconds>(lost_timeout_).count());
       set_state(state::lost);
     }
@@ -210,11 +217,11 @@ bool source::reconnect() {
     std::string error;
     auto in = input::open(spec_, interrupt(), error);
     if (in) {
-      spdlog::info("source {} is back after {} attempt{}", spec_.label, attempt, attempt == 1 ? "" : "s");
+      spdlog::info("source {} is back after {} attempt{}", who(), attempt, attempt == 1 ? "" : "s");
       adopt(std::move(in));
       return true;
     }
-    if (attempt == 1 || attempt % 10 == 0) spdlog::warn("source {}: reconnecting: {}", spec_.label, error);
+    if (attempt == 1 || attempt % 10 == 0) spdlog::warn("source {}: reconnecting: {}", who(), error);
     wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(30));
   }
   return false;
@@ -224,10 +231,11 @@ bool source::reconnect() {
 // every muxer a new header (see the rule in source.h).
 void source::adopt(std::unique_ptr<input> in) {
   source_layout next = layout_of(in->ctx());
+  std::string name = who();
   {
     std::lock_guard lock(mu_);
     if (!layout_ || !same_layout(*layout_, next)) {
-      if (layout_) spdlog::warn("source {} came back with other tracks ({}); new stream headers", spec_.label, describe(next));
+      if (layout_) spdlog::warn("source {} came back with other tracks ({}); new stream headers", name, describe(next));
       for (remuxer* r : outputs_) {
         try {
           r->open(next, spec_.label);
@@ -250,7 +258,7 @@ bool source::acquire() {
     std::string error;
     auto in = input::open(spec_, interrupt(), error);
     if (!in) {
-      if (!stop_) spdlog::error("source {}: cannot loop: {}", spec_.label, error);
+      if (!stop_) spdlog::error("source {}: cannot loop: {}", who(), error);
       return false;
     }
     adopt(std::move(in));
@@ -320,8 +328,8 @@ void source::run() {
       }
       if (spec_.loop && err == AVERROR_EOF) continue;  // acquire() opens it again
       if (paced_) {
-        if (err != AVERROR_EOF) spdlog::error("source {}: {}", spec_.label, av::error_text(err));
-        spdlog::info("source {} ended", spec_.label);
+        if (err != AVERROR_EOF) spdlog::error("source {}: {}", who(), av::error_text(err));
+        spdlog::info("source {} ended", who());
         break;
       }
       went_hungry(err == AVERROR_EOF ? "it ended"

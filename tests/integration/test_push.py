@@ -13,10 +13,10 @@ from harness import (Gordo, Viewer, capture, connect, decode_errors, make_media,
 PASSWORD = "hackme"
 
 
-def put(port, media, path="/live.ts", password=PASSWORD, loop=True):
-    """ffmpeg pushing `media` in real time as MPEG-TS with HTTP PUT (chunked)."""
+def put(port, media, path="/live.ts", password=PASSWORD, loop=True, method="PUT"):
+    """ffmpeg pushing `media` in real time as MPEG-TS with HTTP PUT (or POST), chunked."""
     return subprocess.Popen(["ffmpeg", "-v", "error", "-re", *(["-stream_loop", "-1"] if loop else []), "-i", media,
-                             "-c", "copy", "-f", "mpegts", "-method", "PUT", "-auth_type", "basic",
+                             "-c", "copy", "-f", "mpegts", "-method", method, "-auth_type", "basic",
                              f"http://source:{password}@127.0.0.1:{port}{path}"],
                             stdin=subprocess.DEVNULL)
 
@@ -193,7 +193,7 @@ class Push(unittest.TestCase):
                 self.assertEqual(wait_state(g, "/live.ts", "hungry"), "hungry")
                 time.sleep(2)
                 before = len(ts_viewer.data), len(flv_viewer.data)
-                encoder = put(g.port, self.small)
+                encoder = put(g.port, self.small, method="POST")
                 self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
                 time.sleep(4)
                 after = len(ts_viewer.data), len(flv_viewer.data)
@@ -202,6 +202,7 @@ class Push(unittest.TestCase):
                     self.assertFalse(viewer.closed, viewer.path)
                 self.assertGreater(after[0] - before[0], 100_000, "MPEG-TS resumed")
                 self.assertGreater(after[1] - before[1], 100_000, "FLV resumed: the same tracks, the same header")
+                self.assertRegex(g.log(), r"source push to /live.ts \(/live.ts, /live.flv\) is hungry")
                 ts_packets(split_response(bytes(ts_viewer.data))[2])
             finally:
                 stop(encoder)

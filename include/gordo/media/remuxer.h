@@ -51,6 +51,7 @@ class remuxer {
   // The source is gone for good: publish what is pending and end the stream.
   void end();
   stream& out() { return out_; }
+  const std::string& mount() const { return mount_; }
 
  private:
   void end_cluster(chunk_writer::clock::time_point now);

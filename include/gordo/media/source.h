@@ -82,6 +82,7 @@ class source {
   void adopt(std::unique_ptr<input> in);
   bool sleep_for(std::chrono::milliseconds d);  // false when stopping
   void set_state(state s);
+  std::string who();  // "udp://... (/a.ts, /a.flv)": the source and the mounts it feeds
   void went_hungry(const std::string& why);
   bool pace(int64_t dts_us);
   void forward(AVPacket* pkt);
