@@ -76,10 +76,13 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
   std::string_view line;
   // RFC 9112 §2.2: ignore at least one empty line before the request line.
   do {
-    if (!next_line(buf, line)) return http_parse::incomplete;
+    if (!next_line(buf, line))
+      return buf.size() > http_request::max_request_line ? http_parse::uri_too_long : http_parse::incomplete;
   } while (line.empty() && total - buf.size() <= 4);
   if (line.empty()) return http_parse::bad_request;
+  if (line.size() > http_request::max_request_line) return http_parse::uri_too_long;
   if (http_parse r = parse_request_line(line, out); r != http_parse::complete) return r;
+  bool has_length = false, has_encoding = false;
 
   for (;;) {
     if (!next_line(buf, line)) return http_parse::incomplete;
@@ -96,7 +99,11 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
         }))
       return http_parse::bad_request;
     if (out.header_count == http_request::max_headers) return http_parse::too_many_fields;
-    out.headers[out.header_count++] = {line.substr(0, colon), value};
+    std::string_view name = line.substr(0, colon);
+    bool* seen = iequals(name, "content-length") ? &has_length : iequals(name, "transfer-encoding") ? &has_encoding : nullptr;
+    if (seen && *seen) return http_parse::bad_request;  // two framings: which one holds?
+    if (seen) *seen = true;
+    out.headers[out.header_count++] = {name, value};
   }
   out.head_length = total - buf.size();
   return http_parse::complete;

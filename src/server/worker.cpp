@@ -51,6 +51,8 @@ std::string peer_address(int fd) {
 constexpr long stop_grace_s = 5;
 // Viewers whose sends go to the kernel in one submission (see serve_ready).
 constexpr size_t ready_slice = 1024;
+// Requests answered on one kept-alive connection before it is closed.
+constexpr unsigned max_requests = 100;
 
 }  // namespace
 
@@ -99,7 +101,15 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
                     "<return>1</return></iceresponse>\n"),
       http_error(403, "this mount pulls its source; its title comes from there"),
       http_error(400, "give mode=updinfo, mount=PATH and song=TITLE"),
+      http_error(414, "request line too long"),
   };
+  for (const std::string& a : answers_) {
+    std::string kept = a;
+    size_t at = kept.find("Connection: close\r\n");
+    kept.replace(at, 19, fmt::format("Connection: keep-alive\r\nKeep-Alive: timeout={}, max={}\r\n",
+                                     opts_.header_timeout_s, max_requests));
+    answers_kept_.push_back(std::move(kept));
+  }
   std::promise<int> ready;
   auto result = ready.get_future();
   thread_ = std::thread([this, &ready] { run(ready); });
@@ -433,12 +443,21 @@ void worker::on_recv(client* c, int res) {
       close(c);  // EOF, error, timed out (-ECANCELED) or enough
     return;
   }
-  if (c->timed_out) return answer(c, canned::timeout);
+  if (c->timed_out) {
+    // A kept connection that stayed idle is just closed (no request was begun).
+    if (c->answered > 0 && c->request_len == 0 && res <= 0) return close(c);
+    return answer(c, canned::timeout);
+  }
   if (res <= 0) {
     close(c);  // the viewer left before finishing its request, or we are shutting down
     return;
   }
   c->request_len += res;
+  read_request(c);
+}
+
+// Parses what has arrived of a request head: routes it when complete, else reads more.
+void worker::read_request(client* c) {
   http_request req;
   std::string_view text(c->request.get(), c->request_len);
   switch (parse_http_request(text, req)) {
@@ -446,6 +465,7 @@ void worker::on_recv(client* c, int res) {
     case http_parse::bad_request: answer(c, canned::bad_request); return;
     case http_parse::too_many_fields: answer(c, canned::too_large); return;
     case http_parse::bad_version: answer(c, canned::bad_version); return;
+    case http_parse::uri_too_long: answer(c, canned::uri_too_long); return;
     case http_parse::incomplete: break;
   }
   if (c->request_len == client::request_buffer) {
@@ -468,12 +488,12 @@ void worker::route(client* c, const http_request& req) {
   if (req.method == "PUT" || req.method == "POST" || req.method == "SOURCE") return take_push(c, req);
   if (req.path == "/admin/metadata" && req.method == "GET") return update_metadata(c, req);
   bool head = req.method == "HEAD";
-  if (!head && req.method != "GET") return answer(c, canned::bad_method);
+  if (!head && req.method != "GET") return answer(c, canned::bad_method, &req);
   view* found = find_view(req.path);
-  if (!found) return answer(c, canned::not_found);
+  if (!found) return answer(c, canned::not_found, &req);
   view& v = *found;
-  if (v.ended) return answer(c, canned::ended);
-  if (v.offline) return answer(c, canned::offline);
+  if (v.ended) return answer(c, canned::ended, &req);
+  if (v.offline) return answer(c, canned::offline, &req);
   // A radio player asking for ICY metadata, where the format offers it.
   bool icy = req.header("icy-metadata") == "1" && !v.m->icy_head.empty();
   const std::string& response_head = icy ? v.m->icy_head : v.m->response_head;
@@ -510,30 +530,30 @@ void worker::update_metadata(client* c, const http_request& req) {
   std::string mode = query_param(req.query, "mode").value_or("");
   std::string path = query_param(req.query, "mount").value_or("");
   std::optional<std::string> song = query_param(req.query, "song");
-  if (mode != "updinfo" || path.empty() || !song) return answer(c, canned::bad_metadata);
+  if (mode != "updinfo" || path.empty() || !song) return answer(c, canned::bad_metadata, &req);
   view* found = find_view(path);
-  if (!found) return answer(c, canned::not_found);
+  if (!found) return answer(c, canned::not_found, &req);
   source& feed = *found->m->feed;
-  if (!feed.is_push()) return answer(c, canned::not_pushed);
+  if (!feed.is_push()) return answer(c, canned::not_pushed, &req);
   if (!feed.authorized(basic_password(req.header("authorization")))) {
     spdlog::warn("{}: metadata update from {} refused: wrong or missing source password", path,
                  c->log ? c->log->peer : peer_address(c->fd));
-    return answer(c, canned::unauthorized);
+    return answer(c, canned::unauthorized, &req);
   }
   feed.set_title(*song);
-  answer(c, canned::metadata_updated);
+  answer(c, canned::metadata_updated, &req);
 }
 
 // An encoder's upload to a push mount: checked here, then the connection is the
 // source's, which reads it on its own thread.
 void worker::take_push(client* c, const http_request& req) {
   view* found = find_view(req.path);
-  if (!found) return answer(c, canned::not_found);
+  if (!found) return answer(c, canned::not_found, &req);
   source& feed = *found->m->feed;
-  if (!feed.is_push()) return answer(c, canned::not_push);
+  if (!feed.is_push()) return answer(c, canned::not_push, &req);
   push_connection p;
   if (!push_framing(req.header("content-length"), req.header("transfer-encoding"), req.header("expect"), p))
-    return answer(c, canned::bad_request);
+    return answer(c, canned::bad_request, &req);
   p.icecast = req.method == "SOURCE";
   p.fd = c->fd;
   p.peer = c->log ? c->log->peer : peer_address(c->fd);
@@ -546,21 +566,58 @@ void worker::take_push(client* c, const http_request& req) {
     case source::offer_result::unauthorized:
       p.fd = -1;
       spdlog::warn("{}: push from {} refused: wrong or missing source password", req.path, p.peer);
-      return answer(c, canned::unauthorized);
+      return answer(c, canned::unauthorized, &req);
     case source::offer_result::busy:
       p.fd = -1;
-      return answer(c, canned::push_busy);
+      return answer(c, canned::push_busy, &req);
   }
 }
 
-void worker::answer(client* c, canned what) {
-  c->request.reset();
+void worker::answer(client* c, canned what, const http_request* req) {
+  // Keep-alive, for answers to requests without a body, up to max_requests each: a
+  // monitor polling a 404, a player probing. What is left of the connection after the
+  // head is the next request.
+  bool keep = false;
+  if (req && !stopping_ && c->answered + 1u < max_requests && req->header("transfer-encoding").empty() &&
+      (req->header("content-length").empty() || req->header("content-length") == "0")) {
+    std::string_view connection = req->header("connection");
+    bool close = connection.find("close") != std::string_view::npos || connection.find("Close") != std::string_view::npos;
+    bool keep_alive = connection.find("eep-alive") != std::string_view::npos;
+    keep = req->minor_version == 1 ? !close : keep_alive;
+  }
+  c->keep_alive = keep;
+  if (keep) {
+    c->pipelined = static_cast<uint32_t>(c->request_len - req->head_length);
+    std::memmove(c->request.get(), c->request.get() + req->head_length, c->pipelined);
+  } else {
+    c->request.reset();
+  }
   c->state = client::phase::answering;
-  const std::string& text = answers_[static_cast<size_t>(what)];
+  const std::string& text = (keep ? answers_kept_ : answers_)[static_cast<size_t>(what)];
   c->queue(text.data(), text.size());
   c->head_bytes = static_cast<uint32_t>(text.find("\r\n\r\n") + 4);
   if (c->log) c->log->status = std::atoi(text.c_str() + 9);  // "HTTP/1.1 404 ..."
   pump(c);
+}
+
+// The answer is sent and the connection kept: the next request, which may have arrived.
+void worker::next_request(client* c) {
+  if (c->log) {
+    log_request(c);
+    std::string peer = std::move(c->log->peer);
+    *c->log = access_record{};
+    c->log->peer = std::move(peer);
+    c->log->at = std::chrono::system_clock::now();
+  }
+  ++c->answered;
+  c->keep_alive = false;
+  c->state = client::phase::reading;
+  c->since_s = now_s_;  // the header timeout counts from here
+  c->bytes_sent = 0;
+  c->head_bytes = 0;
+  c->request_len = c->pipelined;
+  c->pipelined = 0;
+  read_request(c);
 }
 
 // One line per request, when the connection ends (a connection that never sent a

@@ -132,7 +132,9 @@ void worker::pump(client* c) {
     // Caught up. A viewer waits for the next chunk unless none will come.
     bool wait = c->state == client::phase::streaming && !at(c->view).ended && !at(c->view).offline &&
                 !c->finished && !stopping_;
-    if (c->state == client::phase::answering && !stopping_) {
+    if (c->state == client::phase::answering && c->keep_alive && !stopping_) {
+      next_request(c);
+    } else if (c->state == client::phase::answering && !stopping_) {
       linger(c);
     } else if (!wait) {
       close(c);

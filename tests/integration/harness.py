@@ -109,17 +109,28 @@ def connect(port, host="127.0.0.1", timeout=10):
     return s
 
 
+def response_complete(data):
+    """True when `data` holds a whole response with a Content-Length (the server may keep
+    the connection open after it)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
+    return bool(m) and len(body) >= int(m.group(1))
+
+
 def request(port, raw, timeout=10, host="127.0.0.1"):
-    """Sends raw bytes, returns everything the server sent until it closed."""
+    """Sends raw bytes, returns what the server sent until it closed or, for an answer with
+    a Content-Length, until that answer was whole."""
     with connect(port, host=host, timeout=timeout) as s:
         s.sendall(raw)
-        chunks = []
-        while True:
-            data = s.recv(65536)
-            if not data:
+        data = b""
+        while not response_complete(data):
+            chunk = s.recv(65536)
+            if not chunk:
                 break
-            chunks.append(data)
-    return b"".join(chunks)
+            data += chunk
+    return data
 
 
 def split_response(raw):

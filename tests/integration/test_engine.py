@@ -201,8 +201,15 @@ class Limits(unittest.TestCase):
             self.assertIn(b"time", body)
             # Viewers that do send their request are unaffected.
             self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
+            # A kept-alive connection left idle is closed without a 408: it began no request.
+            with connect(g.port) as s:
+                s.sendall(b"GET /nope HTTP/1.1\r\n\r\n")
+                s.settimeout(10)
+                first = s.recv(4096)
+                self.assertIn(b"Connection: keep-alive", first)
+                self.assertEqual(s.recv(4096), b"", "closed, nothing sent")
             counters, _ = stopped(g)
-            self.assertEqual(counters["timeouts"], 1)
+            self.assertEqual(counters["timeouts"], 2)
 
 
 class ZeroCopy(unittest.TestCase):

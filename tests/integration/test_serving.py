@@ -108,6 +108,48 @@ class LoopedFile(unittest.TestCase):
         status, _, _ = split_response(request(self.gordo.port, raw))
         self.assertEqual(status, 431)
 
+    def test_request_line_over_4_kib_is_414(self):
+        status, _, _ = split_response(request(self.gordo.port, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n"))
+        self.assertEqual(status, 414)
+
+    def test_small_answers_keep_the_connection_and_pipelined_requests_are_answered_in_order(self):
+        with connect(self.gordo.port) as s:
+            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n")
+            data = b""
+            while data.count(b"no such mount") < 3:
+                data += s.recv(65536)
+            self.assertEqual(data.count(b"HTTP/1.1 404 Not Found\r\n"), 3)
+            self.assertEqual(data.count(b"Connection: keep-alive\r\n"), 3)
+            s.sendall(b"GET /d HTTP/1.1\r\nConnection: close\r\n\r\n")
+            tail = b""
+            while chunk := s.recv(65536):
+                tail += chunk
+            self.assertIn(b"Connection: close\r\n", tail, "a client that asks for close gets it")
+        for raw in (b"GET /e HTTP/1.0\r\n\r\n",  # HTTP/1.0 closes unless asked
+                    b"GET /f HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"):  # a body is not read: close
+            status, headers, _ = split_response(request(self.gordo.port, raw))
+            self.assertEqual((status, headers["connection"]), (404, "close"), raw)
+
+    def test_pipelined_garbage_is_400_and_closes(self):
+        with connect(self.gordo.port) as s:
+            s.sendall(b"GET /a HTTP/1.1\r\n\r\nGARBAGE\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 404"), data)
+        self.assertEqual(data.count(b"HTTP/1.1 400 Bad Request"), 1)
+        self.assertNotIn(b"/b", data)
+        self.assertEqual(data.count(b"HTTP/1.1 "), 2, "nothing after the 400")
+
+    def test_a_kept_connection_answers_at_most_100_requests(self):
+        with connect(self.gordo.port) as s:
+            s.sendall(b"GET /x HTTP/1.1\r\n\r\n" * 101)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        self.assertEqual(data.count(b"HTTP/1.1 404"), 100)
+        self.assertEqual(data.count(b"Keep-Alive: timeout=10, max=100"), 99)
+
     def test_request_sent_in_pieces_is_served(self):
         with connect(self.gordo.port) as s:
             for piece in (b"GET /li", b"ve.ts HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):

@@ -17,6 +17,7 @@ struct http_header {
 
 struct http_request {
   static constexpr size_t max_headers = 32;
+  static constexpr size_t max_request_line = 4096;
 
   std::string_view method;
   std::string_view target;  // as sent: path and query
@@ -37,10 +38,14 @@ enum class http_parse {
   bad_request,     // 400: malformed
   too_many_fields, // 431: more than max_headers
   bad_version,     // 505: well-formed, but not HTTP/1.x
+  uri_too_long,    // 414: a request line over max_request_line
 };
 
 // Parses the request head at the start of `buf` (line ends CRLF, or bare LF, which
-// RFC 9112 §2.2 lets a server accept).
+// RFC 9112 §2.2 lets a server accept). Strict where leniency lets two parsers disagree
+// (request smuggling): one space between the request line's parts, origin-form targets
+// only, no whitespace before a field's colon, no line folding, no control characters in
+// values, at most one Content-Length and one Transfer-Encoding.
 http_parse parse_http_request(std::string_view buf, http_request& out);
 
 // The password of an "Authorization: Basic BASE64(user:password)" header (any user, as

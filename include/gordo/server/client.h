@@ -26,7 +26,7 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
 
   enum class phase : uint8_t {
     reading,    // the request head
-    answering,  // a complete response (error or HEAD), then close
+    answering,  // a complete response (error or HEAD), then close or the next request
     streaming,  // header, burst, then live chunks
     lingering,  // answered; reading and discarding what the client still sends
   };
@@ -55,6 +55,8 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   bool skipping = false;       // its send was cancelled to skip it ahead
   bool started = false;        // has been given a chunk of the stream
   bool finished = false;       // closes once its queue is sent (its stream's header changed)
+  bool keep_alive = false;     // answering: read the next request after this answer
+  uint8_t answered = 0;        // requests answered on this connection (keep-alive)
   uint8_t inflight = 0;        // io_uring operations not yet completed
   uint8_t n_iov = 0;
   uint8_t lingered = 0;        // discard reads done while lingering
@@ -68,6 +70,7 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   std::unique_ptr<access_record> log;  // only when access logging is on
   uint32_t head_bytes = 0;             // of the response: not counted as body
   uint32_t request_len = 0;
+  uint32_t pipelined = 0;     // keep-alive: bytes of the next request, already read
   uint32_t offset = 0;        // bytes of chunk next_seq already queued (ICY splits chunks)
   // ICY metadata (net/icy.h), when the viewer asked for it: audio bytes until the next
   // block, the metadata generation it last got, and icy_left as each queued slice began.

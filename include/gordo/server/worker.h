@@ -115,7 +115,8 @@ class worker {
   // The answers start() builds, in this order.
   enum class canned {
     bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version,
-    offline, unauthorized, push_busy, not_push, metadata_updated, not_pushed, bad_metadata,
+    offline, unauthorized, push_busy, not_push, metadata_updated, not_pushed, bad_metadata, uri_too_long,
+    count  // of the above
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
   // longer reads them (the client may be gone by then).
@@ -152,7 +153,11 @@ class worker {
   void check_lag(client* c);
   void skip(client* c);
   void route(client* c, const http_request& req);
-  void answer(client* c, canned what);
+  // An error (or short) answer; with the request it answers, the connection may stay
+  // open for the next one (keep-alive), else it is closed after it.
+  void answer(client* c, canned what, const http_request* req = nullptr);
+  void read_request(client* c);
+  void next_request(client* c);
   void take_push(client* c, const http_request& req);
   void update_metadata(client* c, const http_request& req);
   size_t queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from);
@@ -195,6 +200,7 @@ class worker {
   std::vector<command> commands_;
   std::vector<client*> clients_;
   std::vector<std::string> answers_;  // by canned
+  std::vector<std::string> answers_kept_;  // the same with Connection: keep-alive
   std::vector<client*> scratch_;
   std::deque<client*> ready_;  // woken, their next send not yet prepared
   __kernel_timespec accept_retry_{};

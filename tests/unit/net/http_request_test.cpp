@@ -104,6 +104,21 @@ TEST(http_request, other_http_versions_are_unsupported_not_malformed) {
   EXPECT_EQ(parse("GET / HTTP/0.9\r\n\r\n"), http_parse::bad_version);
 }
 
+TEST(http_request, two_framings_are_refused) {
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\n"), http_parse::bad_request);
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n"),
+            http_parse::bad_request);
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            http_parse::complete) << "one of each parses; the push decides (400)";
+}
+
+TEST(http_request, request_line_too_long_is_414_even_before_it_ends) {
+  std::string target(http_request::max_request_line, 'a');
+  EXPECT_EQ(parse("GET /" + target + " HTTP/1.1\r\n\r\n"), http_parse::uri_too_long);
+  EXPECT_EQ(parse("GET /" + target), http_parse::uri_too_long);
+  EXPECT_EQ(parse("GET /" + target.substr(0, 100)), http_parse::incomplete);
+}
+
 TEST(http_request, too_many_header_fields) {
   std::string text = "GET / HTTP/1.1\r\n";
   for (size_t i = 0; i < http_request::max_headers; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
