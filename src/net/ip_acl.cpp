@@ -41,6 +41,12 @@ bool cidr::contains(const cidr& a) const {
   return (bytes[whole] & mask) == (a.bytes[whole] & mask);
 }
 
+std::string cidr::address() const {
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(v4 ? AF_INET : AF_INET6, bytes.data(), text, sizeof text);
+  return text;
+}
+
 bool peer_cidr(const sockaddr_storage& peer, cidr& out) {
   out = cidr{};
   if (peer.ss_family == AF_INET) {

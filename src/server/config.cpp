@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "gordo_version.h"
@@ -72,6 +73,15 @@ cxxopts::Options options() {
         "closed and new ones get 503 until it is back", cxxopts::value<std::string>()->default_value("30s"))
     ("source-password", "Password encoders must send (HTTP Basic, any user) to push; also "
         "$GORDO_SOURCE_PASSWORD. Default: none asked", cxxopts::value<std::string>())
+    ("allow", "Only clients in these ranges may watch: addresses or CIDR ranges, comma-"
+        "separated (10.0.0.0/8,2001:db8::/32); others get 403", cxxopts::value<std::string>())
+    ("deny", "Clients in these ranges may not watch (403)", cxxopts::value<std::string>())
+    ("token-secret-file", "Viewers need a signed URL (?expires=UNIX&token=HEX(HMAC-SHA256(secret, "
+        "path+expires))); the secret is this file's first line. Also $GORDO_TOKEN_SECRET",
+        cxxopts::value<std::string>())
+    ("token-secret", "The same secret given directly (for the config file: a command line shows "
+        "in ps)", cxxopts::value<std::string>())
+    ("token-bind-ip", "Signed URLs also sign the viewer's IP address (path+expires+ip)")
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
         cxxopts::value<std::string>()->default_value("10"))
     ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
@@ -107,6 +117,32 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, const std::vector<std::string
 }
 
 // Everything but the mounts.
+// --allow, --deny and the signed-URL secret; nullptr when none is set.
+std::shared_ptr<const mount_access> access_from(const cxxopts::ParseResult& args) {
+  auto a = std::make_shared<mount_access>();
+  try {
+    if (args.count("allow")) a->ips.allow = ip_acl::parse_list(args["allow"].as<std::string>());
+    if (args.count("deny")) a->ips.deny = ip_acl::parse_list(args["deny"].as<std::string>());
+  } catch (const std::invalid_argument& e) {
+    throw config_error(std::string(args.count("allow") ? "--allow/--deny: " : "--deny: ") + e.what());
+  }
+  if (args.count("token-secret")) {
+    a->token_secret = args["token-secret"].as<std::string>();
+  } else if (args.count("token-secret-file")) {
+    std::string path = args["token-secret-file"].as<std::string>();
+    std::ifstream in(path);
+    if (!in || !std::getline(in, a->token_secret))
+      throw config_error("--token-secret-file: cannot read " + path);
+  } else if (const char* env = std::getenv("GORDO_TOKEN_SECRET")) {
+    a->token_secret = env;
+  }
+  if (args.count("token-secret") + args.count("token-secret-file") && a->token_secret.size() < 16)
+    throw config_error("the token secret must be at least 16 characters");  // never echoed
+  a->token_binds_ip = args.count("token-bind-ip") > 0;
+  if (a->ips.empty() && a->token_secret.empty()) return nullptr;
+  return a;
+}
+
 config from_args(const cxxopts::ParseResult& args) {
   config c;
   std::string listen = args["listen"].as<std::string>();
@@ -148,6 +184,7 @@ config from_args(const cxxopts::ParseResult& args) {
     throw config_error("--on-slow '" + on_slow + "' must be skip-to-keyframe or drop");
   c.limits.clients = number<uint64_t>(args, "client-limit", 0, 1u << 30);
   c.policy.client_limit = number<uint64_t>(args, "mount-client-limit", 0, 1u << 30);
+  c.policy.access = access_from(args);
   c.limits.bandwidth_bps = number<uint64_t>(args, "bandwidth-limit", 0, 10'000'000) * 1'000'000;
   if (args.count("redirect-on-overflow")) {
     c.limits.redirect = args["redirect-on-overflow"].as<std::string>();
@@ -312,12 +349,12 @@ std::optional<config> parse_args(int argc, char** argv) {
     for (size_t i = 0; i < file.flags.size(); ++i) {
       const auto& [flag, value] = file.flags[i];
       try {
-        from_args(parse(opts, {argv[0], flag, value}));
+        from_args(value.empty() ? parse(opts, {argv[0], flag}) : parse(opts, {argv[0], flag, value}));
       } catch (const config_error& e) {
         throw config_error(file.where[i] + ": " + e.what());
       }
       merged.push_back(flag);
-      merged.push_back(value);
+      if (!value.empty()) merged.push_back(value);
     }
   }
   merged.insert(merged.end(), rest.begin() + 1, rest.end());

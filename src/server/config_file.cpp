@@ -18,13 +18,16 @@ constexpr std::string_view global_keys[] = {
     "ring_chunks",   "chunk_size",    "chunk_duration",     "burst",           "max_lag",
     "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
     "header_timeout", "write_timeout", "zerocopy",          "sndbuf",          "log_level",
-    "source_timeout", "lost_timeout",    "source_password",
+    "source_timeout", "lost_timeout",    "source_password",    "allow",           "deny",
+    "token_secret",   "token_secret_file", "token_bind_ip",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"path", "--mount"},   {"input", "--input"},     {"loop", "--loop"},
     {"burst", "--burst"},  {"max_lag", "--max-lag"}, {"on_slow", "--on-slow"},
     {"client_limit", "--mount-client-limit"}, {"source_password", "--source-password"},
+    {"allow", "--allow"}, {"deny", "--deny"}, {"token_secret", "--token-secret"},
+    {"token_secret_file", "--token-secret-file"}, {"token_bind_ip", "--token-bind-ip"},
 };
 
 std::string flag_of(std::string_view key) {
@@ -45,6 +48,15 @@ std::string text_of(const std::string& path, std::string_view key, const toml::n
   if (auto f = v.as_floating_point()) return fmt::format("{}", f->get());
   throw config_error(fmt::format("{}: key '{}' must be a string or a number, not {}", where(path, v), key,
                                  toml::impl::node_type_friendly_names[static_cast<int>(v.type())]));
+}
+
+// Keys whose flags take no value: true sets them.
+bool is_switch(std::string_view key) { return key == "loop" || key == "token_bind_ip"; }
+
+bool switch_on(const std::string& path, std::string_view key, const toml::node& v) {
+  auto b = v.as_boolean();
+  if (!b) throw config_error(fmt::format("{}: key '{}' must be true or false", where(path, v), key));
+  return b->get();
 }
 
 }  // namespace
@@ -74,11 +86,10 @@ file_args read_config_file(const std::string& path) {
                                     [name](const auto& p) { return p.first == name; });
           if (known == std::end(mount_keys))
             throw config_error(fmt::format("{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
-                                           "max_lag, on_slow, client_limit, source_password)", where(path, mvalue), mkey.str()));
-          if (mkey.str() == "loop") {
-            auto b = mvalue.as_boolean();
-            if (!b) throw config_error(fmt::format("{}: key 'loop' must be true or false", where(path, mvalue)));
-            if (b->get()) m.args.emplace_back("--loop");
+                                           "max_lag, on_slow, client_limit, source_password, allow, deny, token_secret, "
+                                           "token_secret_file, token_bind_ip)", where(path, mvalue), mkey.str()));
+          if (is_switch(name)) {
+            if (switch_on(path, name, mvalue)) m.args.emplace_back(known->second);
             continue;
           }
           m.args.emplace_back(known->second);
@@ -91,7 +102,11 @@ file_args read_config_file(const std::string& path) {
     if (std::find(std::begin(global_keys), std::end(global_keys), k) == std::end(global_keys))
       throw config_error(fmt::format("{}: unknown key '{}'{}", where(path, value), k,
                                      k == "input" || k == "path" || k == "loop" ? " (it belongs in a [[mount]] table)" : ""));
-    out.flags.emplace_back(flag_of(k), text_of(path, k, value));
+    if (is_switch(k)) {
+      if (switch_on(path, k, value)) out.flags.emplace_back(flag_of(k), "");  // a flag without a value
+    } else {
+      out.flags.emplace_back(flag_of(k), text_of(path, k, value));
+    }
     out.where.push_back(fmt::format("{}: key '{}'", where(path, value), k));
   }
   return out;

@@ -293,6 +293,7 @@ stats_snapshot server::snapshot() {
       ms.bytes_out += c.bytes_out;
       ms.resyncs += c.resyncs;
       ms.slow_drops += c.slow_drops;
+      ms.denied += c.denied;
       ms.chunks_in_ring = std::max(ms.chunks_in_ring, c.chunks_in_ring);
     }
     // Bits out since the previous snapshot (since start, for the first).

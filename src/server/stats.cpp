@@ -28,7 +28,8 @@ std::string stats_json(const stats_snapshot& s) {
                            {"chunks_published", m.chunks_published},
                            {"chunks_in_ring", m.chunks_in_ring},
                            {"resyncs", m.resyncs},
-                           {"slow_drops", m.slow_drops}});
+                           {"slow_drops", m.slow_drops},
+                           {"denied", m.denied}});
   j["workers"] = nlohmann::ordered_json::array();
   for (const worker_stats& w : s.workers)
     j["workers"].push_back({{"id", w.id},
@@ -122,6 +123,8 @@ std::string stats_prometheus(const stats_snapshot& s) {
        [](const mount_stats& x) { return double(x.resyncs); }},
       {"mount_slow_drops_total", "counter", "Slow viewers disconnected.",
        [](const mount_stats& x) { return double(x.slow_drops); }},
+      {"mount_denied_total", "counter", "Requests refused by the mount's access rules (403).",
+       [](const mount_stats& x) { return double(x.denied); }},
   };
   for (const mount_field& f : mount_fields) {
     m.family(f.name, f.type, f.help);

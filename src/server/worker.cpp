@@ -22,6 +22,7 @@
 
 #include "gordo/net/http_response.h"
 #include "gordo/net/icy.h"
+#include "gordo/net/signed_url.h"
 #include "worker_tags.h"
 
 namespace gordo {
@@ -102,6 +103,9 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
       http_error(403, "this mount pulls its source; its title comes from there"),
       http_error(400, "give mode=updinfo, mount=PATH and song=TITLE"),
       http_error(414, "request line too long"),
+      http_error(403, "your address may not watch this mount"),
+      http_error(403, "this mount needs a signed link"),
+      http_error(403, "this link has expired"),
   };
   for (const std::string& a : answers_) {
     std::string kept = a;
@@ -173,6 +177,7 @@ mount_counters worker::mount_stats(uint32_t slot) const {
   out.bytes_out = v.bytes_out.load(std::memory_order_relaxed);
   out.resyncs = v.resyncs.load(std::memory_order_relaxed);
   out.slow_drops = v.slow_drops.load(std::memory_order_relaxed);
+  out.denied = v.denied.load(std::memory_order_relaxed);
   out.chunks_in_ring = v.chunks_in_ring.load(std::memory_order_relaxed);
   return out;
 }
@@ -494,6 +499,12 @@ void worker::route(client* c, const http_request& req) {
   view& v = *found;
   if (v.ended) return answer(c, canned::ended, &req);
   if (v.offline) return answer(c, canned::offline, &req);
+  if (v.policy.access) {
+    if (std::optional<canned> no = check_access(c, v, req)) {
+      v.denied.fetch_add(1, std::memory_order_relaxed);
+      return answer(c, *no, &req);
+    }
+  }
   // A radio player asking for ICY metadata, where the format offers it.
   bool icy = req.header("icy-metadata") == "1" && !v.m->icy_head.empty();
   const std::string& response_head = icy ? v.m->icy_head : v.m->response_head;
@@ -522,6 +533,26 @@ void worker::route(client* c, const http_request& req) {
   c->head_bytes = static_cast<uint32_t>(response_head.size());
   if (c->log) c->log->status = 200;
   pump(c);  // fill() queues the header with the first chunk
+}
+
+// The mount's --allow/--deny and signed-URL rules; what to answer when they refuse.
+std::optional<worker::canned> worker::check_access(client* c, const view& v, const http_request& req) {
+  const mount_access& a = *v.policy.access;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  cidr peer;
+  if (getpeername(c->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 || !peer_cidr(ss, peer))
+    return canned::ip_denied;
+  if (!a.ips.permits(peer)) return canned::ip_denied;
+  if (a.token_secret.empty()) return std::nullopt;
+  std::string ip = a.token_binds_ip ? peer.address() : std::string();
+  switch (check_url_token(a.token_secret, req.path, req.query, ip, static_cast<int64_t>(time(nullptr)))) {
+    case token_check::ok: return std::nullopt;
+    case token_check::expired: return canned::token_expired;
+    case token_check::missing:
+    case token_check::invalid: return canned::token_needed;
+  }
+  return canned::token_needed;
 }
 
 // Icecast's metadata update, as encoders send it to the stream's port:

@@ -56,8 +56,8 @@ class Gordo:
             log = self.log()
             self.__exit__(None, None, None)
             raise RuntimeError(f"gordo did not start: {log}")
-        m = re.match(r"http://([^:/]+):(\d+)(/.*)", self.urls[0])
-        self.host, self.port, self.path = m.group(1), int(m.group(2)), m.group(3)
+        m = re.match(r"http://(\[[^\]]+\]|[^:/]+):(\d+)(/.*)", self.urls[0])
+        self.host, self.port, self.path = m.group(1).strip("[]"), int(m.group(2)), m.group(3)
         self.url = self.urls[0]
 
     def admin_get(self, path):

@@ -21,6 +21,7 @@ struct cidr {
   // "192.0.2.0/24", "2001:db8::/32" or a single address. Throws std::invalid_argument.
   static cidr parse(std::string_view text);
   bool contains(const cidr& address) const;
+  std::string address() const;  // "192.0.2.7", "2001:db8::1" (without the prefix)
 };
 
 // The client's address as a /32 or /128; false for other families.

@@ -13,8 +13,16 @@
 #include "gordo/core/stream_ring.h"
 #include "gordo/media/remuxer.h"
 #include "gordo/media/source.h"
+#include "gordo/net/ip_acl.h"
 
 namespace gordo {
+
+// Who may watch a mount: client addresses, and signed URLs (net/signed_url.h).
+struct mount_access {
+  ip_acl ips;
+  std::string token_secret;  // empty: no token asked
+  bool token_binds_ip = false;  // the token signs the client's address too
+};
 
 // What to do with a viewer that fell too far behind (multifdsink's recover policy).
 enum class slow_policy { skip_to_keyframe, drop };
@@ -24,6 +32,7 @@ struct mount_policy {
   stream_span max_lag;  // how far behind live a viewer may fall (none: the ring's window)
   slow_policy on_slow = slow_policy::skip_to_keyframe;
   uint64_t client_limit = 0;  // viewers of this mount; 0: no limit
+  std::shared_ptr<const mount_access> access;  // nullptr: anyone
 };
 
 struct mount {

@@ -23,6 +23,7 @@ struct mount_stats {
   uint64_t chunks_in_ring = 0;   // per worker; the largest
   uint64_t resyncs = 0;
   uint64_t slow_drops = 0;
+  uint64_t denied = 0;  // refused by access rules (403)
 };
 
 struct worker_stats {

@@ -56,6 +56,7 @@ struct mount_counters {
   uint64_t bytes_out = 0;
   uint64_t resyncs = 0;
   uint64_t slow_drops = 0;
+  uint64_t denied = 0;
   uint64_t chunks_in_ring = 0;
 };
 
@@ -109,6 +110,7 @@ class worker {
     std::atomic<uint64_t> bytes_out{0};
     std::atomic<uint64_t> resyncs{0};
     std::atomic<uint64_t> slow_drops{0};
+    std::atomic<uint64_t> denied{0};  // refused by --allow/--deny or a missing/bad signed URL
     std::atomic<uint64_t> chunks_in_ring{0};
     explicit view(size_t chunks) : ring(chunks) {}
   };
@@ -116,6 +118,7 @@ class worker {
   enum class canned {
     bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version,
     offline, unauthorized, push_busy, not_push, metadata_updated, not_pushed, bad_metadata, uri_too_long,
+    ip_denied, token_needed, token_expired,
     count  // of the above
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
@@ -159,6 +162,7 @@ class worker {
   void read_request(client* c);
   void next_request(client* c);
   void take_push(client* c, const http_request& req);
+  std::optional<canned> check_access(client* c, const view& v, const http_request& req);
   void update_metadata(client* c, const http_request& req);
   size_t queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from);
   void log_request(client* c);

@@ -85,6 +85,25 @@ TEST(parse_args, push_mounts_share_their_source) {
   EXPECT_THROW(parse({"--lost-timeout", "10ms"}), config_error);
 }
 
+TEST(parse_args, access_rules) {
+  EXPECT_EQ(parse({}).policy.access, nullptr) << "anyone, by default";
+  config c = parse({"--allow", "10.0.0.0/8,::1", "--deny", "10.6.0.0/16", "--token-secret",
+                    "0123456789abcdef", "--token-bind-ip"});
+  ASSERT_NE(c.policy.access, nullptr);
+  EXPECT_EQ(c.policy.access->ips.allow.size(), 2u);
+  EXPECT_EQ(c.policy.access->ips.deny.size(), 1u);
+  EXPECT_EQ(c.policy.access->token_secret, "0123456789abcdef");
+  EXPECT_TRUE(c.policy.access->token_binds_ip);
+  ASSERT_NE(c.mounts[0].policy.access, nullptr);
+  EXPECT_EQ(c.mounts[0].policy.access->token_secret, "0123456789abcdef") << "the mounts' default";
+  EXPECT_THROW(parse({"--allow", "10.0.0.0/40"}), config_error);
+  EXPECT_THROW(parse({"--token-secret", "short"}), config_error);
+  EXPECT_THROW(parse({"--token-secret-file", "/nonexistent/secret"}), config_error);
+  setenv("GORDO_TOKEN_SECRET", "from the environment", 1);
+  EXPECT_EQ(parse({}).policy.access->token_secret, "from the environment");
+  unsetenv("GORDO_TOKEN_SECRET");
+}
+
 TEST(parse_args, source_password_from_the_environment) {
   setenv("GORDO_SOURCE_PASSWORD", "from-env", 1);
   EXPECT_EQ(parse({"--mount", "/a.ts=push"}).mounts[0].password, "from-env");

@@ -1,0 +1,135 @@
+"""Black-box: who may watch. Signed expiring URLs, IP allow and deny lists (IPv4 and
+IPv6), per mount from a config file; refusals counted in /stats; the secret never logged."""
+import hashlib
+import hmac
+import json
+import os
+import socket
+import tempfile
+import time
+import unittest
+
+from harness import Gordo, capture, connect, make_media, request, split_response
+
+SECRET = "correct horse battery staple"
+
+
+def signed(path, expires, ip=""):
+    token = hmac.new(SECRET.encode(), f"{path}{expires}{ip}".encode(), hashlib.sha256).hexdigest()
+    return f"{path}?expires={expires}&token={token}"
+
+
+def get(port, target, host="127.0.0.1"):
+    return split_response(request(port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), host=host))
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Access(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+        cls.secret_file = os.path.join(cls.tmp.name, "secret")
+        with open(cls.secret_file, "w") as f:
+            f.write(SECRET + "\n")
+        cls.config = os.path.join(cls.tmp.name, "gordo.toml")
+        with open(cls.config, "w") as f:
+            f.write(f"""
+access_log = "{cls.tmp.name}/access.log"
+[[mount]]
+path = "/open.ts"
+input = "{media}"
+loop = true
+[[mount]]
+path = "/paid.ts"
+input = "{media}"
+loop = true
+token_secret_file = "{cls.secret_file}"
+[[mount]]
+path = "/bound.ts"
+input = "{media}"
+loop = true
+token_secret_file = "{cls.secret_file}"
+token_bind_ip = true
+[[mount]]
+path = "/office.ts"
+input = "{media}"
+loop = true
+allow = "10.0.0.0/8, 2001:db8::/32"
+[[mount]]
+path = "/public.ts"
+input = "{media}"
+loop = true
+allow = "0.0.0.0/0"
+deny = "127.0.0.0/8"
+""")
+        cls.gordo = Gordo("--config", cls.config)
+        time.sleep(1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gordo.stop()
+        cls.gordo.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def denied(self, path):
+        mounts = json.loads(self.gordo.admin_get("/stats")[2])["mounts"]
+        return next(m["denied"] for m in mounts if m["path"] == path)
+
+    def test_signed_urls(self):
+        port = self.gordo.port
+        before = self.denied("/paid.ts")
+        self.assertEqual(capture(port, "/open.ts", 1)[0], 200, "a mount without rules is open")
+        later = int(time.time()) + 600
+        status, _, body, _ = capture(port, signed("/paid.ts", later), 2)
+        self.assertEqual(status, 200)
+        self.assertGreater(len(body), 50_000)
+        status, _, body = get(port, "/paid.ts")
+        self.assertEqual(status, 403)
+        self.assertIn(b"signed link", body)
+        self.assertEqual(get(port, signed("/paid.ts", later).replace("token=", "token=0"))[0], 403)
+        self.assertEqual(get(port, signed("/open.ts", later).replace("/open.ts?", "/paid.ts?"))[0], 403,
+                         "a link for another path")
+        status, _, body = get(port, signed("/paid.ts", int(time.time()) - 1))
+        self.assertEqual(status, 403)
+        self.assertIn(b"expired", body)
+        self.assertEqual(self.denied("/paid.ts") - before, 4)
+        self.assertEqual(capture(port, signed("/bound.ts", later, "127.0.0.1"), 1)[0], 200)
+        self.assertEqual(get(port, signed("/bound.ts", later, "192.0.2.7"))[0], 403, "bound to another address")
+        self.assertEqual(get(port, signed("/bound.ts", later))[0], 403, "bound links sign the address")
+
+    def test_ip_lists(self):
+        port = self.gordo.port
+        status, _, body = get(port, "/office.ts")
+        self.assertEqual(status, 403, "loopback is not in the allow list")
+        self.assertIn(b"address", body)
+        self.assertEqual(get(port, "/public.ts")[0], 403, "denied")
+        self.assertGreaterEqual(self.denied("/office.ts"), 1)
+        self.assertEqual(split_response(request(port, b"HEAD /office.ts HTTP/1.1\r\n\r\n"))[0], 403)
+
+    @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback here")
+    def test_ipv6_clients(self):
+        with Gordo("--listen", "[::1]:0", "--mount", "/v6.ts", "--allow", "::1/128") as g:
+            self.assertEqual(capture(g.port, "/v6.ts", 1, host="::1")[0], 200)
+        with Gordo("--listen", "[::1]:0", "--mount", "/v6.ts", "--deny", "::1", "--allow", "::/0") as g:
+            self.assertEqual(get(g.port, "/v6.ts", host="::1")[0], 403)
+
+    def test_the_secret_is_never_logged(self):
+        get(self.gordo.port, signed("/paid.ts", 1))
+        time.sleep(1.5)  # the access log's writer
+        with open(os.path.join(self.tmp.name, "access.log")) as f:
+            log = f.read()
+        self.assertIn("/paid.ts?expires=", log)
+        self.assertNotIn(SECRET, log + self.gordo.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
