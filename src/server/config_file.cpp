@@ -50,6 +50,8 @@ std::string text_of(const std::string& path, std::string_view key, const toml::n
                                  toml::impl::node_type_friendly_names[static_cast<int>(v.type())]));
 }
 
+file_args config_args(const toml::table& root, const std::string& path);
+
 // Keys whose flags take no value: true sets them.
 bool is_switch(std::string_view key) { return key == "loop" || key == "token_bind_ip"; }
 
@@ -69,6 +71,22 @@ file_args read_config_file(const std::string& path) {
     if (!e.source().begin) throw config_error(fmt::format("cannot read config file {}: {}", path, e.description()));
     throw config_error(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
+  return config_args(root, path);
+}
+
+file_args read_config_text(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw config_error(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+  return config_args(root, path);
+}
+
+namespace {
+
+file_args config_args(const toml::table& root, const std::string& path) {
   file_args out;
   for (auto&& [key, value] : root) {
     std::string_view k = key.str();
@@ -111,5 +129,7 @@ file_args read_config_file(const std::string& path) {
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace gordo

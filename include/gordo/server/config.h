@@ -81,5 +81,7 @@ struct file_args {
 // Throws config_error "FILE:LINE: ..." for a syntax error, an unknown key or a value of
 // the wrong type.
 file_args read_config_file(const std::string& path);
+// The same from text in memory; `path` names it in messages.
+file_args read_config_text(std::string_view text, const std::string& path);
 
 }  // namespace gordo
