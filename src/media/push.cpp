@@ -49,6 +49,7 @@ push_connection& push_connection::operator=(push_connection&& o) noexcept {
     length = o.length;
     expect_continue = o.expect_continue;
     icecast = o.icecast;
+    authorization = std::move(o.authorization);
   }
   return *this;
 }
@@ -94,8 +95,8 @@ void push_reader::finish() {
   if (!c_.icecast) send_all(c_.fd, http_response(200, "text/plain; charset=utf-8", ""));
 }
 
-void push_reader::refuse(int status, std::string_view why) {
-  if (!c_.icecast) send_all(c_.fd, http_error(status, why));
+void push_reader::refuse(int status, std::string_view why, std::string_view extra_headers) {
+  if (!c_.icecast) send_all(c_.fd, http_error(status, why, extra_headers));
 }
 
 void push_reader::interrupt() { shutdown(c_.fd, SHUT_RDWR); }

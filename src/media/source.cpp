@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gordo/net/http_request.h"
+#include "gordo/server/htpasswd.h"
+
 #include <algorithm>
 #include <random>
 #include <stdexcept>
@@ -101,7 +104,8 @@ void source::stop() {
 }
 
 bool source::authorized(std::string_view password) const {
-  return spec_.password.empty() || same_secret(password, spec_.password);
+  if (!spec_.password.empty()) return same_secret(password, spec_.password);
+  return !spec_.users;
 }
 
 void source::set_title(std::string title) {
@@ -126,9 +130,14 @@ void source::take_title(const AVFormatContext* ic) {
   if (!title.empty()) set_title(std::move(title));
 }
 
-source::offer_result source::offer(push_connection& c, std::string_view password) {
+source::offer_result source::offer(push_connection& c, std::string_view authorization) {
   std::lock_guard lock(mu_);
-  if (!authorized(password)) return offer_result::unauthorized;
+  if (spec_.users) {
+    c.authorization = authorization;  // checked on this source's thread: it is slow on purpose
+  } else if (!authorized(basic_password(authorization))) {
+    auth_failures_.fetch_add(1, std::memory_order_relaxed);
+    return offer_result::unauthorized;
+  }
   if (busy_ || stop_) return offer_result::busy;
   busy_ = true;
   pending_ = std::move(c);
@@ -188,6 +197,20 @@ bool source::wait_for_push() {
     if (!pusher_) {
       if (!sleep_for(std::chrono::seconds(1))) return false;
       continue;
+    }
+    if (spec_.users) {
+      auto [user, password] = htpasswd::credentials(pusher_->authorization());
+      if (!spec_.users->check(user, password)) {
+        auth_failures_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("{}: push from {} refused: user '{}' unknown or wrong password", spec_.label, pusher_->peer(),
+                     user);
+        pusher_->refuse(401, "this mount needs a source user and password",
+                        "WWW-Authenticate: Basic realm=\"gordo source\"\r\n");
+        std::lock_guard lock(mu_);
+        pusher_.reset();
+        busy_ = false;
+        continue;
+      }
     }
     pusher_->greet();
     spdlog::info("{}: encoder {} connected", spec_.label, pusher_->peer());

@@ -110,6 +110,12 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
 }
 
 std::string basic_password(std::string_view authorization) {
+  std::string out = basic_credentials(authorization);
+  size_t colon = out.find(':');
+  return colon == std::string::npos ? std::string() : out.substr(colon + 1);
+}
+
+std::string basic_credentials(std::string_view authorization) {
   constexpr std::string_view scheme = "basic ";
   if (authorization.size() < scheme.size()) return {};
   for (size_t i = 0; i < scheme.size(); ++i)
@@ -136,8 +142,7 @@ std::string basic_password(std::string_view authorization) {
       out += static_cast<char>((acc >> bits) & 0xff);
     }
   }
-  size_t colon = out.find(':');
-  return colon == std::string::npos ? std::string() : out.substr(colon + 1);
+  return out;
 }
 
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {

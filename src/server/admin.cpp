@@ -29,7 +29,8 @@ void send_all(int fd, std::string_view data) {
 
 }  // namespace
 
-admin::admin(address& at, snapshot_fn snapshot) : sock_(at), snapshot_(std::move(snapshot)) {}
+admin::admin(address& at, snapshot_fn snapshot, std::shared_ptr<const htpasswd> users)
+    : sock_(at), snapshot_(std::move(snapshot)), users_(std::move(users)) {}
 
 admin::~admin() { stop(); }
 
@@ -69,6 +70,15 @@ void admin::serve(int fd) {
   }
   if (req.method != "GET" && req.method != "HEAD")
     return send_all(fd, http_error(405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n"));
+  if (users_) {
+    auto [user, password] = htpasswd::credentials(req.header("authorization"));
+    if (!users_->check(user, password)) {
+      ++auth_failures_;
+      spdlog::warn("admin: {} refused for user '{}'", req.path, user);
+      return send_all(fd, http_error(401, "this needs a user and password",
+                                     "WWW-Authenticate: Basic realm=\"gordo admin\"\r\n"));
+    }
+  }
   std::string out;
   if (req.path == "/stats")
     out = http_response(200, "application/json", stats_json(snapshot_()));

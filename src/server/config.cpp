@@ -82,6 +82,10 @@ cxxopts::Options options() {
     ("token-secret", "The same secret given directly (for the config file: a command line shows "
         "in ps)", cxxopts::value<std::string>())
     ("token-bind-ip", "Signed URLs also sign the viewer's IP address (path+expires+ip)")
+    ("admin-htpasswd", "/stats and /metrics need HTTP Basic auth as a user of this htpasswd file "
+        "(bcrypt: htpasswd -B; SHA-crypt; yescrypt)", cxxopts::value<std::string>())
+    ("source-htpasswd", "Encoders push as a user of this htpasswd file (instead of the source "
+        "password)", cxxopts::value<std::string>())
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
         cxxopts::value<std::string>()->default_value("10"))
     ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
@@ -214,6 +218,8 @@ config from_args(const cxxopts::ParseResult& args) {
     throw config_error("--zerocopy '" + zerocopy + "' must be auto, on or off");
   c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
   c.log_level = args["log-level"].as<std::string>();
+  if (args.count("admin-htpasswd")) c.admin_users = htpasswd::load(args["admin-htpasswd"].as<std::string>());
+  if (args.count("source-htpasswd")) c.source_users = htpasswd::load(args["source-htpasswd"].as<std::string>());
   return c;
 }
 

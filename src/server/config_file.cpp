@@ -19,7 +19,7 @@ constexpr std::string_view global_keys[] = {
     "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
     "header_timeout", "write_timeout", "zerocopy",          "sndbuf",          "log_level",
     "source_timeout", "lost_timeout",    "source_password",    "allow",           "deny",
-    "token_secret",   "token_secret_file", "token_bind_ip",
+    "token_secret",   "token_secret_file", "token_bind_ip",    "admin_htpasswd",  "source_htpasswd",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {

@@ -115,7 +115,7 @@ server::server(const config& cfg, reread_fn reread)
   // Everything that can fail on the user's input is done before a thread starts.
   if (cfg.admin_listen) {
     address admin_at = *cfg.admin_listen;
-    admin_ = std::make_unique<admin>(admin_at, [this] { return snapshot(); });
+    admin_ = std::make_unique<admin>(admin_at, [this] { return snapshot(); }, cfg.admin_users);
     stats_url_ = "http://" + admin_at.url_host() + ":" + std::to_string(admin_at.port()) + "/stats";
   }
 
@@ -166,6 +166,7 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vec
     if (!m->feed && o->source_key == m->source_key) m->feed = o->feed;
   if (!m->feed) {
     source_spec spec = make_source(mc, pattern_);
+    if (!spec.push.empty()) spec.users = cfg_.source_users;
     spec.timeout_us = cfg_.source_timeout_us;
     try {
       m->feed = std::make_shared<source>(std::move(spec), cfg_.lost_timeout);
@@ -274,6 +275,7 @@ stats_snapshot server::snapshot() {
   getrlimit(RLIMIT_NOFILE, &lim);
   s.process.fd_limit = lim.rlim_cur;
   s.process.rss_bytes = resident_bytes();
+  s.process.admin_denied = admin_ ? admin_->auth_failures() : 0;
   last_bytes_.resize(mounts_.size());
   for (size_t i = 0; i < mounts_.size(); ++i) {
     const mount& m = mounts_.at(i);
@@ -296,6 +298,7 @@ stats_snapshot server::snapshot() {
       ms.denied += c.denied;
       ms.chunks_in_ring = std::max(ms.chunks_in_ring, c.chunks_in_ring);
     }
+    ms.denied += m.feed->auth_failures();
     // Bits out since the previous snapshot (since start, for the first).
     if (elapsed > 0) ms.bits_out_per_s = static_cast<double>(ms.bytes_out - last_bytes_[i]) * 8 / elapsed;
     last_bytes_[i] = ms.bytes_out;

@@ -12,7 +12,8 @@ std::string stats_json(const stats_snapshot& s) {
   j["uptime_s"] = s.process.uptime_s;
   j["process"] = {{"open_fds", s.process.open_fds},
                   {"fd_limit", s.process.fd_limit},
-                  {"rss_bytes", s.process.rss_bytes}};
+                  {"rss_bytes", s.process.rss_bytes},
+                  {"admin_denied", s.process.admin_denied}};
   j["mounts"] = nlohmann::ordered_json::array();
   for (const mount_stats& m : s.mounts)
     j["mounts"].push_back({{"path", m.path},
@@ -96,6 +97,8 @@ std::string stats_prometheus(const stats_snapshot& s) {
   m.sample("", static_cast<double>(s.process.fd_limit));
   m.family("resident_memory_bytes", "gauge", "Resident set size.");
   m.sample("", static_cast<double>(s.process.rss_bytes));
+  m.family("admin_denied_total", "counter", "Admin requests refused for their credentials.");
+  m.sample("", static_cast<double>(s.process.admin_denied));
 
   struct mount_field {
     const char* name;

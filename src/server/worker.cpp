@@ -567,6 +567,7 @@ void worker::update_metadata(client* c, const http_request& req) {
   source& feed = *found->m->feed;
   if (!feed.is_push()) return answer(c, canned::not_pushed, &req);
   if (!feed.authorized(basic_password(req.header("authorization")))) {
+    found->denied.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("{}: metadata update from {} refused: wrong or missing source password", path,
                  c->log ? c->log->peer : peer_address(c->fd));
     return answer(c, canned::unauthorized, &req);
@@ -589,7 +590,7 @@ void worker::take_push(client* c, const http_request& req) {
   p.fd = c->fd;
   p.peer = c->log ? c->log->peer : peer_address(c->fd);
   p.leftover.assign(c->request.get() + req.head_length, c->request_len - req.head_length);
-  switch (feed.offer(p, basic_password(req.header("authorization")))) {
+  switch (feed.offer(p, req.header("authorization"))) {
     case source::offer_result::accepted:
       if (c->log) c->log->status = 200;
       c->fd = -1;  // the source's now

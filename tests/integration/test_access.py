@@ -1,10 +1,13 @@
 """Black-box: who may watch. Signed expiring URLs, IP allow and deny lists (IPv4 and
 IPv6), per mount from a config file; refusals counted in /stats; the secret never logged."""
+import base64
 import hashlib
 import hmac
 import json
 import os
+import re
 import socket
+import subprocess
 import tempfile
 import time
 import unittest
@@ -129,6 +132,75 @@ deny = "127.0.0.0/8"
             log = f.read()
         self.assertIn("/paid.ts?expires=", log)
         self.assertNotIn(SECRET, log + self.gordo.log())
+
+
+
+def basic(user, password):
+    return "Authorization: Basic " + base64.b64encode(f"{user}:{password}".encode()).decode() + "\r\n"
+
+
+class Users(unittest.TestCase):
+    """htpasswd files: bcrypt for the admin endpoint, SHA-crypt for encoders."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.admins = os.path.join(cls.tmp.name, "admins")
+        with open(cls.admins, "w") as f:
+            f.write(subprocess.run(["htpasswd", "-nbB", "-C", "5", "ops", "scrape me"], check=True,
+                                   capture_output=True, text=True).stdout)
+        cls.sources = os.path.join(cls.tmp.name, "sources")
+        with open(cls.sources, "w") as f:
+            sha = subprocess.run(["openssl", "passwd", "-6", "studio pw"], check=True, capture_output=True,
+                                 text=True).stdout.strip()
+            f.write(f"studio:{sha}\n")
+        cls.media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_admin_endpoint(self):
+        with Gordo("--admin-htpasswd", self.admins) as g:
+            port = int(re.match(r"http://[^:]+:(\d+)/", g.stats_url).group(1))
+            status, headers, _ = split_response(request(port, b"GET /stats HTTP/1.1\r\n\r\n"))
+            self.assertEqual(status, 401)
+            self.assertIn("Basic", headers["www-authenticate"])
+            wrong = f"GET /metrics HTTP/1.1\r\n{basic('ops', 'nope')}\r\n".encode()
+            self.assertEqual(split_response(request(port, wrong))[0], 401)
+            right = f"GET /stats HTTP/1.1\r\n{basic('ops', 'scrape me')}\r\n".encode()
+            status, _, body = split_response(request(port, right))
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body)["process"]["admin_denied"], 2)
+
+    def test_encoders_as_users(self):
+        with Gordo("--mount", "/live.ts=push", "--source-htpasswd", self.sources) as g:
+            head = b"PUT /live.ts HTTP/1.1\r\nContent-Length: 188\r\n"
+            status, headers, _ = split_response(request(g.port, head + basic("studio", "wrong").encode() + b"\r\n"
+                                                        + b"\x47" + b"\xff" * 187))
+            self.assertEqual(status, 401)
+            self.assertIn("Basic", headers["www-authenticate"])
+            update = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=x HTTP/1.1\r\n{basic('studio', 'studio pw')}\r\n"
+            self.assertEqual(split_response(request(g.port, update.encode()))[0], 401,
+                             "metadata updates take the source password, not the htpasswd file")
+            encoder = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", self.media, "-c",
+                                        "copy", "-f", "mpegts", "-method", "PUT", "-auth_type", "basic",
+                                        f"http://studio:studio%20pw@127.0.0.1:{g.port}/live.ts"],
+                                       stdin=subprocess.DEVNULL)
+            try:
+                deadline = time.monotonic() + 20
+                state = None
+                while time.monotonic() < deadline and state != "live":
+                    mount = json.loads(g.admin_get("/stats")[2])["mounts"][0]
+                    state = mount["state"]
+                    time.sleep(0.2)
+                self.assertEqual(state, "live", g.log())
+                self.assertEqual(mount["denied"], 2, "the wrong push and the metadata update")
+                self.assertEqual(capture(g.port, "/live.ts", 2)[0], 200)
+                self.assertIn("user 'studio' unknown or wrong password", g.log())
+            finally:
+                encoder.terminate()
+                encoder.wait()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ struct source_spec {
   std::shared_ptr<const std::vector<uint8_t>> memory;  // the source's bytes, when in memory
   std::string push;      // encoders push to this mount path (url and memory unused)
   std::string password;  // push: what encoders must send (empty: anyone may push)
+  std::shared_ptr<const class htpasswd> users;  // push: encoders authenticate as one of these instead
   std::string label;     // how logs name it
   bool loop = false;     // start again at the end
   int64_t timeout_us = 10'000'000;  // network sources: no data for this long is an error

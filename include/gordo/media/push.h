@@ -27,6 +27,7 @@ struct push_connection {
   uint64_t length = 0;        // framing::length
   bool expect_continue = false;  // "Expect: 100-continue": it waits for 100 before sending
   bool icecast = false;       // SOURCE: it waits for "200 OK" before sending
+  std::string authorization;  // its Authorization header, when an htpasswd file decides
 };
 
 // Fills a push_connection's framing from its request's Content-Length, Transfer-Encoding
@@ -54,7 +55,8 @@ class push_reader {
   // After the whole body (a PUT that ended): the final response.
   void finish();
   // The stream cannot be used: an error response, unless Icecast's 200 was sent already.
-  void refuse(int status, std::string_view why);
+  void refuse(int status, std::string_view why, std::string_view extra_headers = {});
+  const std::string& authorization() const { return c_.authorization; }
 
   uint64_t bytes() const { return bytes_; }
   const std::string& peer() const { return c_.peer; }

@@ -62,11 +62,14 @@ class source {
   // An encoder's connection (any thread). On `accepted` the source owns it; otherwise
   // the caller answers 401 or 409.
   enum class offer_result { accepted, unauthorized, busy };
-  offer_result offer(push_connection& c, std::string_view password);
+  offer_result offer(push_connection& c, std::string_view authorization);
 
   state current() const { return state_.load(std::memory_order_relaxed); }
+  // Encoders refused for their credentials (any thread).
+  uint64_t auth_failures() const { return auth_failures_.load(std::memory_order_relaxed); }
 
-  // Push sources: true when `password` is the source password (or none is set).
+  // Push sources: true when `password` is the source password (or none is set). With an
+  // htpasswd file and no source password, false: that file is checked off the workers.
   bool authorized(std::string_view password) const;
   // The stream's title (ICY StreamTitle): from the source's tags, or an encoder's
   // metadata update (any thread).
@@ -113,6 +116,7 @@ class source {
   std::string title_;                    // guarded by mu_
   bool title_changed_ = false;           // not yet given to the muxers; guarded by mu_
 
+  std::atomic<uint64_t> auth_failures_{0};
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> waiting_since_ns_{0};  // when the current open or read began
   std::atomic<state> state_;

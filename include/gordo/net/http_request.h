@@ -51,6 +51,8 @@ http_parse parse_http_request(std::string_view buf, http_request& out);
 // The password of an "Authorization: Basic BASE64(user:password)" header (any user, as
 // Icecast's "source"); empty when the header is missing or malformed.
 std::string basic_password(std::string_view authorization);
+// The decoded "user:password" of such a header; empty when missing or malformed.
+std::string basic_credentials(std::string_view authorization);
 
 // The value of `name` in a query string ("a=1&b=x%20y+z"), percent- and '+'-decoded;
 // nullopt when absent or badly encoded.

@@ -12,6 +12,7 @@
 #include "gordo/media/chunk_writer.h"
 #include "gordo/net/address.h"
 #include "gordo/server/admission.h"
+#include "gordo/server/htpasswd.h"
 #include "gordo/server/mount.h"
 
 namespace gordo {
@@ -47,6 +48,8 @@ struct config {
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string log_level = "info";
+  std::shared_ptr<const htpasswd> admin_users;   // --admin-htpasswd: /stats and /metrics need Basic auth
+  std::shared_ptr<const htpasswd> source_users;  // --source-htpasswd: encoders push as one of these
   std::string config_file;    // --config, when given
   bool check_only = false;    // --check-config: validate, print a summary, exit
 };

@@ -48,6 +48,7 @@ struct process_stats {
   uint64_t open_fds = 0;
   uint64_t fd_limit = 0;
   uint64_t rss_bytes = 0;
+  uint64_t admin_denied = 0;  // admin requests refused for their credentials
 };
 
 struct stats_snapshot {
