@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gordo/core/secret.h"
 #include "gordo/net/http_request.h"
 #include "gordo/server/htpasswd.h"
 
@@ -12,15 +13,6 @@
 namespace gordo {
 
 namespace {
-
-// Compares in a time that depends only on the expected secret's length, so that a
-// password cannot be guessed a byte at a time from how fast a wrong one is refused.
-bool same_secret(std::string_view given, std::string_view want) {
-  unsigned char diff = given.size() != want.size();
-  for (size_t i = 0; i < want.size(); ++i)
-    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
-  return diff == 0;
-}
 
 int64_t monotonic_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "gordo/core/secret.h"
 #include "gordo/net/http_request.h"
 #include "gordo/server/config.h"
 
@@ -16,14 +17,6 @@ bool supported(std::string_view hash) {
   for (std::string_view prefix : {"$2a$", "$2b$", "$2y$", "$5$", "$6$", "$y$", "$7$", "$gy$"})
     if (hash.substr(0, prefix.size()) == prefix) return true;
   return false;
-}
-
-// Compares in a time that depends only on the expected length.
-bool same(std::string_view given, std::string_view want) {
-  unsigned char diff = given.size() != want.size();
-  for (size_t i = 0; i < want.size(); ++i)
-    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
-  return diff == 0;
 }
 
 }  // namespace
@@ -56,7 +49,7 @@ bool htpasswd::check(std::string_view user, std::string_view password) const {
     crypt_data data{};
     std::string phrase(password);
     const char* result = crypt_r(phrase.c_str(), hash.c_str(), &data);
-    return result && result[0] != '*' && same(result, hash);
+    return result && result[0] != '*' && same_secret(result, hash);
   }
   return false;
 }
