@@ -46,10 +46,12 @@ std::shared_ptr<const htpasswd> htpasswd::load(const std::string& path) {
 bool htpasswd::check(std::string_view user, std::string_view password) const {
   for (const auto& [name, hash] : users_) {
     if (name != user) continue;
+    // crypt_rn: libxcrypt's crypt_r that returns NULL on failure (and is not one the
+    // sanitizers intercept, which clang 14's ASan gets wrong for libxcrypt's crypt_r).
     crypt_data data{};
     std::string phrase(password);
-    const char* result = crypt_r(phrase.c_str(), hash.c_str(), &data);
-    return result && result[0] != '*' && same_secret(result, hash);
+    const char* result = crypt_rn(phrase.c_str(), hash.c_str(), &data, sizeof data);
+    return result && same_secret(result, hash);
   }
   return false;
 }
