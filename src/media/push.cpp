@@ -97,6 +97,14 @@ void push_reader::finish() {
 
 void push_reader::refuse(int status, std::string_view why, std::string_view extra_headers) {
   if (!c_.icecast) send_all(c_.fd, http_error(status, why, extra_headers));
+  // Closing with the encoder's body unread would reset the connection, and the answer with
+  // it: half-close, and read what it still sends for a moment (a lingering close).
+  shutdown(c_.fd, SHUT_WR);
+  timeval tv{.tv_sec = 0, .tv_usec = 500'000};
+  setsockopt(c_.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char discard[16384];
+  for (int i = 0; i < 64 && ::recv(c_.fd, discard, sizeof discard, 0) > 0; ++i) {
+  }
 }
 
 void push_reader::interrupt() { shutdown(c_.fd, SHUT_RDWR); }
