@@ -79,16 +79,18 @@ void stream::measure(uint64_t bytes, int64_t now_ns) {
   }
 }
 
-void stream::set_offline(bool offline) {
-  if (offline_.exchange(offline, std::memory_order_relaxed) == offline) return;
+void stream::wake_all() {
   for (wake_fd* w : wakers_)
     if (w) w->wake();
 }
 
+void stream::set_offline(bool offline) {
+  if (offline_.exchange(offline, std::memory_order_relaxed) != offline) wake_all();
+}
+
 void stream::end() {
   ended_.store(true, std::memory_order_release);
-  for (wake_fd* w : wakers_)
-    if (w) w->wake();
+  wake_all();
 }
 
 }  // namespace gordo

@@ -135,7 +135,8 @@ server::server(const config& cfg, reread_fn reread)
   if (admin_) admin_->start();
 }
 
-// A mount with its stream and ingest (the source is opened here, not yet started), in
+// A mount with its stream, its muxer and its source (shared with the mounts that name the
+// same one; a new source is opened here, not yet started), in
 // the lowest slot no live, retiring or `also` mount holds.
 std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vector<std::unique_ptr<mount>>& also) {
   auto m = std::make_unique<mount>();

@@ -51,6 +51,7 @@ class stream {
   void send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq,
             int64_t now_ns);
   void measure(uint64_t bytes, int64_t now_ns);
+  void wake_all();  // every worker, to look at the stream's state
 
   std::vector<std::unique_ptr<chunk_feed>> feeds_;
   std::vector<wake_fd*> wakers_;

@@ -1,4 +1,4 @@
-// The whole process: the slab pool, the mounts with their ingests, and the workers,
+// The whole process: the slab pool, the mounts with their sources, and the workers,
 // started in an order where each failure gets a clear message, and stopped in reverse.
 #pragma once
 
