@@ -18,7 +18,8 @@ wake_fd::~wake_fd() { close(fd_); }
 void wake_fd::wake() {
   if (pending_.exchange(true, std::memory_order_seq_cst)) return;
   uint64_t one = 1;
-  // Blocking fd (io_uring reads it); the counter cannot realistically saturate.
+  // Blocking unless the epoll engine made it not; either way the counter cannot
+  // realistically saturate, so this never waits.
   [[maybe_unused]] ssize_t n = write(fd_, &one, sizeof one);
 }
 

@@ -54,6 +54,16 @@ void uring::reserve(unsigned n) {
 
 int uring::submit_and_wait() { return io_uring_submit_and_wait(&ring_, 1); }
 
+int uring_probe() {
+  uring ring;
+  if (int err = ring.init(8); err < 0) return err;
+  io_uring_probe* probe = io_uring_get_probe_ring(ring.get());
+  if (!probe) return -EOPNOTSUPP;
+  bool recent = io_uring_opcode_supported(probe, IORING_OP_SOCKET);
+  io_uring_free_probe(probe);
+  return recent ? 0 : -EOPNOTSUPP;
+}
+
 std::string uring_error_text(int neg_errno) {
   std::string text = std::string("io_uring is not available: ") + std::strerror(-neg_errno);
   int disabled = 0;
@@ -65,6 +75,8 @@ std::string uring_error_text(int neg_errno) {
     text += " (blocked by a seccomp policy? Docker's default profile blocks io_uring)";
   else if (neg_errno == -ENOSYS)
     text += " (the kernel was built without io_uring)";
+  else if (neg_errno == -EOPNOTSUPP || neg_errno == -EINVAL)
+    text += " (the kernel is older than Linux 5.19, which gordo's io_uring engine needs)";
   else if (neg_errno == -ENOMEM)
     text += " (RLIMIT_MEMLOCK too low for the ring? raise LimitMEMLOCK / ulimit -l)";
   return text;

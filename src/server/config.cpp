@@ -92,6 +92,8 @@ cxxopts::Options options() {
         cxxopts::value<std::string>()->default_value("30"))
     ("zerocopy", "Zero-copy sends: auto (until the kernel reports copying), on or off",
         cxxopts::value<std::string>()->default_value("auto"))
+    ("engine", "How workers do I/O: auto (io_uring, or epoll where io_uring is blocked or "
+        "missing), uring or epoll", cxxopts::value<std::string>()->default_value("auto"))
     ("sndbuf", "Kernel send buffer per viewer in bytes (SO_SNDBUF); 0: autotuning",
         cxxopts::value<std::string>()->default_value("0"))
     ("log-level", "trace, debug, info, warn, error or off",
@@ -216,6 +218,15 @@ config from_args(const cxxopts::ParseResult& args) {
     c.zerocopy = zerocopy_mode::off;
   else
     throw config_error("--zerocopy '" + zerocopy + "' must be auto, on or off");
+  std::string engine = args["engine"].as<std::string>();
+  if (engine == "auto")
+    c.engine = engine_choice::automatic;
+  else if (engine == "uring" || engine == "io_uring")
+    c.engine = engine_choice::uring;
+  else if (engine == "epoll")
+    c.engine = engine_choice::epoll;
+  else
+    throw config_error("--engine '" + engine + "' must be auto, uring or epoll");
   c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
   c.log_level = args["log-level"].as<std::string>();
   if (args.count("admin-htpasswd")) c.admin_users = htpasswd::load(args["admin-htpasswd"].as<std::string>());

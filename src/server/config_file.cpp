@@ -17,7 +17,7 @@ constexpr std::string_view global_keys[] = {
     "listen",        "admin_listen",  "access_log",         "workers",         "cpus",
     "ring_chunks",   "chunk_size",    "chunk_duration",     "burst",           "max_lag",
     "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
-    "header_timeout", "write_timeout", "zerocopy",          "sndbuf",          "log_level",
+    "header_timeout", "write_timeout", "zerocopy",          "engine",          "sndbuf",  "log_level",
     "source_timeout", "lost_timeout",    "source_password",    "allow",           "deny",
     "token_secret",   "token_secret_file", "token_bind_ip",    "admin_htpasswd",  "source_htpasswd",
 };

@@ -99,12 +99,20 @@ server::server(const config& cfg, reread_fn reread)
   if (!cfg.access_log.empty()) log_ = std::make_unique<access_log>(cfg.access_log);
   address at = cfg.listen;
   unsigned n = worker_count(cfg);
+  bool epoll = cfg.engine == engine_choice::epoll;
+  if (cfg.engine == engine_choice::automatic) {
+    if (int err = uring_probe(); err < 0) {
+      spdlog::warn("{}; serving with epoll instead", uring_error_text(err));
+      epoll = true;
+    }
+  }
   for (unsigned i = 0; i < n; ++i) {
     worker_options wopts;
     wopts.ring_chunks = cfg.ring_chunks;
     wopts.header_timeout_s = cfg.header_timeout_s;
     wopts.write_timeout_s = cfg.write_timeout_s;
     wopts.zerocopy = cfg.zerocopy;
+    wopts.epoll = epoll;
     wopts.log = log_.get();
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
@@ -125,8 +133,8 @@ server::server(const config& cfg, reread_fn reread)
     shutdown();  // the workers already started; no source has
     throw;
   }
-  spdlog::info("{} worker{} on {}{}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
-               cfg.cpus.empty() ? "" : " (pinned)", fds);
+  spdlog::info("{} worker{} on {}{}, with {}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
+               cfg.cpus.empty() ? "" : " (pinned)", epoll ? "epoll" : "io_uring", fds);
   for (size_t i = 0; i < mounts_.size(); ++i) {
     mounts_.at(i).feed->start();
     urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +
@@ -199,7 +207,8 @@ void server::reload() {
   if (n.chunking.target_bytes != cfg_.chunking.target_bytes || n.chunking.max_delay != cfg_.chunking.max_delay ||
       n.ring_chunks != cfg_.ring_chunks)
     differs("chunking");
-  if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf) differs("zerocopy/sndbuf");
+  if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf || n.engine != cfg_.engine)
+    differs("engine/zerocopy/sndbuf");
   if (n.access_log != cfg_.access_log) differs("access_log");
   if (n.limits.redirect != cfg_.limits.redirect) differs("redirect_on_overflow");
   if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s) differs("timeouts");
@@ -312,6 +321,7 @@ stats_snapshot server::snapshot() {
     worker_stats ws;
     ws.id = static_cast<unsigned>(s.workers.size());
     ws.cpu = w->cpu();
+    ws.engine = w->engine();
     ws.uring_mode = w->uring_mode();
     ws.viewers = c.viewers.load(std::memory_order_relaxed);
     ws.connections = c.accepted.load(std::memory_order_relaxed);

@@ -35,6 +35,7 @@ std::string stats_json(const stats_snapshot& s) {
   for (const worker_stats& w : s.workers)
     j["workers"].push_back({{"id", w.id},
                             {"cpu", w.cpu},
+                            {"engine", w.engine},
                             {"uring_mode", w.uring_mode},
                             {"viewers", w.viewers},
                             {"connections", w.connections},
@@ -153,6 +154,8 @@ std::string stats_prometheus(const stats_snapshot& s) {
        &worker_stats::zerocopy_copied},
       {"worker_cq_overflows_total", "counter", "io_uring completion queue overflows.", &worker_stats::cq_overflows},
   };
+  m.family("worker_info", "gauge", "Always 1; the worker's I/O engine is a label.");
+  for (const worker_stats& w : s.workers) m.sample(fmt::format("worker=\"{}\",engine=\"{}\"", w.id, w.engine), 1);
   for (const worker_field& f : worker_fields) {
     m.family(f.name, f.type, f.help);
     for (const worker_stats& w : s.workers)

@@ -48,6 +48,10 @@ std::string peer_address(int fd) {
   return text;
 }
 
+std::chrono::nanoseconds span(const __kernel_timespec& t) {
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
 // At shutdown, how long viewers may take to finish the chunk they have begun.
 constexpr long stop_grace_s = 5;
 // Viewers whose sends go to the kernel in one submission (see serve_ready).
@@ -120,7 +124,7 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
   int err = result.get();
   if (err < 0) {
     thread_.join();
-    throw std::runtime_error(uring_error_text(err));
+    throw std::runtime_error(opts_.epoll ? std::string("epoll_create1: ") + std::strerror(-err) : uring_error_text(err));
   }
 }
 
@@ -140,11 +144,15 @@ void worker::run(std::promise<int>& ready) {
       spdlog::warn("worker {}: cannot pin to CPU {}: {}", id_, opts_.cpu, std::strerror(err));
   }
   // Created here: SINGLE_ISSUER wants the ring made by the thread that submits.
-  int err = ring_.init(opts_.uring_entries);
+  int err = opts_.epoll ? poll_.init() : ring_.init(opts_.uring_entries);
   ready.set_value(err);
   if (err < 0) return;
-  spdlog::debug("worker {}: io_uring ({})", id_, ring_.mode());
-  zc_.init(ring_, opts_.zerocopy, *pool_, id_);
+  if (opts_.epoll) {
+    fcntl(wake_.fd(), F_SETFL, fcntl(wake_.fd(), F_GETFL) | O_NONBLOCK);  // read when ready
+  } else {
+    spdlog::debug("worker {}: io_uring ({})", id_, ring_.mode());
+    zc_.init(ring_, opts_.zerocopy, *pool_, id_);
+  }
   arm_accept();
   arm_wake();
   arm_tick();
@@ -152,6 +160,15 @@ void worker::run(std::promise<int>& ready) {
   while (!stopping_ || !clients_.empty() || (holds_ > 0 && !gave_up_)) {
     // With viewers still to serve from the last wake-up, only collect what completed;
     // otherwise sleep until something does.
+    if (opts_.epoll) {
+      if (int r = poll_.wait(ready_.empty()); r < 0) {
+        spdlog::critical("worker {}: epoll_wait: {}", id_, std::strerror(-r));
+        break;
+      }
+      for (const completion& done : poll_.take()) handle(done.user_data, done.res, done.flags);
+      serve_ready();
+      continue;
+    }
     int r = ready_.empty() ? ring_.submit_and_wait() : ring_.submit_and_get_events();
     if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
       spdlog::critical("worker {}: io_uring_submit_and_wait: {}", id_, std::strerror(-r));
@@ -160,7 +177,7 @@ void worker::run(std::promise<int>& ready) {
     unsigned head, seen = 0;
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(ring_.get(), head, cqe) {
-      handle(cqe);
+      handle(cqe->user_data, cqe->res, cqe->flags);
       ++seen;
     }
     io_uring_cq_advance(ring_.get(), seen);
@@ -192,45 +209,71 @@ void worker::log_counters() const {
                zc.fixed_sends.load(), zc.notified.load(), zc.copied.load());
 }
 
-void worker::handle(io_uring_cqe* cqe) {
-  uint64_t data = cqe->user_data;
-  auto* c = reinterpret_cast<client*>(data & ~tag_mask);
-  switch (static_cast<tag>(data & tag_mask)) {
+void worker::handle(uint64_t user_data, int res, uint32_t flags) {
+  auto* c = reinterpret_cast<client*>(user_data & ~tag_mask);
+  switch (static_cast<tag>(user_data & tag_mask)) {
     case tag_ignore: break;
-    case tag_accept: on_accept(cqe->res, cqe->flags); break;
+    case tag_accept: on_accept(res, flags); break;
     case tag_accept_retry: if (!stopping_) arm_accept(); break;
     case tag_wake: on_wake(); break;
     case tag_tick: on_tick(); break;
-    case tag_recv: --c->inflight; on_recv(c, cqe->res); break;
+    case tag_recv: --c->inflight; on_recv(c, res); break;
     case tag_send:
       --c->inflight;
       c->sending = false;
       counters_.sends_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      on_send(c, cqe->res);
+      on_send(c, res);
       break;
-    case tag_send_zc: on_send_zc(reinterpret_cast<zc_hold*>(c), cqe->res, cqe->flags); break;
+    case tag_send_zc: on_send_zc(reinterpret_cast<zc_hold*>(c), res, flags); break;
     case tag_cancel: --c->inflight; on_cancel(c); break;
     case tag_stop_deadline: on_stop_deadline(); break;
   }
 }
 
+void worker::io_recv(client* c, void* buf, size_t len, __kernel_timespec* timeout) {
+  ++c->inflight;
+  uint64_t data = encode(c, tag_recv);
+  if (opts_.epoll) return poll_.recv(c->fd, buf, len, data, timeout ? span(*timeout) : epoll_loop::clock::duration{});
+  if (timeout) ring_.reserve(2);  // the link must not be split across submissions
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_recv(sqe, c->fd, buf, len, 0);
+  io_uring_sqe_set_data64(sqe, data);
+  if (!timeout) return;
+  sqe->flags |= IOSQE_IO_LINK;
+  sqe = ring_.sqe();
+  io_uring_prep_link_timeout(sqe, timeout, 0);
+  io_uring_sqe_set_data64(sqe, tag_ignore);
+}
+
+void worker::io_cancel(int fd, uint64_t target, uint64_t user_data) {
+  if (opts_.epoll) return poll_.cancel(fd, target, user_data);
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_cancel64(sqe, target, 0);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void worker::io_timeout(__kernel_timespec* after, uint64_t user_data) {
+  if (opts_.epoll) return poll_.timeout(span(*after), user_data);
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_timeout(sqe, after, 0, 0);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
 void worker::arm_accept() {
+  if (opts_.epoll) return poll_.accept(sock_.fd(), tag_accept);
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_multishot_accept(sqe, sock_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
   io_uring_sqe_set_data64(sqe, tag_accept);
 }
 
 void worker::arm_wake() {
+  if (opts_.epoll) return poll_.read(wake_.fd(), &wake_buf_, sizeof wake_buf_, tag_wake);
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_read(sqe, wake_.fd(), &wake_buf_, sizeof wake_buf_, 0);
   io_uring_sqe_set_data64(sqe, tag_wake);
 }
 
-void worker::arm_tick() {
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_timeout(sqe, &tick_, 0, 0);
-  io_uring_sqe_set_data64(sqe, tag_tick);
-}
+void worker::arm_tick() { io_timeout(&tick_, tag_tick); }
 
 void worker::on_accept(int res, uint32_t flags) {
   bool more = flags & IORING_CQE_F_MORE;
@@ -249,10 +292,7 @@ void worker::on_accept(int res, uint32_t flags) {
         c->log->peer = peer_address(res);
       }
       c->request = std::make_unique<char[]>(client::request_buffer);
-      io_uring_sqe* sqe = ring_.sqe();
-      io_uring_prep_recv(sqe, c->fd, c->request.get(), client::request_buffer, 0);
-      io_uring_sqe_set_data64(sqe, encode(c, tag_recv));
-      ++c->inflight;
+      io_recv(c, c->request.get(), client::request_buffer);
     }
   } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
     // Out of fds or memory. Viewers already connected are not affected; the waiting
@@ -264,9 +304,7 @@ void worker::on_accept(int res, uint32_t flags) {
     if (res == -EMFILE || res == -ENFILE) shed_backlog();
     if (!more && !stopping_) {
       accept_retry_ = {.tv_sec = 0, .tv_nsec = 100'000'000};
-      io_uring_sqe* sqe = ring_.sqe();
-      io_uring_prep_timeout(sqe, &accept_retry_, 0, 0);
-      io_uring_sqe_set_data64(sqe, tag_accept_retry);
+      io_timeout(&accept_retry_, tag_accept_retry);
     }
     return;
   } else if (res != -ECANCELED && res != -EINVAL) {
@@ -425,9 +463,7 @@ void worker::on_tick() {
       // Its buffer belongs to the kernel until the recv ends: cancel it, answer then.
       counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
       c->timed_out = true;
-      io_uring_sqe* sqe = ring_.sqe();
-      io_uring_prep_cancel64(sqe, encode(c, tag_recv), 0);
-      io_uring_sqe_set_data64(sqe, tag_ignore);
+      io_cancel(c->fd, encode(c, tag_recv), tag_ignore);
     } else if (c->sending && idle >= opts_.write_timeout_s) {
       counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("worker {}: viewer made no progress for {} s; closing", id_, idle);
@@ -477,11 +513,7 @@ void worker::read_request(client* c) {
     answer(c, canned::too_large);
     return;
   }
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_recv(sqe, c->fd, c->request.get() + c->request_len,
-                     client::request_buffer - c->request_len, 0);
-  io_uring_sqe_set_data64(sqe, encode(c, tag_recv));
-  ++c->inflight;
+  io_recv(c, c->request.get() + c->request_len, client::request_buffer - c->request_len);
 }
 
 void worker::route(client* c, const http_request& req) {
@@ -590,6 +622,7 @@ void worker::take_push(client* c, const http_request& req) {
   p.fd = c->fd;
   p.peer = c->log ? c->log->peer : peer_address(c->fd);
   p.leftover.assign(c->request.get() + req.head_length, c->request_len - req.head_length);
+  if (opts_.epoll) poll_.forget(c->fd);  // before the source thread may close it
   switch (feed.offer(p, req.header("authorization"))) {
     case source::offer_result::accepted:
       if (c->log) c->log->status = 200;
@@ -675,21 +708,16 @@ void worker::linger(client* c) {
 
 void worker::discard(client* c) {
   ++c->lingered;
-  ring_.reserve(2);
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_recv(sqe, c->fd, discard_.get(), discard_size, 0);
-  io_uring_sqe_set_data64(sqe, encode(c, tag_recv));
-  sqe->flags |= IOSQE_IO_LINK;
-  ++c->inflight;
-  sqe = ring_.sqe();
-  io_uring_prep_link_timeout(sqe, &linger_timeout_, 0);
-  io_uring_sqe_set_data64(sqe, tag_ignore);
+  io_recv(c, discard_.get(), discard_size, &linger_timeout_);
 }
 
 void worker::close(client* c) {
   if (!c->idle()) {
     // Its operations complete with errors now; release() follows the last one.
-    if (!c->closing) shutdown(c->fd, SHUT_RDWR);
+    if (!c->closing) {
+      shutdown(c->fd, SHUT_RDWR);
+      if (opts_.epoll) poll_.kick(c->fd);  // epoll may not report a shutdown of our own
+    }
     c->closing = true;
     return;
   }
@@ -712,7 +740,10 @@ void worker::release(client* c) {
   clients_[c->slot] = clients_.back();
   clients_[c->slot]->slot = c->slot;
   clients_.pop_back();
-  if (c->fd >= 0) ::close(c->fd);
+  if (c->fd >= 0) {
+    if (opts_.epoll) poll_.forget(c->fd);
+    ::close(c->fd);
+  }
   delete c;
 }
 
@@ -727,15 +758,14 @@ void worker::begin_shutdown() {
     for (client* c : v->parked) c->parked = false;
     v->parked.clear();
   }
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_cancel64(sqe, tag_accept, 0);
-  io_uring_sqe_set_data64(sqe, tag_ignore);
+  if (opts_.epoll)
+    poll_.stop_accept();
+  else
+    io_cancel(sock_.fd(), tag_accept, tag_ignore);
   // Viewers with a send in flight finish the chunk they have begun (pump() sees
   // stopping_), for at most stop_grace_; everyone else goes now.
   stop_grace_ = {.tv_sec = stop_grace_s, .tv_nsec = 0};
-  sqe = ring_.sqe();
-  io_uring_prep_timeout(sqe, &stop_grace_, 0, 0);
-  io_uring_sqe_set_data64(sqe, tag_stop_deadline);
+  io_timeout(&stop_grace_, tag_stop_deadline);
   scratch_ = clients_;  // close() may release clients and reorder clients_
   for (client* c : scratch_)
     if (!(c->state == client::phase::streaming && c->sending)) close(c);
@@ -755,9 +785,7 @@ void worker::on_stop_deadline() {
     for (client* c : scratch_) abort(c);
     scratch_.clear();
     stop_grace_ = {.tv_sec = 1, .tv_nsec = 0};
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_timeout(sqe, &stop_grace_, 0, 0);
-    io_uring_sqe_set_data64(sqe, tag_stop_deadline);
+    io_timeout(&stop_grace_, tag_stop_deadline);
   }
 }
 

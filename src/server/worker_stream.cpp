@@ -25,10 +25,8 @@ void worker::check_lag(client* c) {
     return close(c);
   }
   c->skipping = true;
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_cancel64(sqe, encode(c, tag_send), 0);
-  io_uring_sqe_set_data64(sqe, encode(c, tag_cancel));
   ++c->inflight;
+  io_cancel(c->fd, encode(c, tag_send), encode(c, tag_cancel));
 }
 
 void worker::on_cancel(client* c) {
@@ -152,10 +150,17 @@ void worker::pump(client* c) {
 void worker::send(client* c) {
   size_t bytes = 0;
   for (size_t i = 0; i < c->queued(); ++i) bytes += c->iov[i].iov_len;
-  io_uring_sqe* sqe = ring_.sqe();
   ++c->inflight;
   c->sending = true;
   counters_.sends_in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (opts_.epoll) {  // (zc_ stays off: MSG_ZEROCOPY's error-queue notices are not read)
+    if (c->queued() == 1)
+      poll_.send(c->fd, c->iov[0].iov_base, c->iov[0].iov_len, encode(c, tag_send));
+    else
+      poll_.sendmsg(c->fd, c->message(), encode(c, tag_send));
+    return;
+  }
+  io_uring_sqe* sqe = ring_.sqe();
   if (c->state != client::phase::streaming || !zc_.use_for(bytes)) {
     // A caught-up viewer has one chunk to send: SEND spares the kernel copying in a
     // msghdr and an iovec.

@@ -12,14 +12,21 @@ import threading
 import time
 
 GORDO = os.environ.get("GORDO", os.path.join(os.path.dirname(__file__), "../../build/gordo"))
+# The I/O engine every Gordo() runs with unless its test picks one (meson runs the serving
+# suites once as they are and once with GORDO_ENGINE=epoll).
+ENGINE = os.environ.get("GORDO_ENGINE")
+# Runs a command with io_uring_setup(2) blocked by seccomp (tests/integration/no_uring.cpp).
+NO_URING = os.environ.get("NO_URING", os.path.join(os.path.dirname(__file__), "../../build/tests/no_uring"))
 TS_PACKET = 188
 
 
 class Gordo:
     """A running gordo on a free loopback port. Use as a context manager."""
 
-    def __init__(self, *args, start_timeout=60, max_fds=None, env=None):
-        self.args = [GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", *args]
+    def __init__(self, *args, start_timeout=60, max_fds=None, env=None, wrapper=()):
+        """`wrapper`: a command gordo runs under (e.g. [NO_URING])."""
+        engine = ["--engine", ENGINE] if ENGINE and "--engine" not in args else []
+        self.args = [*wrapper, GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", *engine, *args]
         self.stderr = tempfile.TemporaryFile()
 
         def limit_fds():

@@ -1,11 +1,14 @@
 """Black-box: the serving engine's policies (slow viewers, limits, timeouts, zero-copy,
-several workers) seen from real sockets and from the counters gordo logs when it stops."""
+several workers, io_uring or epoll) seen from real sockets and from the counters gordo logs
+when it stops."""
+import json
 import os
+import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import (Gordo, Viewer, capture, capture_async, connect, continuity_breaks, decode_errors,
+from harness import (ENGINE, GORDO, NO_URING, Gordo, Viewer, capture, capture_async, connect, continuity_breaks, decode_errors,
                      make_media, request, server_counters, split_response, ts_packets, write)
 
 MEDIA_SECONDS = 4
@@ -212,6 +215,7 @@ class Limits(unittest.TestCase):
             self.assertEqual(counters["timeouts"], 2)
 
 
+@unittest.skipIf(ENGINE == "epoll", "zero-copy sends are the io_uring engine's")
 class ZeroCopy(unittest.TestCase):
     def serve(self, mode, viewers=4):
         with Gordo("--input", MEDIA, "--loop", "--workers", "2", "--zerocopy", mode) as g:
@@ -244,6 +248,57 @@ class ZeroCopy(unittest.TestCase):
     def test_off_never_sends_zero_copy(self):
         counters, _ = self.serve("off")
         self.assertEqual(counters["zc_sends"], 0)
+
+
+class EngineChoice(unittest.TestCase):
+    """--engine auto|uring|epoll, with io_uring blocked by seccomp as container runtimes do."""
+
+    def watch(self, g, seconds=3):
+        status, _, body, _ = capture(g.port, "/live.ts", seconds)
+        self.assertEqual(status, 200)
+        self.assertGreater(len(body), MEDIA_BYTES_PER_S * seconds / 3)
+        self.assertEqual(continuity_breaks(body), [])
+        self.assertEqual(decode_errors(write(TMP.name, "engine.ts", body)), "")
+        status, _, stats = g.admin_get("/stats")
+        self.assertEqual(status, 200)
+        return json.loads(stats)
+
+    def fallback(self, wrapper, reason):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "2", "--engine", "auto", wrapper=wrapper) as g:
+            stats = self.watch(g)
+            counters, log = stopped(g)
+        self.assertEqual([w["engine"] for w in stats["workers"]], ["epoll", "epoll"])
+        # Said once for the process, not once per worker, with what to do about it.
+        self.assertEqual(log.count("io_uring is not available"), 1, log)
+        self.assertIn(reason, log)
+        self.assertIn("serving with epoll instead", log)
+        self.assertIn("with epoll", log)
+        self.assertGreater(counters["bytes"], 0)
+
+    def test_auto_serves_with_epoll_where_seccomp_blocks_io_uring(self):
+        self.fallback([NO_URING], "seccomp")
+
+    def test_auto_serves_with_epoll_where_the_kernel_has_no_io_uring(self):
+        self.fallback([NO_URING, "--enosys"], "built without io_uring")
+
+    def test_uring_insisted_on_where_blocked_is_a_clear_startup_error(self):
+        proc = subprocess.run([NO_URING, GORDO, "--input", MEDIA, "--listen", "127.0.0.1:0",
+                               "--admin-listen", "off", "--engine", "uring"], capture_output=True, timeout=30)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(b"io_uring is not available: Operation not permitted", proc.stderr)
+        self.assertNotIn(b"Segmentation", proc.stderr)
+
+    def test_epoll_chosen_is_used_without_a_warning(self):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "2", "--engine", "epoll") as g:
+            stats = self.watch(g)
+            _, log = stopped(g)
+        self.assertEqual([w["engine"] for w in stats["workers"]], ["epoll", "epoll"])
+        self.assertNotIn("io_uring is not available", log)
+
+    def test_unknown_engine_is_refused(self):
+        proc = subprocess.run([GORDO, "--engine", "kqueue"], capture_output=True, timeout=30)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"--engine 'kqueue' must be auto, uring or epoll", proc.stderr)
 
 
 class SeveralWorkers(unittest.TestCase):

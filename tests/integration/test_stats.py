@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from harness import GORDO, Gordo, connect, make_media, request, split_response
+from harness import ENGINE, GORDO, Gordo, connect, make_media, request, split_response
 
 SAMPLE = re.compile(r'^(gordo_[a-z_]+)(\{([a-z_]+="(?:[^"\\\n]|\\.)*")(,[a-z_]+="(?:[^"\\\n]|\\.)*")*\})? '
                     r'(-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
@@ -102,7 +102,11 @@ class Stats(unittest.TestCase):
         self.assertGreaterEqual(sum(w["connections"] for w in workers), 3)
         self.assertEqual(sum(w["bytes_out"] for w in workers) >= m["bytes_out"], True)
         for w in workers:
-            self.assertIn(w["uring_mode"], ("single-issuer defer-taskrun", "coop-taskrun", "basic"))
+            if ENGINE == "epoll":
+                self.assertEqual((w["engine"], w["uring_mode"]), ("epoll", ""))
+            else:
+                self.assertEqual(w["engine"], "io_uring")
+                self.assertIn(w["uring_mode"], ("single-issuer defer-taskrun", "coop-taskrun", "basic"))
             self.assertEqual(w["cq_overflows"], 0)
 
         status, headers, body = self.gordo.admin_get("/metrics")
@@ -112,6 +116,8 @@ class Stats(unittest.TestCase):
         self.assertEqual(series['gordo_mount_viewers{mount="/live.ts"}'], 3)
         self.assertEqual(series['gordo_mount_up{mount="/live.ts"}'], 1)
         self.assertEqual(series['gordo_worker_viewers{worker="0"}'] + series['gordo_worker_viewers{worker="1"}'], 3)
+        engine = "epoll" if ENGINE == "epoll" else "io_uring"
+        self.assertEqual(series[f'gordo_worker_info{{worker="1",engine="{engine}"}}'], 1)
         self.assertGreaterEqual(series['gordo_mount_sent_bytes_total{mount="/live.ts"}'], m["bytes_out"])
         self.assertEqual(series[f'gordo_build_info{{version="{version}"}}'], 1)
 

@@ -39,7 +39,12 @@ class uring {
   std::string mode_;
 };
 
-// Why io_uring_queue_init failed, and what to do about it.
+// 0 when this process can serve with io_uring: a ring can be set up, and the kernel has
+// what the worker uses (Linux 5.19: multishot accept; IORING_OP_SOCKET came with it and
+// is what a probe can see). Else -errno: why not (-EOPNOTSUPP: too old).
+int uring_probe();
+
+// Why io_uring cannot be used, and what to do about it.
 std::string uring_error_text(int neg_errno);
 
 }  // namespace gordo

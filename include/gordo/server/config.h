@@ -30,6 +30,10 @@ struct mount_config {
   std::string source_key() const;
 };
 
+// How workers do their I/O: io_uring; epoll with sendmsg; or io_uring where the kernel
+// allows it, else epoll (saying why, once).
+enum class engine_choice { automatic, uring, epoll };
+
 struct config {
   address listen;
   std::optional<address> admin_listen;  // /stats and /metrics; nullopt: none
@@ -46,6 +50,7 @@ struct config {
   int64_t source_timeout_us = 10'000'000;  // a network source quiet this long is reconnected
   std::chrono::microseconds lost_timeout{30'000'000};  // hungry this long: lost
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
+  engine_choice engine = engine_choice::automatic;
   int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string log_level = "info";
   std::shared_ptr<const htpasswd> admin_users;   // --admin-htpasswd: /stats and /metrics need Basic auth

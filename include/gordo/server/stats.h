@@ -29,7 +29,8 @@ struct mount_stats {
 struct worker_stats {
   unsigned id = 0;
   int cpu = -1;  // pinned to; -1: not pinned
-  std::string uring_mode;
+  std::string engine;      // "io_uring" or "epoll"
+  std::string uring_mode;  // io_uring's setup flags; empty with epoll
   uint64_t viewers = 0;
   uint64_t connections = 0;
   uint64_t bytes_out = 0;

@@ -1,6 +1,7 @@
-// A serving thread: its own io_uring, its own listening socket, its own viewers and its
-// own view of every mount's stream. Nothing here is shared with other workers except
-// the admission counters (one atomic add per connect).
+// A serving thread: its own io_uring (or epoll, where io_uring cannot be used), its own
+// listening socket, its own viewers and its own view of every mount's stream. Nothing
+// here is shared with other workers except the admission counters (one atomic add per
+// connect).
 #pragma once
 
 #include <array>
@@ -16,6 +17,7 @@
 
 #include "gordo/core/stream_ring.h"
 #include "gordo/core/wake_fd.h"
+#include "gordo/io/epoll_loop.h"
 #include "gordo/io/uring.h"
 #include "gordo/io/zerocopy.h"
 #include "gordo/net/http_request.h"
@@ -34,6 +36,7 @@ struct worker_options {
   uint32_t header_timeout_s = 10;  // to send a complete request head
   uint32_t write_timeout_s = 30;   // for one send to make progress
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
+  bool epoll = false;  // serve with epoll and sendmsg instead of io_uring
   access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
 };
 
@@ -92,7 +95,8 @@ class worker {
   const zerocopy_counters& zerocopy_stats() const { return zc_.counters(); }
   mount_counters mount_stats(uint32_t slot) const;
   int cpu() const { return opts_.cpu; }
-  const std::string& uring_mode() const { return ring_.mode(); }
+  const char* engine() const { return opts_.epoll ? "epoll" : "io_uring"; }
+  const std::string& uring_mode() const { return ring_.mode(); }  // empty with epoll
   unsigned cq_overflows() const { return ring_.cq_overflows(); }
 
  private:
@@ -141,7 +145,12 @@ class worker {
   view& at(int slot) { return *views_[static_cast<size_t>(slot)].load(std::memory_order_relaxed); }
 
   void run(std::promise<int>& ready);
-  void handle(io_uring_cqe* cqe);
+  void handle(uint64_t user_data, int res, uint32_t flags);
+  // Operations on the worker's engine, completing into handle(). A receive with a
+  // timeout ends with -ECANCELED when it runs out.
+  void io_recv(client* c, void* buf, size_t len, __kernel_timespec* timeout = nullptr);
+  void io_cancel(int fd, uint64_t target, uint64_t user_data);
+  void io_timeout(__kernel_timespec* after, uint64_t user_data);
   void arm_accept();
   void arm_wake();
   void arm_tick();
@@ -190,6 +199,7 @@ class worker {
   int reserve_fd_ = -1;  // given up to answer 503 when out of fds
   bool warned_fds_ = false;
   uring ring_;
+  epoll_loop poll_;  // instead of ring_ with opts_.epoll
   zerocopy zc_;
   uint64_t holds_ = 0;  // zero-copy sends not yet notified
   bool gave_up_ = false;  // on holds_, at the end of a shutdown

@@ -33,12 +33,13 @@ class config_file_test : public ::testing::Test {
 };
 
 TEST_F(config_file_test, settings_and_mounts) {
-  write("workers = 3\nmax_lag = \"4MiB\"\nzerocopy = \"off\"\n"
+  write("workers = 3\nmax_lag = \"4MiB\"\nzerocopy = \"off\"\nengine = \"epoll\"\n"
         "[[mount]]\npath = \"/a.ts\"\ninput = \"udp://239.0.0.1:1234\"\n"
         "[[mount]]\npath = \"/b.ts\"\nloop = true\nburst = \"2s\"\non_slow = \"drop\"\nclient_limit = 7\n");
   config c = parse({});
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.zerocopy, zerocopy_mode::off);
+  EXPECT_EQ(c.engine, engine_choice::epoll);
   ASSERT_EQ(c.mounts.size(), 2u);
   EXPECT_EQ(c.mounts[0].path, "/a.ts");
   EXPECT_EQ(c.mounts[0].input, "udp://239.0.0.1:1234");

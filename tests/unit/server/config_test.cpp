@@ -51,7 +51,7 @@ TEST(parse_args, engine_flags) {
                     "--on-slow", "drop", "--client-limit", "10", "--mount-client-limit", "5",
                     "--bandwidth-limit", "100", "--redirect-on-overflow", "http://b/live.ts",
                     "--zerocopy", "off", "--sndbuf", "65536", "--chunk-size", "64KiB",
-                    "--chunk-duration", "250ms"});
+                    "--chunk-duration", "250ms", "--engine", "epoll"});
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.cpus, (std::vector<int>{1, 2}));
   EXPECT_EQ(c.policy.burst.ns, 2'000'000'000);
@@ -65,6 +65,9 @@ TEST(parse_args, engine_flags) {
   EXPECT_EQ(c.sndbuf, 65536);
   EXPECT_EQ(c.chunking.target_bytes, 64u * 1024);
   EXPECT_EQ(c.chunking.max_delay.count(), 250);
+  EXPECT_EQ(c.engine, engine_choice::epoll);
+  EXPECT_EQ(parse({"--engine", "uring"}).engine, engine_choice::uring);
+  EXPECT_THROW(parse({"--engine", "select"}), config_error);
 }
 
 TEST(parse_args, push_mounts_share_their_source) {
@@ -129,6 +132,7 @@ TEST(parse_args, defaults) {
   EXPECT_EQ(c.policy.max_lag.ns, 10'000'000'000);
   EXPECT_EQ(c.policy.on_slow, slow_policy::skip_to_keyframe);
   EXPECT_EQ(c.zerocopy, zerocopy_mode::automatic);
+  EXPECT_EQ(c.engine, engine_choice::automatic);
   EXPECT_EQ(c.header_timeout_s, 10u);
   EXPECT_EQ(c.write_timeout_s, 30u);
 }
