@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -279,7 +280,7 @@ stream_span parse_span(const std::string& flag, const std::string& text) {
   const char* end = text.data() + text.size();
   auto [unit, ec] = std::from_chars(begin, end, value);
   std::string_view suffix(unit, static_cast<size_t>(end - unit));
-  if (text.empty() || ec != std::errc() || value < 0)
+  if (text.empty() || ec != std::errc() || !std::isfinite(value) || value < 0)
     throw config_error(fmt::format("--{} '{}' is not an amount like 2s, 500ms, 512KiB or 2MB", flag, text));
   struct unit_t {
     std::string_view name;
@@ -292,6 +293,9 @@ stream_span parse_span(const std::string& flag, const std::string& text) {
   };
   for (const unit_t& u : units) {
     if (suffix != u.name) continue;
+    // Beyond 2^63 (8 EiB, 292 years) the conversion would overflow; no setting means it.
+    if (value * u.bytes >= 0x1p63 || value * u.ns >= 0x1p63)
+      throw config_error(fmt::format("--{} '{}' is far too large", flag, text));
     stream_span span;
     span.bytes = static_cast<uint64_t>(value * u.bytes);
     span.ns = static_cast<int64_t>(value * u.ns);
