@@ -107,6 +107,12 @@ void epoll_loop::watch(int fd) {
 }
 
 void epoll_loop::cancel(int fd, uint64_t target, uint64_t user_data) {
+  if (fd == listen_fd_ && target == accept_data_ && accepting_) {
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    accepting_ = false;
+    done(target, -ECANCELED);
+    return done(user_data, 0);
+  }
   fd_ops& s = slot(fd);
   for (op* o : {&s.in, &s.out}) {
     if (o->what == kind::none || o->user_data != target) continue;
@@ -141,13 +147,6 @@ void epoll_loop::accept(int fd, uint64_t user_data) {
   ev.data.fd = fd;
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return done(user_data, -errno);
   accepting_ = true;
-}
-
-void epoll_loop::stop_accept() {
-  if (!accepting_) return;
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-  accepting_ = false;
-  done(accept_data_, -ECANCELED);
 }
 
 void epoll_loop::accept_ready() {

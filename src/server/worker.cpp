@@ -758,10 +758,7 @@ void worker::begin_shutdown() {
     for (client* c : v->parked) c->parked = false;
     v->parked.clear();
   }
-  if (opts_.epoll)
-    poll_.stop_accept();
-  else
-    io_cancel(sock_.fd(), tag_accept, tag_ignore);
+  io_cancel(sock_.fd(), tag_accept, tag_ignore);
   // Viewers with a send in flight finish the chunk they have begun (pump() sees
   // stopping_), for at most stop_grace_; everyone else goes now.
   stop_grace_ = {.tv_sec = stop_grace_s, .tv_nsec = 0};

@@ -44,19 +44,19 @@ class epoll_loop {
   void read(int fd, void* buf, size_t len, uint64_t user_data);  // a non-blocking eventfd
   void send(int fd, const void* buf, size_t len, uint64_t user_data);
   void sendmsg(int fd, const msghdr* msg, uint64_t user_data);
-  // The pending operation `target` on `fd` completes with -ECANCELED, then `user_data`
-  // with 0; when none is pending, `user_data` completes with -ENOENT.
+  // The pending operation `target` on `fd` (or accepting on it) completes with
+  // -ECANCELED, then `user_data` with 0; when none is pending, `user_data` completes
+  // with -ENOENT.
   void cancel(int fd, uint64_t target, uint64_t user_data);
   // Tries `fd`'s pending operations again now (after a shutdown(2), they end at once).
   void kick(int fd);
   // The fd is about to be closed or given away: its operations and registration go.
   void forget(int fd);
 
-  // Accepts connections on the listening `fd` until stop_accept(): one completion each
-  // (flag MORE). Running out of fds or memory completes with the error and no MORE;
-  // call accept() again to resume.
+  // Accepts connections on the listening `fd` until cancelled: one completion each (flag
+  // MORE). Running out of fds or memory completes with the error and no MORE; call
+  // accept() again to resume.
   void accept(int fd, uint64_t user_data);
-  void stop_accept();
   // `user_data` completes with -ETIME after `after`.
   void timeout(clock::duration after, uint64_t user_data);
 

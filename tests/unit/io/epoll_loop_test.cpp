@@ -211,7 +211,7 @@ TEST(epoll_loop, a_forgotten_fd_number_serves_its_next_owner) {
   EXPECT_EQ(done[0].res, 1);
 }
 
-TEST(epoll_loop, accepts_each_connection_then_stops_when_asked) {
+TEST(epoll_loop, accepts_each_connection_until_cancelled) {
   epoll_loop loop;
   ASSERT_EQ(loop.init(), 0);
   sockaddr_in at{};
@@ -234,10 +234,12 @@ TEST(epoll_loop, accepts_each_connection_then_stops_when_asked) {
     EXPECT_TRUE(c.flags & IORING_CQE_F_MORE);
     close(c.res);
   }
-  loop.stop_accept();
+  loop.cancel(listener, 5, 6);
   auto done = loop.take();
-  ASSERT_EQ(done.size(), 1u);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].user_data, 5u);
   EXPECT_EQ(done[0].res, -ECANCELED);
+  EXPECT_EQ(done[1].user_data, 6u);
   int late = connected_to(at);
   ASSERT_GE(late, 0);
   EXPECT_TRUE(next(loop, 100ms).empty());
