@@ -100,6 +100,13 @@ bool source::authorized(std::string_view password) const {
   return !spec_.users;
 }
 
+bool source::may_update(std::string_view authorization) const {
+  if (!spec_.users) return authorized(basic_password(authorization));
+  auto [user, password] = htpasswd::credentials(authorization);
+  std::lock_guard lock(mu_);
+  return !verified_.first.empty() && same_secret(user, verified_.first) && same_secret(password, verified_.second);
+}
+
 void source::set_title(std::string title) {
   std::lock_guard lock(mu_);
   if (title == title_) return;
@@ -192,7 +199,10 @@ bool source::wait_for_push() {
     }
     if (spec_.users) {
       auto [user, password] = htpasswd::credentials(pusher_->authorization());
-      if (!spec_.users->check(user, password)) {
+      if (spec_.users->check(user, password)) {
+        std::lock_guard lock(mu_);
+        verified_ = {std::move(user), std::move(password)};
+      } else {
         auth_failures_.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("{}: push from {} refused: user '{}' unknown or wrong password", spec_.label, pusher_->peer(),
                      user);

@@ -588,7 +588,8 @@ std::optional<worker::canned> worker::check_access(client* c, const view& v, con
 }
 
 // Icecast's metadata update, as encoders send it to the stream's port:
-// GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song=TITLE with the source password.
+// GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song=TITLE with the source password
+// (or the user and password the encoder pushes with).
 void worker::update_metadata(client* c, const http_request& req) {
   std::string mode = query_param(req.query, "mode").value_or("");
   std::string path = query_param(req.query, "mount").value_or("");
@@ -598,9 +599,9 @@ void worker::update_metadata(client* c, const http_request& req) {
   if (!found) return answer(c, canned::not_found, &req);
   source& feed = *found->m->feed;
   if (!feed.is_push()) return answer(c, canned::not_pushed, &req);
-  if (!feed.authorized(basic_password(req.header("authorization")))) {
+  if (!feed.may_update(req.header("authorization"))) {
     found->denied.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("{}: metadata update from {} refused: wrong or missing source password", path,
+    spdlog::warn("{}: metadata update from {} refused: wrong or missing source credentials", path,
                  c->log ? c->log->peer : peer_address(c->fd));
     return answer(c, canned::unauthorized, &req);
   }

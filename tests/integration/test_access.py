@@ -182,7 +182,7 @@ class Users(unittest.TestCase):
             self.assertIn("Basic", headers["www-authenticate"])
             update = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=x HTTP/1.1\r\n{basic('studio', 'studio pw')}\r\n"
             self.assertEqual(split_response(request(g.port, update.encode()))[0], 401,
-                             "metadata updates take the source password, not the htpasswd file")
+                             "no encoder was let in as that user yet")
             encoder = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", self.media, "-c",
                                         "copy", "-f", "mpegts", "-method", "PUT", "-auth_type", "basic",
                                         f"http://studio:studio%20pw@127.0.0.1:{g.port}/live.ts"],
@@ -198,6 +198,15 @@ class Users(unittest.TestCase):
                 self.assertEqual(mount["denied"], 2, "the wrong push and the metadata update")
                 self.assertEqual(capture(g.port, "/live.ts", 2)[0], 200)
                 self.assertIn("user 'studio' unknown or wrong password", g.log())
+                # Now the pushing user's credentials update the title; a wrong password does not.
+                wrong = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=y HTTP/1.1\r\n{basic('studio', 'studio')}\r\n"
+                self.assertEqual(split_response(request(g.port, wrong.encode()))[0], 401)
+                right = ("GET /admin/metadata?mode=updinfo&mount=/live.ts&song=Studio%20Live HTTP/1.1\r\n"
+                         f"{basic('studio', 'studio pw')}\r\n")
+                self.assertEqual(split_response(request(g.port, right.encode()))[0], 200)
+                self.assertIn("title 'Studio Live'", g.log())
+                self.assertNotIn("title 'y'", g.log())
+                self.assertEqual(json.loads(g.admin_get("/stats")[2])["mounts"][0]["denied"], 3)
             finally:
                 encoder.terminate()
                 encoder.wait()

@@ -68,14 +68,18 @@ class source {
   // Encoders refused for their credentials (any thread).
   uint64_t auth_failures() const { return auth_failures_.load(std::memory_order_relaxed); }
 
-  // Push sources: true when `password` is the source password (or none is set). With an
-  // htpasswd file and no source password, false: that file is checked off the workers.
-  bool authorized(std::string_view password) const;
+  // A metadata update's Authorization header (any thread, cheap): the source password;
+  // with an htpasswd file, the user and password an encoder last pushed with, which the
+  // source thread checked against the file then.
+  bool may_update(std::string_view authorization) const;
   // The stream's title (ICY StreamTitle): from the source's tags, or an encoder's
   // metadata update (any thread).
   void set_title(std::string title);
 
  private:
+  // Push sources: true when `password` is the source password (or none is set). With an
+  // htpasswd file and no source password, false: that file is checked off the workers.
+  bool authorized(std::string_view password) const;
   static int interrupted(void* opaque);
   AVIOInterruptCB interrupt();  // for an input about to be opened
   void run();
@@ -113,6 +117,7 @@ class source {
   push_connection pending_;              // an encoder accepted, not yet read; guarded by mu_
   std::unique_ptr<push_reader> pusher_;  // the encoder being read; guarded by mu_
   bool busy_ = false;                    // pending_ or pusher_ holds an encoder; guarded by mu_
+  std::pair<std::string, std::string> verified_;  // user, password of the last push let in; guarded by mu_
   std::string title_;                    // guarded by mu_
   bool title_changed_ = false;           // not yet given to the muxers; guarded by mu_
 
@@ -120,7 +125,7 @@ class source {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> waiting_since_ns_{0};  // when the current open or read began
   std::atomic<state> state_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable wake_;
   std::thread thread_;
 };
