@@ -46,6 +46,8 @@ void epoll_loop::recv(int fd, void* buf, size_t len, uint64_t user_data, clock::
 }
 
 void epoll_loop::read(int fd, void* buf, size_t len, uint64_t user_data) {
+  // read(2) has no MSG_DONTWAIT: the fd itself must not block (once; it stays watched).
+  if (!slot(fd).registered) set_nonblocking(fd);
   op& o = slot(fd).in;
   o = {kind::read, buf, len, nullptr, user_data, ++gen_};
   start(fd, o);

@@ -147,9 +147,7 @@ void worker::run(std::promise<int>& ready) {
   int err = opts_.epoll ? poll_.init() : ring_.init(opts_.uring_entries);
   ready.set_value(err);
   if (err < 0) return;
-  if (opts_.epoll) {
-    fcntl(wake_.fd(), F_SETFL, fcntl(wake_.fd(), F_GETFL) | O_NONBLOCK);  // read when ready
-  } else {
+  if (!opts_.epoll) {
     spdlog::debug("worker {}: io_uring ({})", id_, ring_.mode());
     zc_.init(ring_, opts_.zerocopy, *pool_, id_);
   }

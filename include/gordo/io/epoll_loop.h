@@ -41,7 +41,7 @@ class epoll_loop {
   // At most one receive (or read) and one send pending per fd at a time, as the worker
   // issues them. A receive with a timeout completes with -ECANCELED when it runs out.
   void recv(int fd, void* buf, size_t len, uint64_t user_data, clock::duration timeout = {});
-  void read(int fd, void* buf, size_t len, uint64_t user_data);  // a non-blocking eventfd
+  void read(int fd, void* buf, size_t len, uint64_t user_data);  // an eventfd (made non-blocking)
   void send(int fd, const void* buf, size_t len, uint64_t user_data);
   void sendmsg(int fd, const msghdr* msg, uint64_t user_data);
   // The pending operation `target` on `fd` (or accepting on it) completes with

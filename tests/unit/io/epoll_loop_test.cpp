@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,6 +78,24 @@ TEST(epoll_loop, a_receive_that_would_block_completes_when_data_arrives) {
   EXPECT_EQ(done[0].user_data, 7u);
   EXPECT_EQ(done[0].res, 5);
   EXPECT_EQ(std::string(buf, 5), "hello");
+}
+
+TEST(epoll_loop, reading_a_blocking_eventfd_waits_for_epoll_not_in_read) {
+  epoll_loop loop;
+  ASSERT_EQ(loop.init(), 0);
+  int efd = eventfd(0, EFD_CLOEXEC);  // blocking, as the worker's wake fd is made
+  ASSERT_GE(efd, 0);
+  uint64_t value = 0;
+  loop.read(efd, &value, sizeof value, 4);  // would hang here if read(2) could block
+  ASSERT_GE(loop.wait(false), 0);
+  EXPECT_TRUE(loop.take().empty());
+  uint64_t one = 1;
+  ASSERT_EQ(write(efd, &one, sizeof one), 8);
+  auto done = next(loop);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].res, 8);
+  EXPECT_EQ(value, 1u);
+  close(efd);
 }
 
 TEST(epoll_loop, an_operation_that_can_run_at_once_completes_in_the_next_batch) {
