@@ -23,6 +23,10 @@ bool stream_ring::push(uint64_t seq, chunk_ref chunk, uint32_t flags, uint64_t p
   bytes_ += chunk.size();
   e.chunk = std::move(chunk);
   if (flags & chunk_keyframe) keyframes_.push_back(seq);
+  if (flags & chunk_restart) {
+    restart_seq_ = seq;
+    header_waits_ = false;
+  }
   end_ = seq + 1;
   return continuous;
 }
@@ -55,17 +59,24 @@ std::optional<uint64_t> stream_ring::keyframe_at_or_after(uint64_t seq) const {
   return *it;
 }
 
+void stream_ring::set_header(chunk_ref h) {
+  header_waits_ = header_ && h;
+  header_ = std::move(h);
+}
+
 std::optional<uint64_t> stream_ring::burst_start(stream_span burst) const {
-  if (keyframes_.empty()) return std::nullopt;
+  if (keyframes_.empty() || header_waits_ || keyframes_.back() < restart_seq_) return std::nullopt;
   if (burst.none()) return keyframes_.back();
   const entry& newest = slots_[(end_ - 1) & mask_];
   uint64_t live_pos = newest.pos + newest.chunk.size();
-  for (auto it = keyframes_.rbegin(); it != keyframes_.rend(); ++it) {
+  uint64_t oldest = keyframes_.back();
+  for (auto it = keyframes_.rbegin(); it != keyframes_.rend() && *it >= restart_seq_; ++it) {
     const entry& k = slots_[*it & mask_];
     if (burst.bytes ? live_pos - k.pos >= burst.bytes : newest.time_ns - k.time_ns >= burst.ns)
       return *it;
+    oldest = *it;
   }
-  return keyframes_.front();
+  return oldest;
 }
 
 bool stream_ring::behind(uint64_t seq, stream_span max) const {

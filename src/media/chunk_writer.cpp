@@ -91,19 +91,16 @@ void chunk_writer::tick(clock::time_point now) {
 }
 
 void chunk_writer::flush() {
-  chunk_ref chunk = builder_.seal();
-  if (!chunk) return;
+  if (builder_.pending() == 0) return;
   uint32_t flags = next_is_keyframe_ || all_keyframes_ ? chunk_keyframe : 0u;
   next_is_keyframe_ = false;
   if (flags && restart_) {
     flags |= chunk_restart;
     restart_ = false;
   }
-  if ((flags & chunk_keyframe) && header_source_ == header_source::ts_psi) {
-    std::vector<std::byte> psi = ts::psi_header(chunk.bytes());
-    if (!psi.empty() && psi != header_) publish_header(psi);
-  }
-  out_.publish(std::move(chunk), flags);
+  if ((flags & chunk_keyframe) && header_source_ == header_source::ts_psi)
+    ts::lead_with_psi(builder_.pending_bytes());
+  out_.publish(builder_.seal(), flags);
 }
 
 void chunk_writer::publish_metadata(std::string_view block) {
@@ -119,7 +116,6 @@ void chunk_writer::publish_header(std::span<const std::byte> bytes) {
     spdlog::error("stream header of {} bytes does not fit a slab", bytes.size());
     return;
   }
-  header_.assign(bytes.begin(), bytes.end());
   out_.set_header(builder_.seal());
 }
 

@@ -1,5 +1,6 @@
 #include "gordo/media/ts.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace gordo::ts {
@@ -40,23 +41,43 @@ std::optional<uint16_t> pmt_pid(std::span<const std::byte> p) {
 
 }  // namespace
 
-std::vector<std::byte> psi_header(std::span<const std::byte> data) {
-  std::span<const std::byte> pat;
+bool lead_with_psi(std::span<std::byte> data) {
+  size_t count = data.size() / packet_size;
+  auto packet = [&](size_t i) { return std::span<const std::byte>(data.subspan(i * packet_size, packet_size)); };
+  std::optional<size_t> pat;
   std::optional<uint16_t> pmt;
-  for (size_t off = 0; off + packet_size <= data.size(); off += packet_size) {
-    auto p = data.subspan(off, packet_size);
-    if (p[0] != sync_byte) return {};
+  std::vector<size_t> psi;  // packet indexes, in order
+  for (size_t i = 0; i < count; ++i) {
+    auto p = packet(i);
+    if (p[0] != sync_byte) return false;
     uint16_t pid = pid_of(p);
-    if (pat.empty() && pid == 0) {
-      pmt = pmt_pid(p);
-      if (pmt) pat = p;
-    } else if (pmt && pid == *pmt && starts_unit(p)) {
-      std::vector<std::byte> out(pat.begin(), pat.end());
-      out.insert(out.end(), p.begin(), p.end());
-      return out;
+    if (!pat) {
+      if (pid == 0 && (pmt = pmt_pid(p))) {
+        pat = i;
+        psi.push_back(i);
+      }
+    } else if (pid == *pmt && (psi.size() > 1 || starts_unit(p))) {
+      psi.push_back(i);  // the PMT, and any packets it continues into
+    } else if (psi.size() > 1 && pid != *pmt) {
+      break;
     }
   }
-  return {};
+  if (psi.size() < 2) return false;
+  if (psi.back() + 1 == psi.size()) return true;  // already leading
+  std::vector<std::byte> copy(data.begin(), data.begin() + static_cast<ptrdiff_t>((psi.back() + 1) * packet_size));
+  std::byte* out = data.data();
+  auto put = [&](size_t i) {
+    std::copy_n(copy.data() + i * packet_size, packet_size, out);
+    out += packet_size;
+  };
+  for (size_t i : psi) put(i);
+  for (size_t i = 0, k = 0; i <= psi.back(); ++i) {
+    if (k < psi.size() && psi[k] == i)
+      ++k;
+    else
+      put(i);
+  }
+  return true;
 }
 
 }  // namespace gordo::ts

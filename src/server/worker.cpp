@@ -348,9 +348,6 @@ void worker::on_wake() {
     bool ended = v.m->out->ended();
     v.m->out->feed(id_).drain([&v](feed_item&& item) {
       if (item.kind == feed_item::header) {
-        // A new header (the source came back different): what came before is another
-        // stream, which no new viewer may start on.
-        if (v.ring.header()) v.ring.clear();
         v.ring.set_header(std::move(item.ref));
       } else if (item.kind == feed_item::metadata) {
         v.icy_block = std::move(item.ref);

@@ -64,14 +64,18 @@ class stream_ring {
   // The oldest keyframe at or after `seq`, if any.
   std::optional<uint64_t> keyframe_at_or_after(uint64_t seq) const;
   // Where a new viewer starts to get `burst` of history: the newest keyframe at least
-  // that far behind the live edge, else the oldest keyframe held (none: newest).
+  // that far behind the live edge, else the oldest keyframe held (none: newest). Never
+  // before the newest chunk_restart (what precedes it is another stream), and nowhere
+  // while a new header waits for its first chunk.
   std::optional<uint64_t> burst_start(stream_span burst) const;
   // True when the chunk at `seq` is more than `max` behind the live edge. A seq outside
   // the window is too far behind; the live edge (end_seq) never is.
   bool behind(uint64_t seq, stream_span max) const;
 
   const chunk_ref& header() const { return header_; }
-  void set_header(chunk_ref h) { header_ = std::move(h); }
+  // A header that replaces another belongs to the chunks from the next chunk_restart on;
+  // the chunks before that stay, for the viewers already on them.
+  void set_header(chunk_ref h);
 
   // Drops every chunk (the header stays); the next push may have any seq.
   void clear();
@@ -85,6 +89,8 @@ class stream_ring {
   uint64_t end_ = 0;
   uint64_t bytes_ = 0;
   bool started_ = false;
+  bool header_waits_ = false;  // a new header came; its chunk_restart has not
+  uint64_t restart_seq_ = 0;   // the newest chunk_restart (0: none)
   std::deque<uint64_t> keyframes_;
   chunk_ref header_;
 };

@@ -24,7 +24,10 @@ struct chunk_writer_options {
 // Where a format's stream header (what a new viewer needs before any chunk) comes from.
 enum class header_source {
   muxer,   // the bytes the muxer marks AVIO_DATA_MARKER_HEADER (FLV, MP4, Matroska)
-  ts_psi,  // the PAT + PMT at the start of each keyframe chunk (MPEG-TS)
+  // none apart from the chunks: each keyframe chunk starts with its own PAT + PMT, moved
+  // there by the writer (MPEG-TS). A cached copy would carry other continuity counters
+  // than the chunk a viewer starts at, which players count as lost packets.
+  ts_psi,
 };
 
 class chunk_writer {
@@ -69,7 +72,6 @@ class chunk_writer {
   header_source header_source_;
   chunk_writer_options opts_;
   std::vector<std::byte> muxer_header_;  // HEADER-marked bytes not yet published
-  std::vector<std::byte> header_;        // the header last published
   bool next_is_keyframe_ = false;
   bool restart_ = false;
   bool all_keyframes_ = false;

@@ -136,5 +136,28 @@ TEST_F(burst_and_lag, a_cursor_out_of_the_window_is_behind_whatever_the_limit) {
   EXPECT_TRUE(ring_.behind(3, {.bytes = 1u << 30}));
 }
 
+// The source came back with other tracks: old chunks, a new header, then the new
+// stream's first keyframe flagged chunk_restart.
+TEST_F(burst_and_lag, a_new_header_waits_for_its_restart_and_bursts_never_cross_it) {
+  ring_.set_header(make("H1"));
+  EXPECT_EQ(ring_.burst_start({.ns = 300'000'000}), 4u) << "the first header waits for nothing";
+  ring_.set_header(make("H2"));
+  EXPECT_FALSE(ring_.burst_start({})) << "old chunks do not go with the new header";
+  EXPECT_EQ(ring_.newest_keyframe(), 8u) << "viewers already on the old stream may still resync in it";
+  EXPECT_EQ(ring_.size(), 10u) << "and lose nothing they have not been sent";
+  ring_.push(10, make("k"), chunk_keyframe | chunk_restart, 1000, 1'000'000'000);
+  ring_.push(11, make("d"), 0, 1001, 1'100'000'000);
+  EXPECT_EQ(ring_.burst_start({}), 10u);
+  EXPECT_EQ(ring_.burst_start({.ns = 60'000'000'000}), 10u) << "not into the old stream";
+  ring_.push(12, make("k"), chunk_keyframe, 1002, 1'200'000'000);
+  EXPECT_EQ(ring_.burst_start({}), 12u);
+  EXPECT_EQ(ring_.burst_start({.bytes = 3}), 10u);
+}
+
+TEST_F(burst_and_lag, an_in_band_restart_without_a_header_bounds_the_burst_too) {
+  ring_.push(10, make("k"), chunk_keyframe | chunk_restart, 1000, 1'000'000'000);
+  EXPECT_EQ(ring_.burst_start({.ns = 60'000'000'000}), 10u);
+}
+
 }  // namespace
 }  // namespace gordo

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "gordo/core/stream_ring.h"
 #include "gordo/media/input.h"
 #include "gordo/media/test_pattern.h"
+#include "gordo/media/ts.h"
 
 namespace gordo {
 namespace {
@@ -27,6 +30,7 @@ constexpr chunk_writer_options small_chunks{4096, std::chrono::milliseconds(0)};
 struct feed_log {
   int headers = 0;
   std::vector<uint32_t> flags;  // of each chunk
+  std::vector<std::vector<std::byte>> chunks;
 };
 
 class remuxer_test : public ::testing::Test {
@@ -57,8 +61,10 @@ class remuxer_test : public ::testing::Test {
     out_.feed(0).drain([&](feed_item&& i) {
       if (i.kind == feed_item::header)
         ++log_.headers;
-      else
+      else {
         log_.flags.push_back(i.flags);
+        log_.chunks.emplace_back(i.ref.bytes().begin(), i.ref.bytes().end());
+      }
     });
   }
 };
@@ -106,6 +112,41 @@ TEST_F(remuxer_test, matroska_chunks_start_at_keyframes_and_a_new_layout_restart
   ASSERT_LT(first_key, log_.flags.size());
   EXPECT_TRUE(log_.flags[first_key] & chunk_restart) << "the first keyframe after it is flagged restart";
   EXPECT_TRUE(out_.ended());
+}
+
+// MPEG-TS: no header apart; every keyframe chunk starts with its PAT and PMT, so a viewer
+// starting at any of them has the tables first and continuity counters that run on.
+TEST_F(remuxer_test, mpegts_keyframe_chunks_start_with_their_own_tables) {
+  remuxer r("/live.ts", out_, pool_, small_chunks);
+  auto in = open(pattern(160, 120));
+  r.open(layout_of(in->ctx()), "pattern");
+  run(*in, r);
+  r.end();
+  collect();
+  EXPECT_EQ(log_.headers, 0);
+  size_t keyframes = 0;
+  std::map<int, int> cc;  // PID -> last continuity counter, over all chunks in order
+  for (size_t i = 0; i < log_.chunks.size(); ++i) {
+    const auto& c = log_.chunks[i];
+    ASSERT_EQ(c.size() % ts::packet_size, 0u);
+    auto pid = [&](size_t k) { return (std::to_integer<int>(c[k * 188 + 1]) & 0x1f) << 8 | std::to_integer<int>(c[k * 188 + 2]); };
+    if (log_.flags[i] & chunk_keyframe) {
+      ++keyframes;
+      ASSERT_GE(c.size(), 2 * ts::packet_size);
+      EXPECT_EQ(pid(0), 0) << "chunk " << i << " starts with the PAT";
+      EXPECT_EQ(pid(1), 0x1000) << "then the PMT";
+    }
+    for (size_t k = 0; k < c.size() / ts::packet_size; ++k) {
+      int counter = std::to_integer<int>(c[k * 188 + 3]) & 0x0f;
+      bool payload = std::to_integer<int>(c[k * 188 + 3]) & 0x10;
+      auto [it, fresh] = cc.try_emplace(pid(k), counter);
+      if (!fresh) {
+        EXPECT_EQ(counter, payload ? (it->second + 1) % 16 : it->second) << "chunk " << i << " PID " << pid(k);
+      }
+      it->second = counter;
+    }
+  }
+  EXPECT_GE(keyframes, 2u);
 }
 
 TEST_F(remuxer_test, audio_only_every_chunk_is_a_start) {
