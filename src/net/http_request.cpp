@@ -28,6 +28,60 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+bool is_hex(char c) { return isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+// RFC 3986 unreserved / sub-delims, the characters of a reg-name besides pct-encoded.
+bool is_host_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// RFC 9110 §7.2: Host = uri-host [ ":" port ]: an IP-literal in brackets, or an IPv4
+// address or reg-name (percent-encoding allowed), and a port of digits. Empty is allowed
+// (a target without authority).
+bool is_host_value(std::string_view v) {
+  std::string_view rest;
+  if (!v.empty() && v.front() == '[') {
+    size_t close = v.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    std::string_view literal = v.substr(1, close - 1);  // IPv6address / IPvFuture
+    if (!std::all_of(literal.begin(), literal.end(), [](char c) { return c == ':' || is_host_char(c); }))
+      return false;
+    rest = v.substr(close + 1);
+  } else {
+    size_t colon = v.find(':');
+    std::string_view name = v.substr(0, colon);
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (name[i] == '%') {
+        if (i + 2 >= name.size() || !is_hex(name[i + 1]) || !is_hex(name[i + 2])) return false;
+        i += 2;
+      } else if (!is_host_char(name[i])) {
+        return false;
+      }
+    }
+    rest = colon == std::string_view::npos ? std::string_view() : v.substr(colon);
+  }
+  if (rest.empty()) return true;
+  if (rest.front() != ':') return false;
+  rest.remove_prefix(1);
+  return std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// RFC 9110 §8.6: Content-Length = 1*DIGIT. No sign, no list, no blank; past 2^63 - 1 no
+// body size is real, and a reader that wraps it (a signed off_t) would misframe.
+std::optional<uint64_t> parse_length(std::string_view v) {
+  if (v.empty()) return std::nullopt;
+  constexpr uint64_t max = static_cast<uint64_t>(INT64_MAX);
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    auto digit = static_cast<uint64_t>(c - '0');
+    if (n > (max - digit) / 10) return std::nullopt;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
 // Splits off the next line (without its CRLF/LF). False when no line end is in `buf` yet.
 bool next_line(std::string_view& buf, std::string_view& line) {
   size_t lf = buf.find('\n');
@@ -64,6 +118,34 @@ http_parse parse_request_line(std::string_view line, http_request& out) {
 
 }  // namespace
 
+std::string_view http_parse_error(http_parse result) {
+  switch (result) {
+    case http_parse::complete:
+    case http_parse::incomplete: return "";
+    case http_parse::bad_request: return "malformed HTTP request";
+    case http_parse::too_many_fields: return "request head too large";
+    case http_parse::bad_version: return "only HTTP/1.0 and HTTP/1.1 are supported";
+    case http_parse::uri_too_long: return "request line too long";
+    case http_parse::bad_host:
+      return "an HTTP/1.1 request needs exactly one Host header, host[:port] (RFC 9112 section 3.2)";
+    case http_parse::bad_length:
+      return "Content-Length must be one decimal number of bytes, below 2^63 (RFC 9110 section 8.6)";
+  }
+  return "malformed HTTP request";
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!item.empty() && is_ows(item.front())) item.remove_prefix(1);
+    while (!item.empty() && is_ows(item.back())) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+  }
+  return false;
+}
+
 std::string_view http_request::header(std::string_view name) const {
   for (size_t i = 0; i < header_count; ++i)
     if (iequals(headers[i].name, name)) return headers[i].value;
@@ -73,6 +155,7 @@ std::string_view http_request::header(std::string_view name) const {
 http_parse parse_http_request(std::string_view buf, http_request& out) {
   const size_t total = buf.size();
   out.header_count = 0;
+  out.content_length.reset();
   std::string_view line;
   // RFC 9112 §2.2: ignore at least one empty line before the request line.
   do {
@@ -83,6 +166,8 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
   if (line.size() > http_request::max_request_line) return http_parse::uri_too_long;
   if (http_parse r = parse_request_line(line, out); r != http_parse::complete) return r;
   bool has_length = false, has_encoding = false;
+  size_t hosts = 0;
+  bool bad_host = false;
 
   for (;;) {
     if (!next_line(buf, line)) return http_parse::incomplete;
@@ -100,11 +185,21 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
       return http_parse::bad_request;
     if (out.header_count == http_request::max_headers) return http_parse::too_many_fields;
     std::string_view name = line.substr(0, colon);
-    bool* seen = iequals(name, "content-length") ? &has_length : iequals(name, "transfer-encoding") ? &has_encoding : nullptr;
-    if (seen && *seen) return http_parse::bad_request;  // two framings: which one holds?
-    if (seen) *seen = true;
+    if (iequals(name, "content-length")) {
+      // Two lengths (even equal ones) or one that is not a number: which body size holds?
+      if (has_length || !(out.content_length = parse_length(value))) return http_parse::bad_length;
+      has_length = true;
+    } else if (iequals(name, "transfer-encoding")) {
+      if (has_encoding) return http_parse::bad_request;  // two framings: which one holds?
+      has_encoding = true;
+    } else if (iequals(name, "host")) {
+      ++hosts;
+      bad_host = bad_host || !is_host_value(value);
+    }
     out.headers[out.header_count++] = {name, value};
   }
+  // Decided once the head is whole, so that a head still arriving is not refused early.
+  if (hosts > 1 || bad_host || (hosts == 0 && out.minor_version >= 1)) return http_parse::bad_host;
   out.head_length = total - buf.size();
   return http_parse::complete;
 }

@@ -65,6 +65,7 @@ void admin::serve(int fd) {
     text.append(buf, static_cast<size_t>(n));
     http_parse r = parse_http_request(text, req);
     if (r == http_parse::complete) break;
+    if (r == http_parse::bad_host) return send_all(fd, http_error(400, http_parse_error(r)));
     if (r != http_parse::incomplete || text.size() > max_request)
       return send_all(fd, http_error(400, "malformed HTTP request"));
   }

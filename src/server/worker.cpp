@@ -110,6 +110,8 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
       http_error(403, "your address may not watch this mount"),
       http_error(403, "this mount needs a signed link"),
       http_error(403, "this link has expired"),
+      http_error(400, http_parse_error(http_parse::bad_host)),
+      http_error(400, http_parse_error(http_parse::bad_length)),
   };
   for (const std::string& a : answers_) {
     std::string kept = a;
@@ -502,6 +504,8 @@ void worker::read_request(client* c) {
     case http_parse::too_many_fields: answer(c, canned::too_large); return;
     case http_parse::bad_version: answer(c, canned::bad_version); return;
     case http_parse::uri_too_long: answer(c, canned::uri_too_long); return;
+    case http_parse::bad_host: answer(c, canned::bad_host); return;
+    case http_parse::bad_length: answer(c, canned::bad_length); return;
     case http_parse::incomplete: break;
   }
   if (c->request_len == client::request_buffer) {
@@ -640,11 +644,9 @@ void worker::answer(client* c, canned what, const http_request* req) {
   // head is the next request.
   bool keep = false;
   if (req && !stopping_ && c->answered + 1u < max_requests && req->header("transfer-encoding").empty() &&
-      (req->header("content-length").empty() || req->header("content-length") == "0")) {
+      req->content_length.value_or(0) == 0) {
     std::string_view connection = req->header("connection");
-    bool close = connection.find("close") != std::string_view::npos || connection.find("Close") != std::string_view::npos;
-    bool keep_alive = connection.find("eep-alive") != std::string_view::npos;
-    keep = req->minor_version == 1 ? !close : keep_alive;
+    keep = req->minor_version == 1 ? !has_token(connection, "close") : has_token(connection, "keep-alive");
   }
   c->keep_alive = keep;
   if (keep) {

@@ -26,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!inside(req.headers[i].name) || !inside(req.headers[i].value)) std::abort();
   gordo::push_connection push;
   gordo::push_framing(req.header("content-length"), req.header("transfer-encoding"), req.header("expect"), push);
+  gordo::has_token(req.header("connection"), "keep-alive");
   gordo::basic_password(req.header("authorization"));
   gordo::query_param(req.query, "song");
   gordo::check_url_token("a fuzzing secret, long enough", req.path, req.query, "192.0.2.1", 1'000'000'000);

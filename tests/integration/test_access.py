@@ -116,7 +116,7 @@ deny = "127.0.0.0/8"
         self.assertIn(b"address", body)
         self.assertEqual(get(port, "/public.ts")[0], 403, "denied")
         self.assertGreaterEqual(self.denied("/office.ts"), 1)
-        self.assertEqual(split_response(request(port, b"HEAD /office.ts HTTP/1.1\r\n\r\n"))[0], 403)
+        self.assertEqual(split_response(request(port, b"HEAD /office.ts HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 403)
 
     @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback here")
     def test_ipv6_clients(self):
@@ -163,24 +163,24 @@ class Users(unittest.TestCase):
     def test_admin_endpoint(self):
         with Gordo("--admin-htpasswd", self.admins) as g:
             port = int(re.match(r"http://[^:]+:(\d+)/", g.stats_url).group(1))
-            status, headers, _ = split_response(request(port, b"GET /stats HTTP/1.1\r\n\r\n"))
+            status, headers, _ = split_response(request(port, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n"))
             self.assertEqual(status, 401)
             self.assertIn("Basic", headers["www-authenticate"])
-            wrong = f"GET /metrics HTTP/1.1\r\n{basic('ops', 'nope')}\r\n".encode()
+            wrong = f"GET /metrics HTTP/1.1\r\nHost: x\r\n{basic('ops', 'nope')}\r\n".encode()
             self.assertEqual(split_response(request(port, wrong))[0], 401)
-            right = f"GET /stats HTTP/1.1\r\n{basic('ops', 'scrape me')}\r\n".encode()
+            right = f"GET /stats HTTP/1.1\r\nHost: x\r\n{basic('ops', 'scrape me')}\r\n".encode()
             status, _, body = split_response(request(port, right))
             self.assertEqual(status, 200)
             self.assertEqual(json.loads(body)["process"]["admin_denied"], 2)
 
     def test_encoders_as_users(self):
         with Gordo("--mount", "/live.ts=push", "--source-htpasswd", self.sources) as g:
-            head = b"PUT /live.ts HTTP/1.1\r\nContent-Length: 188\r\n"
+            head = b"PUT /live.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 188\r\n"
             status, headers, _ = split_response(request(g.port, head + basic("studio", "wrong").encode() + b"\r\n"
                                                         + b"\x47" + b"\xff" * 187))
             self.assertEqual(status, 401)
             self.assertIn("Basic", headers["www-authenticate"])
-            update = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=x HTTP/1.1\r\n{basic('studio', 'studio pw')}\r\n"
+            update = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=x HTTP/1.1\r\nHost: x\r\n{basic('studio', 'studio pw')}\r\n"
             self.assertEqual(split_response(request(g.port, update.encode()))[0], 401,
                              "no encoder was let in as that user yet")
             encoder = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", self.media, "-c",
@@ -199,9 +199,9 @@ class Users(unittest.TestCase):
                 self.assertEqual(capture(g.port, "/live.ts", 2)[0], 200)
                 self.assertIn("user 'studio' unknown or wrong password", g.log())
                 # Now the pushing user's credentials update the title; a wrong password does not.
-                wrong = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=y HTTP/1.1\r\n{basic('studio', 'studio')}\r\n"
+                wrong = f"GET /admin/metadata?mode=updinfo&mount=/live.ts&song=y HTTP/1.1\r\nHost: x\r\n{basic('studio', 'studio')}\r\n"
                 self.assertEqual(split_response(request(g.port, wrong.encode()))[0], 401)
-                right = ("GET /admin/metadata?mode=updinfo&mount=/live.ts&song=Studio%20Live HTTP/1.1\r\n"
+                right = ("GET /admin/metadata?mode=updinfo&mount=/live.ts&song=Studio%20Live HTTP/1.1\r\nHost: x\r\n"
                          f"{basic('studio', 'studio pw')}\r\n")
                 self.assertEqual(split_response(request(g.port, right.encode()))[0], 200)
                 self.assertIn("title 'Studio Live'", g.log())

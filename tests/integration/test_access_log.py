@@ -67,12 +67,12 @@ class AccessLog(unittest.TestCase):
     def test_sigusr1_reopens_the_file(self):
         media = make_media(os.path.join(self.tmp.name, "in.ts"), seconds=2, fmt_args=("-f", "mpegts"))
         with Gordo("--input", media, "--loop", "--access-log", self.log) as g:
-            request(g.port, b"GET /first HTTP/1.1\r\n\r\n")
+            request(g.port, b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
             wait_for_lines(self.log, 1)
             os.rename(self.log, self.log + ".1")  # what logrotate does
             g.proc.send_signal(signal.SIGUSR1)
             time.sleep(0.5)
-            request(g.port, b"GET /second HTTP/1.1\r\n\r\n")
+            request(g.port, b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
             wait_for_lines(self.log, 1)
             self.assertEqual(g.stop(), 0)
         with open(self.log + ".1") as f:

@@ -134,7 +134,7 @@ class CommandLine(unittest.TestCase):
                 viewers = []
                 for _ in range(3):
                     s = socket.create_connection(("127.0.0.1", g.port))
-                    s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                    s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                     s.recv(1000)
                     viewers.append(s)
                 self.assertEqual(g.stop(), 0)

@@ -101,7 +101,7 @@ class Stopping(unittest.TestCase):
         with Gordo("--input", MEDIA, "--loop", "--workers", "1", "--sndbuf", "16384") as g:
             readers = [Viewer(g.port, "/live.ts", 30) for _ in range(3)]
             stuck = connect(g.port)  # asks, then never reads: its send blocks
-            stuck.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+            stuck.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
             time.sleep(2)
             began = time.monotonic()
             self.assertEqual(g.stop(), 0)
@@ -121,9 +121,9 @@ class Limits(unittest.TestCase):
         with Gordo("--input", MEDIA, "--loop", "--client-limit", "2") as g:
             a, b = connect(g.port), connect(g.port)
             for s in (a, b):
-                s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
-            status, headers, body = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+            status, headers, body = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
             self.assertEqual(status, 503)
             self.assertEqual(headers["retry-after"], "10")
             self.assertIn(b"full", body)
@@ -142,9 +142,9 @@ class Limits(unittest.TestCase):
         with Gordo("--input", MEDIA, "--loop", "--mount-client-limit", "1",
                    "--redirect-on-overflow", "http://other.example:8080/live.ts") as g:
             with connect(g.port) as a:
-                a.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                a.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
-                raw = request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n")
+                raw = request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(raw.startswith(b"HTTP/1.1 302 Found\r\n"), raw[:40])
                 status, headers, _ = split_response(raw)
                 self.assertEqual(status, 302)
@@ -157,9 +157,9 @@ class Limits(unittest.TestCase):
         with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", str(limit)) as g:
             time.sleep(3)  # the bitrate is measured over the first seconds of the source
             with connect(g.port) as a:
-                a.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                a.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
-                status, _, _ = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+                status, _, _ = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
                 self.assertEqual(status, 503)
             self.assertEqual(g.stop(), 0)
 
@@ -170,7 +170,7 @@ class Limits(unittest.TestCase):
             sockets, statuses = [], []
             for _ in range(40):
                 s = connect(g.port)
-                s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+                s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 s.settimeout(10)
                 head = s.recv(100)
                 statuses.append(int(head.split(b" ")[1]) if head else None)
@@ -206,7 +206,7 @@ class Limits(unittest.TestCase):
             self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
             # A kept-alive connection left idle is closed without a 408: it began no request.
             with connect(g.port) as s:
-                s.sendall(b"GET /nope HTTP/1.1\r\n\r\n")
+                s.sendall(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
                 s.settimeout(10)
                 first = s.recv(4096)
                 self.assertIn(b"Connection: keep-alive", first)

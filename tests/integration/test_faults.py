@@ -99,7 +99,7 @@ class Faults(unittest.TestCase):
             slow = []
             for _ in range(200):
                 s = socket.create_connection(("127.0.0.1", g.port), timeout=5)
-                s.sendall(b"GET /live.ts HTTP/1.1\r\n")
+                s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n")
                 slow.append(s)
             answered = 0
             for second in range(8):  # a header line each second, never the blank line

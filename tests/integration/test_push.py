@@ -74,7 +74,7 @@ def icy_split(body, metaint):
 
 def icy_capture(port, path, seconds):
     with connect(port) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nIcy-MetaData: 1\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n".encode())
         data, end = b"", time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             s.settimeout(left)
@@ -105,7 +105,7 @@ class Push(unittest.TestCase):
 
     def test_put_from_ffmpeg_feeds_every_mount_of_the_push(self):
         with self.gordo() as g:
-            status, headers, body = raw_request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n")
+            status, headers, body = raw_request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertEqual(status, 503, "no encoder yet")
             self.assertEqual(headers["retry-after"], "5")
             self.assertEqual(state(g, "/live.ts"), "waiting")
@@ -147,7 +147,7 @@ class Push(unittest.TestCase):
 
     def test_refused_pushes(self):
         with self.gordo() as g:
-            head = b"PUT /live.ts HTTP/1.1\r\nContent-Type: video/mp2t\r\n"
+            head = b"PUT /live.ts HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp2t\r\n"
             auth = b"Authorization: Basic c291cmNlOmhhY2ttZQ==\r\n"  # source:hackme
             status, headers, body = raw_request(g.port, head + b"Authorization: Basic c291cmNlOm5v\r\n\r\n", b"x")
             self.assertEqual(status, 401, "wrong password")
@@ -156,9 +156,9 @@ class Push(unittest.TestCase):
             self.assertEqual(status, 401, "no password")
             status, _, _ = raw_request(g.port, head + auth + b"Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
             self.assertEqual(status, 400, "a length and chunked: smuggling")
-            status, _, _ = raw_request(g.port, b"PUT /pull.ts HTTP/1.1\r\n" + auth + b"\r\n", b"x")
+            status, _, _ = raw_request(g.port, b"PUT /pull.ts HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", b"x")
             self.assertEqual(status, 405, "a pulled mount")
-            status, _, _ = raw_request(g.port, b"PUT /nope.ts HTTP/1.1\r\n" + auth + b"\r\n", b"x")
+            status, _, _ = raw_request(g.port, b"PUT /nope.ts HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", b"x")
             self.assertEqual(status, 404)
             garbage = os.urandom(400_000)
             status, _, body = raw_request(g.port, head + auth + f"Content-Length: {len(garbage)}\r\n\r\n".encode(),
@@ -249,7 +249,7 @@ class Push(unittest.TestCase):
                     time.sleep(0.1)
                 self.assertTrue(viewer.closed, "a lost source's viewers are closed")
                 ts_packets(split_response(bytes(viewer.data))[2])
-                status, _, _ = raw_request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n")
+                status, _, _ = raw_request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertEqual(status, 503)
                 self.assertIn("is lost", g.log())
                 encoder = put(g.port, self.small)

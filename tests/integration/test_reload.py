@@ -43,7 +43,7 @@ class Reload(unittest.TestCase):
             g.proc.send_signal(signal.SIGHUP)
             self.wait_log(g, "reload: /goes.ts ended")
             self.assertEqual(capture(g.port, "/new.ts", 1)[0], 200)
-            self.assertEqual(split_response(request(g.port, b"GET /goes.ts HTTP/1.1\r\n\r\n"))[0], 404)
+            self.assertEqual(split_response(request(g.port, b"GET /goes.ts HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 404)
             stats = json.loads(g.admin_get("/stats")[2])
             self.assertEqual(sorted(m["path"] for m in stats["mounts"]), ["/new.ts", "/stays.ts"])
             status, _, body = stays.result()
@@ -83,7 +83,7 @@ class Reload(unittest.TestCase):
                                               mount("/broken.ts", "/no/such/file.ts")).encode())
             g.proc.send_signal(signal.SIGHUP)
             self.wait_log(g, "/no/such/file.ts")
-            self.assertEqual(split_response(request(g.port, b"GET /broken.ts HTTP/1.1\r\n\r\n"))[0], 404)
+            self.assertEqual(split_response(request(g.port, b"GET /broken.ts HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 404)
             self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
             self.assertEqual(g.stop(), 0)
 

@@ -76,63 +76,89 @@ class LoopedFile(unittest.TestCase):
         self.assertTrue(all(b > a for a, b in zip(dts, dts[1:])), "DTS must keep increasing")
 
     def test_unknown_path_is_404(self):
-        status, headers, body = split_response(request(self.gordo.port, b"GET /nope HTTP/1.1\r\n\r\n"))
+        status, headers, body = split_response(request(self.gordo.port, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
         self.assertEqual(status, 404)
         self.assertEqual(int(headers["content-length"]), len(body))
         self.assertIn(b"no such mount", body)
 
     def test_other_methods_are_405_with_allow(self):
         for method in (b"DELETE", b"OPTIONS"):
-            status, headers, _ = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\n\r\n"))
+            status, headers, _ = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
             self.assertEqual(status, 405, method)
             self.assertEqual(headers["allow"], "GET, HEAD, PUT, POST, SOURCE")
         for method in (b"PUT", b"POST", b"SOURCE"):  # a pulled mount takes no pushes
-            status, headers, body = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\n\r\n"))
+            status, headers, body = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
             self.assertEqual(status, 405, method)
             self.assertEqual(headers["allow"], "GET, HEAD")
             self.assertIn(b"takes no pushes", body)
 
     def test_malformed_requests_are_400(self):
-        for raw in (b"GARBAGE\r\n\r\n", b"GET live.ts HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+        for raw in (b"GARBAGE\r\n\r\n", b"GET live.ts HTTP/1.1\r\nHost: x\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n",
                     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"):
             status, _, body = split_response(request(self.gordo.port, raw))
             self.assertEqual(status, 400, raw)
             self.assertIn(b"malformed", body)
+
+    def test_http_1_1_needs_exactly_one_valid_host(self):
+        # RFC 9112 section 3.2: 400 for HTTP/1.1 without Host, and for two Hosts or a bad one in any version.
+        for raw in (b"GET /live.ts HTTP/1.1\r\n\r\n", b"GET /live.ts HTTP/1.1\r\nX-Host: x\r\n\r\n",
+                    b"GET /live.ts HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+                    b"GET /live.ts HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+                    b"GET /live.ts HTTP/1.1\r\nHost: a b\r\n\r\n", b"GET /live.ts HTTP/1.1\r\nHost: x:y\r\n\r\n"):
+            status, headers, body = split_response(request(self.gordo.port, raw))
+            self.assertEqual(status, 400, raw)
+            self.assertIn(b"exactly one Host header", body, raw)
+            self.assertEqual(headers["connection"], "close")
+        status, headers, _ = split_response(request(self.gordo.port, b"HEAD /live.ts HTTP/1.0\r\n\r\n"))
+        self.assertEqual(status, 200, "HTTP/1.0 may leave Host out")
+        self.assertEqual(headers["content-type"], "video/mp2t")
+        status, _, _ = split_response(request(self.gordo.port, b"HEAD /live.ts HTTP/1.1\r\nHost: [::1]:8000\r\n\r\n"))
+        self.assertEqual(status, 200)
+
+    def test_a_content_length_that_is_no_decimal_number_is_400(self):
+        for length in (b"-1", b"+0", b"", b"0x10", b"1, 1", b"9223372036854775808", b"18446744073709551616",
+                       b"99999999999999999999999999"):
+            raw = b"GET /nope HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"
+            status, _, body = split_response(request(self.gordo.port, raw))
+            self.assertEqual(status, 400, length)
+            self.assertIn(b"Content-Length must be one decimal number", body, length)
+        raw = b"GET /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        self.assertEqual(split_response(request(self.gordo.port, raw))[0], 404, "a valid length is no refusal")
 
     def test_unsupported_http_version_is_505(self):
         status, _, _ = split_response(request(self.gordo.port, b"GET /live.ts HTTP/2.0\r\n\r\n"))
         self.assertEqual(status, 505)
 
     def test_oversized_request_head_is_431(self):
-        raw = b"GET /live.ts HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+        raw = b"GET /live.ts HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
         status, _, _ = split_response(request(self.gordo.port, raw))
         self.assertEqual(status, 431)
 
     def test_request_line_over_4_kib_is_414(self):
-        status, _, _ = split_response(request(self.gordo.port, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n"))
+        status, _, _ = split_response(request(self.gordo.port, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
         self.assertEqual(status, 414)
 
     def test_small_answers_keep_the_connection_and_pipelined_requests_are_answered_in_order(self):
         with connect(self.gordo.port) as s:
-            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n")
             data = b""
             while data.count(b"no such mount") < 3:
                 data += s.recv(65536)
             self.assertEqual(data.count(b"HTTP/1.1 404 Not Found\r\n"), 3)
             self.assertEqual(data.count(b"Connection: keep-alive\r\n"), 3)
-            s.sendall(b"GET /d HTTP/1.1\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             tail = b""
             while chunk := s.recv(65536):
                 tail += chunk
             self.assertIn(b"Connection: close\r\n", tail, "a client that asks for close gets it")
         for raw in (b"GET /e HTTP/1.0\r\n\r\n",  # HTTP/1.0 closes unless asked
-                    b"GET /f HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"):  # a body is not read: close
+                    b"GET /f HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"):  # a body is not read: close
             status, headers, _ = split_response(request(self.gordo.port, raw))
             self.assertEqual((status, headers["connection"]), (404, "close"), raw)
 
     def test_pipelined_garbage_is_400_and_closes(self):
         with connect(self.gordo.port) as s:
-            s.sendall(b"GET /a HTTP/1.1\r\n\r\nGARBAGE\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
@@ -143,7 +169,7 @@ class LoopedFile(unittest.TestCase):
 
     def test_a_kept_connection_answers_at_most_100_requests(self):
         with connect(self.gordo.port) as s:
-            s.sendall(b"GET /x HTTP/1.1\r\n\r\n" * 101)
+            s.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n" * 101)
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
@@ -159,7 +185,7 @@ class LoopedFile(unittest.TestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data)
 
     def test_head_gets_headers_and_no_body(self):
-        raw = request(self.gordo.port, b"HEAD /live.ts HTTP/1.1\r\n\r\n")
+        raw = request(self.gordo.port, b"HEAD /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
         status, headers, body = split_response(raw)
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "video/mp2t")
@@ -169,7 +195,7 @@ class LoopedFile(unittest.TestCase):
         watcher = capture_async(self.gordo.port, "/live.ts", 4)
         for i in range(20):
             s = connect(self.gordo.port)
-            s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
             s.recv(1000 * (i + 1))
             if i % 2:  # abortive close: RST while the server is sending
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -182,7 +208,7 @@ class LoopedFile(unittest.TestCase):
         self.assertGreater(len(body), 500_000)
         self.assertEqual(decode_errors(self.save("watcher.ts", body)), "")
         # And the server still answers.
-        status, _, _ = split_response(request(self.gordo.port, b"GET /nope HTTP/1.1\r\n\r\n"))
+        status, _, _ = split_response(request(self.gordo.port, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
         self.assertEqual(status, 404)
 
 
@@ -195,7 +221,7 @@ class FileWithoutLoop(unittest.TestCase):
                 self.assertEqual(status, 200)
                 self.assertTrue(closed, "the server closes the viewer when the source ends")
                 self.assertEqual(decode_errors(write(tmp, "all.ts", body)), "")
-                status, _, body = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\n\r\n"))
+                status, _, body = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
                 self.assertEqual(status, 503)
                 self.assertIn(b"ended", body)
                 self.assertEqual(g.stop(), 0)

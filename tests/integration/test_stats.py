@@ -63,7 +63,7 @@ class Stats(unittest.TestCase):
         viewers = []
         for _ in range(3):
             s = connect(self.gordo.port)
-            s.sendall(b"GET /live.ts HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
             viewers.append(s)
         time.sleep(3)
@@ -132,15 +132,21 @@ class Stats(unittest.TestCase):
     def test_other_paths_and_methods(self):
         self.assertEqual(self.gordo.admin_get("/nope")[0], 404)
         host, port = re.match(r"http://([^:/]+):(\d+)/", self.gordo.stats_url).groups()
-        raw = request(int(port), b"POST /stats HTTP/1.1\r\nContent-Length: 0\r\n\r\n", host=host)
+        raw = request(int(port), b"POST /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", host=host)
         self.assertEqual(split_response(raw)[0], 405)
-        raw = request(int(port), b"HEAD /metrics HTTP/1.1\r\n\r\n", host=host)
+        raw = request(int(port), b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", host=host)
         status, headers, body = split_response(raw)
         self.assertEqual(status, 200)
         self.assertEqual(body, b"")
         self.assertEqual(split_response(request(int(port), b"garbage\r\n\r\n", host=host))[0], 400)
+        for raw in (b"GET /stats HTTP/1.1\r\n\r\n", b"GET /stats HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"):
+            status, _, body = split_response(request(int(port), raw, host=host))
+            self.assertEqual(status, 400, raw)
+            self.assertIn(b"exactly one Host header", body, raw)
+        raw = request(int(port), b"GET /stats HTTP/1.0\r\n\r\n", host=host)
+        self.assertEqual(split_response(raw)[0], 200, "HTTP/1.0 may leave Host out")
         # Stats are not on the viewers' address.
-        self.assertEqual(split_response(request(self.gordo.port, b"GET /stats HTTP/1.1\r\n\r\n"))[0], 404)
+        self.assertEqual(split_response(request(self.gordo.port, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 404)
 
 
 class AdminOff(unittest.TestCase):

@@ -122,7 +122,7 @@ class worker {
   enum class canned {
     bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version,
     offline, unauthorized, push_busy, not_push, metadata_updated, not_pushed, bad_metadata, uri_too_long,
-    ip_denied, token_needed, token_expired,
+    ip_denied, token_needed, token_expired, bad_host, bad_length,
     count  // of the above
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no

@@ -51,7 +51,7 @@ TEST(http_request, trims_optional_whitespace_around_values) {
 
 TEST(http_request, accepts_bare_lf_and_one_leading_empty_line) {
   EXPECT_EQ(parse("GET / HTTP/1.1\nHost: x\n\n"), http_parse::complete);
-  EXPECT_EQ(parse("\r\nGET / HTTP/1.1\r\n\r\n"), http_parse::complete);
+  EXPECT_EQ(parse("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), http_parse::complete);
 }
 
 TEST(http_request, incomplete_until_the_blank_line) {
@@ -63,8 +63,8 @@ TEST(http_request, incomplete_until_the_blank_line) {
 
 TEST(http_request, head_length_excludes_bytes_after_the_head) {
   http_request req;
-  ASSERT_EQ(parse("GET / HTTP/1.1\r\n\r\nGET /again", req), http_parse::complete);
-  EXPECT_EQ(req.head_length, 18u);
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /again", req), http_parse::complete);
+  EXPECT_EQ(req.head_length, 27u);
 }
 
 TEST(http_request, rejects_malformed_request_lines) {
@@ -105,11 +105,57 @@ TEST(http_request, other_http_versions_are_unsupported_not_malformed) {
 }
 
 TEST(http_request, two_framings_are_refused) {
-  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\n"), http_parse::bad_request);
-  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n"),
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\n"),
+            http_parse::bad_length);
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n"),
             http_parse::bad_request);
-  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             http_parse::complete) << "one of each parses; the push decides (400)";
+}
+
+// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host, and to
+// any request with two Host lines or a Host that is not host[:port].
+TEST(http_request, http_1_1_needs_exactly_one_valid_host) {
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\n\r\n"), http_parse::bad_host);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nX-Host: x\r\nHosts: y\r\n\r\n"), http_parse::bad_host)
+      << "a name containing 'host' is not Host";
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n"), http_parse::bad_host) << "two, even equal";
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), http_parse::bad_host) << "two, in 1.0 too";
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\n\r\n"), http_parse::complete) << "HTTP/1.0 may omit it";
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nhost: x\r\n\r\n"), http_parse::complete) << "names are case-insensitive";
+  for (const char* good : {"example.com", "127.0.0.1:8080", "[::1]:8000", "[v1.fe]",
+                           "xn--bcher-kva.example", "caf%C3%A9", "host:", ""})
+    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: ") + good + "\r\n\r\n"), http_parse::complete) << good;
+  for (const char* bad : {"a b", "a, b", "x:y", "x:80:90", "[::1", "[]", "[::1]x", "a/b", "a@b", "%zz", "%4", "a\tb",
+                          "\"x\""})
+    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n"), http_parse::bad_host) << bad;
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\n"), http_parse::incomplete) << "no verdict before the head ends";
+}
+
+TEST(http_request, content_length_is_one_decimal_number_below_2_pow_63) {
+  http_request req;
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", req), http_parse::complete);
+  EXPECT_FALSE(req.content_length);
+  for (auto [text, value] : {std::pair<const char*, uint64_t>{"0", 0}, {"42", 42}, {"007", 7},
+                             {"9223372036854775807", 9223372036854775807u}}) {
+    ASSERT_EQ(parse(std::string("PUT / HTTP/1.1\r\nHost: x\r\nCONTENT-LENGTH: ") + text + "\r\n\r\n", req),
+              http_parse::complete) << text;
+    EXPECT_EQ(req.content_length, value) << text;
+  }
+  for (const char* bad : {"-1", "+1", "", "1 2", "1,1", "1, 1", "0x10", "1e3", "١", "9223372036854775808",
+                          "18446744073709551616", "99999999999999999999999999"})
+    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: ") + bad + "\r\n\r\n"),
+              http_parse::bad_length) << bad;
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", req), http_parse::complete);
+  EXPECT_FALSE(req.content_length) << "reset by each parse";
+}
+
+TEST(http_request, every_refusal_says_what_was_wrong) {
+  for (http_parse r : {http_parse::bad_request, http_parse::too_many_fields, http_parse::bad_version,
+                       http_parse::uri_too_long, http_parse::bad_host, http_parse::bad_length})
+    EXPECT_FALSE(http_parse_error(r).empty()) << static_cast<int>(r);
+  EXPECT_NE(http_parse_error(http_parse::bad_host).find("Host"), std::string_view::npos);
+  EXPECT_NE(http_parse_error(http_parse::bad_length).find("Content-Length"), std::string_view::npos);
 }
 
 TEST(http_request, request_line_too_long_is_414_even_before_it_ends) {
@@ -120,8 +166,8 @@ TEST(http_request, request_line_too_long_is_414_even_before_it_ends) {
 }
 
 TEST(http_request, too_many_header_fields) {
-  std::string text = "GET / HTTP/1.1\r\n";
-  for (size_t i = 0; i < http_request::max_headers; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
+  std::string text = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (size_t i = 1; i < http_request::max_headers; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
   EXPECT_EQ(parse(text + "\r\n"), http_parse::complete);
   EXPECT_EQ(parse(text + "One-More: v\r\n\r\n"), http_parse::too_many_fields);
 }
@@ -140,6 +186,23 @@ TEST(basic_password, decodes_the_password_of_any_user) {
   EXPECT_EQ(basic_password("Bearer c291cmNlOmhhY2ttZQ=="), "");
   EXPECT_EQ(basic_password("Basic bm9jb2xvbg=="), "") << "no colon";
   EXPECT_EQ(basic_password("Basic c29!cmNl"), "") << "not base64";
+}
+
+}  // namespace
+}  // namespace gordo
+
+namespace gordo {
+namespace {
+
+TEST(has_token, finds_whole_tokens_of_a_list_case_insensitively) {
+  EXPECT_TRUE(has_token("close", "close"));
+  EXPECT_TRUE(has_token("Close", "close"));
+  EXPECT_TRUE(has_token("keep-alive, Upgrade", "upgrade"));
+  EXPECT_TRUE(has_token(" ,\tKeep-Alive\t, ", "keep-alive"));
+  EXPECT_FALSE(has_token("", "close"));
+  EXPECT_FALSE(has_token("closed", "close")) << "not a substring search";
+  EXPECT_FALSE(has_token("x-close, dont-keep-alive", "close"));
+  EXPECT_FALSE(has_token("dont-keep-alive", "keep-alive"));
 }
 
 }  // namespace
