@@ -2,6 +2,8 @@
 
 #include "gordo/net/http_response.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +28,14 @@ bool iequals(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < a.size(); ++i)
     if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
   return true;
+}
+
+// The encoder's bytes, shortened and made safe to quote in a log line and an answer.
+std::string printable(std::string_view text) {
+  std::string out(text.substr(0, 40));
+  for (char& ch : out)
+    if (ch < 0x20 || ch > 0x7e) ch = '?';
+  return out;
 }
 
 void send_all(int fd, std::string_view text) {
@@ -58,15 +68,14 @@ push_connection::~push_connection() {
   if (fd >= 0) ::close(fd);
 }
 
-bool push_framing(std::string_view content_length, std::string_view transfer_encoding,
+bool push_framing(std::optional<uint64_t> content_length, std::string_view transfer_encoding,
                   std::string_view expect, push_connection& c) {
-  if (!content_length.empty() && !transfer_encoding.empty()) return false;
+  if (content_length && !transfer_encoding.empty()) return false;
   if (!transfer_encoding.empty()) {
     if (!iequals(transfer_encoding, "chunked")) return false;  // nothing else is sent by encoders
     c.body = push_connection::framing::chunked;
-  } else if (!content_length.empty()) {
-    auto [end, ec] = std::from_chars(content_length.data(), content_length.data() + content_length.size(), c.length);
-    if (ec != std::errc() || end != content_length.data() + content_length.size()) return false;
+  } else if (content_length) {
+    c.length = *content_length;
     c.body = push_connection::framing::length;
   }
   if (!expect.empty()) {
@@ -76,7 +85,8 @@ bool push_framing(std::string_view content_length, std::string_view transfer_enc
   return true;
 }
 
-push_reader::push_reader(push_connection c, int64_t timeout_us) : c_(std::move(c)), buf_(std::move(c_.leftover)) {
+push_reader::push_reader(push_connection c, int64_t timeout_us)
+    : c_(std::move(c)), buf_(std::move(c_.leftover)), heard_(!buf_.empty()), timeout_us_(timeout_us) {
   int flags = fcntl(c_.fd, F_GETFL);
   if (flags >= 0) fcntl(c_.fd, F_SETFL, flags & ~O_NONBLOCK);
   timeval tv{.tv_sec = timeout_us / 1'000'000, .tv_usec = timeout_us % 1'000'000};
@@ -109,6 +119,21 @@ void push_reader::refuse(int status, std::string_view why, std::string_view extr
 
 void push_reader::interrupt() { shutdown(c_.fd, SHUT_RDWR); }
 
+int push_reader::fail(int status, std::string why, int err) {
+  fault_status_ = status;
+  fault_ = std::move(why);
+  done_ = true;  // nothing after a fault is the stream
+  return err;
+}
+
+int push_reader::cut_short() {
+  truncated_ = true;
+  if (c_.body == push_connection::framing::length)
+    return fail(400, fmt::format("the body ended after {} of {} bytes", bytes_, c_.length), AVERROR_EOF);
+  return fail(400, fmt::format("the body ended after {} bytes, before its chunked framing did", bytes_),
+              AVERROR_EOF);
+}
+
 int push_reader::fill() {
   if (pos_ == buf_.size()) {
     buf_.resize(read_size);
@@ -116,7 +141,19 @@ int push_reader::fill() {
     ssize_t n = ::recv(c_.fd, buf_.data(), buf_.size(), 0);
     int err = errno;
     buf_.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    if (n < 0) return err == EAGAIN || err == EWOULDBLOCK ? AVERROR(ETIMEDOUT) : AVERROR(err);
+    if (n > 0) heard_ = true;
+    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+      std::string wait = timeout_us_ % 1'000'000 == 0 ? fmt::format("{} s", timeout_us_ / 1'000'000)
+                                                       : fmt::format("{} ms", timeout_us_ / 1000);
+      return fail(408,
+                  heard_ ? fmt::format("the body stopped for {} after {} bytes", wait, bytes_)
+                         : fmt::format("no body arrived within {} of the request", wait),
+                  AVERROR(ETIMEDOUT));
+    }
+    if (n < 0) {
+      done_ = true;
+      return AVERROR(err);
+    }
     return static_cast<int>(n);
   }
   return static_cast<int>(buf_.size() - pos_);
@@ -136,13 +173,14 @@ int push_reader::line(std::string& out) {
   for (;;) {
     int n = fill();
     if (n < 0) return n;
-    if (n == 0) return AVERROR_EOF;  // closed inside the framing: truncated
+    if (n == 0) return cut_short();  // closed inside the framing
     char ch = buf_[pos_++];
     if (ch == '\n') {
       if (!out.empty() && out.back() == '\r') out.pop_back();
       return 0;
     }
-    if (out.size() == max_line) return AVERROR_INVALIDDATA;
+    if (out.size() == max_line)
+      return fail(400, fmt::format("a chunked framing line is longer than {} bytes", max_line), AVERROR_INVALIDDATA);
     out += ch;
   }
 }
@@ -159,6 +197,7 @@ int push_reader::read(uint8_t* out, int size) {
       if (left_ == 0) n = 0;
       else n = raw(out, std::min<uint64_t>(want, left_));
       if (n > 0) left_ -= static_cast<uint64_t>(n);
+      if (n == 0 && left_ > 0) return cut_short();
       break;
     case push_connection::framing::chunked: {
       std::string text;
@@ -167,8 +206,11 @@ int push_reader::read(uint8_t* out, int size) {
         size_t semi = text.find(';');  // chunk extensions are ignored
         std::string_view hex(text.data(), semi == std::string::npos ? text.size() : semi);
         while (!hex.empty() && (hex.back() == ' ' || hex.back() == '\t')) hex.remove_suffix(1);
+        // 1*HEXDIG (RFC 9112 §7.1): no sign, no prefix, and it fits 64 bits.
         auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), left_, 16);
-        if (hex.empty() || ec != std::errc() || end != hex.data() + hex.size()) return AVERROR_INVALIDDATA;
+        if (hex.empty() || ec != std::errc() || end != hex.data() + hex.size())
+          return fail(400, fmt::format("bad chunk size '{}': send hexadecimal digits, at most 16", printable(text)),
+                      AVERROR_INVALIDDATA);
         if (left_ == 0) {
           do {  // trailer fields, up to the blank line
             if (int err = line(text); err < 0) return err;
@@ -183,9 +225,9 @@ int push_reader::read(uint8_t* out, int size) {
       if (n > 0 && left_ == 0) {
         chunk_open_ = false;
         if (int err = line(text); err < 0) return err;
-        if (!text.empty()) return AVERROR_INVALIDDATA;
+        if (!text.empty()) return fail(400, "a chunk's data is not followed by CRLF", AVERROR_INVALIDDATA);
       }
-      if (n == 0) return AVERROR_EOF;  // closed inside a chunk: truncated
+      if (n == 0) return cut_short();  // closed inside a chunk
       break;
     }
   }

@@ -224,11 +224,32 @@ bool source::wait_for_push() {
       adopt(std::move(in));
       return true;
     }
-    spdlog::warn("{}: {}", spec_.label, error);
-    r->refuse(415, "cannot read a stream from this: " + error);
+    if (r->fault_status() != 0) {
+      // The body's framing or its timing failed, not its bytes: say so (400, 408).
+      spdlog::warn("{}: push from {} refused ({}): {}", spec_.label, r->peer(), r->fault_status(), r->fault());
+      r->refuse(r->fault_status(), r->fault());
+    } else {
+      spdlog::warn("{}: {}", spec_.label, error);
+      r->refuse(415, "cannot read a stream from this: " + error);
+    }
     std::lock_guard lock(mu_);
     pusher_.reset();
     busy_ = false;
+  }
+}
+
+// The encoder's body ended (av_read_frame's `err`): a whole body is answered 200; one cut
+// short, badly framed or stalled is logged as such and answered with its status.
+void source::end_push(int err) {
+  push_reader& r = *pusher_;
+  if (r.fault_status() != 0) {
+    spdlog::warn("{}: encoder {} {}: {}", spec_.label, r.peer(), r.truncated() ? "truncated" : "failed", r.fault());
+    r.refuse(r.fault_status(), r.fault());
+  } else if (err == AVERROR_EOF) {
+    r.finish();
+    spdlog::info("{}: encoder {} finished after {} bytes", spec_.label, r.peer(), r.bytes());
+  } else {
+    spdlog::info("{}: encoder {} failed ({}) after {} bytes", spec_.label, r.peer(), av::error_text(err), r.bytes());
   }
 }
 
@@ -341,9 +362,7 @@ void source::run() {
     if (err < 0) {
       if (stop_) break;
       if (pusher_) {
-        if (err == AVERROR_EOF) pusher_->finish();
-        spdlog::info("{}: encoder {} {} after {} bytes", spec_.label, pusher_->peer(),
-                     err == AVERROR_EOF ? "finished" : "failed (" + av::error_text(err) + ")", pusher_->bytes());
+        end_push(err);
         in_.reset();
         std::lock_guard lock(mu_);
         pusher_.reset();

@@ -616,7 +616,7 @@ void worker::take_push(client* c, const http_request& req) {
   source& feed = *found->m->feed;
   if (!feed.is_push()) return answer(c, canned::not_push, &req);
   push_connection p;
-  if (!push_framing(req.header("content-length"), req.header("transfer-encoding"), req.header("expect"), p))
+  if (!push_framing(req.content_length, req.header("transfer-encoding"), req.header("expect"), p))
     return answer(c, canned::bad_request, &req);
   p.icecast = req.method == "SOURCE";
   p.fd = c->fd;

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < req.header_count; ++i)
     if (!inside(req.headers[i].name) || !inside(req.headers[i].value)) std::abort();
   gordo::push_connection push;
-  gordo::push_framing(req.header("content-length"), req.header("transfer-encoding"), req.header("expect"), push);
+  gordo::push_framing(req.content_length, req.header("transfer-encoding"), req.header("expect"), push);
   gordo::has_token(req.header("connection"), "keep-alive");
   gordo::basic_password(req.header("authorization"));
   gordo::query_param(req.query, "song");

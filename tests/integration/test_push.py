@@ -2,6 +2,7 @@
 and what viewers see while the encoder comes and goes."""
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -55,6 +56,17 @@ def raw_request(port, head, body=b"", wait=3):
         except (TimeoutError, ConnectionResetError):
             pass
     return split_response(data)
+
+
+def push_answer(port, head, body=b"", wait=30):
+    """raw_request() for a push, again while another push still holds the mount (409): a
+    refused encoder's connection is released just after its answer."""
+    deadline = time.monotonic() + wait
+    while True:
+        status, headers, answer = raw_request(port, head, body, wait=wait)
+        if status != 409 or time.monotonic() > deadline:
+            return status, headers, answer
+        time.sleep(0.1)
 
 
 def icy_split(body, metaint):
@@ -180,6 +192,56 @@ class Push(unittest.TestCase):
                 self.assertEqual(encoder.poll(), None, "the first encoder is still pushing")
             finally:
                 stop(encoder)
+
+    def test_bad_chunk_sizes_are_400_not_415(self):
+        # Chunked framing is HTTP's, not the stream's: a bad size is a bad request, whatever follows.
+        with self.gordo() as g:
+            head = (b"PUT /live.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n")
+            with open(self.small, "rb") as f:
+                media = f.read()
+            for body in (b"-5\r\nabcde\r\n0\r\n\r\n",                  # negative
+                         b"123456789abcdef012\r\nabcde\r\n0\r\n\r\n",  # 18 hex digits: past 64 bits
+                         b"zz\r\nabcde\r\n0\r\n\r\n",                  # not hex
+                         b"%x\r\n" % len(media) + media + b"\r\n-1\r\n"):  # a stream, then a bad size
+                status, _, answer = push_answer(g.port, head, body)
+                self.assertEqual(status, 400, body[:30])
+                self.assertIn(b"bad chunk size", answer)
+            self.assertIn("push from 127.0.0.1 refused (400): bad chunk size '-5'", g.log())
+            self.assertNotIn("415", g.log())
+
+    def test_an_encoder_that_sends_no_body_gets_408(self):
+        with self.gordo("--source-timeout", "2s") as g:
+            for framing in (b"Content-Length: 1000000\r\n", b"Transfer-Encoding: chunked\r\n", b""):
+                head = (b"PUT /live.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\n" +
+                        framing + b"\r\n")
+                status, _, answer = push_answer(g.port, head)
+                self.assertEqual(status, 408, framing)
+                self.assertIn(b"no body arrived within 2 s", answer)
+            self.assertIn("refused (408): no body arrived within 2 s of the request", g.log())
+            self.assertEqual(state(g, "/live.ts"), "waiting")
+
+    def test_a_push_cut_short_of_its_length_is_truncated_not_finished(self):
+        with open(self.small, "rb") as f:
+            media = f.read()
+        with self.gordo() as g:
+            with connect(g.port) as s:
+                s.sendall(b"PUT /live.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\n" +
+                          b"Content-Length: %d\r\n\r\n" % (len(media) + 100_000) + media)
+                self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
+                s.shutdown(socket.SHUT_WR)  # the encoder stops 100,000 bytes early
+                s.settimeout(20)
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            self.assertEqual(wait_state(g, "/live.ts", "hungry"), "hungry")
+            status, _, body = split_response(answer)
+            self.assertEqual(status, 400, "not the 200 of a whole body")
+            self.assertIn(b"the body ended after %d of %d bytes" % (len(media), len(media) + 100_000), body)
+            self.assertIn(f"encoder 127.0.0.1 truncated: the body ended after {len(media)} of {len(media) + 100_000} "
+                          "bytes", g.log())
+            self.assertNotIn("encoder 127.0.0.1 finished", g.log())
+            self.assertEqual(g.stop(), 0)
 
     def test_viewers_stay_while_the_encoder_is_gone_and_resume(self):
         with self.gordo() as g:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,10 +31,11 @@ struct push_connection {
   std::string authorization;  // its Authorization header, when an htpasswd file decides
 };
 
-// Fills a push_connection's framing from its request's Content-Length, Transfer-Encoding
-// and Expect headers. False (a 400) when they are malformed or contradict each other
-// (both a length and chunked: request smuggling, RFC 9112 §6.1).
-bool push_framing(std::string_view content_length, std::string_view transfer_encoding,
+// Fills a push_connection's framing from its request's Content-Length (as the request
+// parser read it), Transfer-Encoding and Expect headers. False (a 400) when they are
+// malformed or contradict each other (both a length and chunked: request smuggling,
+// RFC 9112 §6.1).
+bool push_framing(std::optional<uint64_t> content_length, std::string_view transfer_encoding,
                   std::string_view expect, push_connection& c);
 
 // Reads a push's body on the source's thread: blocking reads, each bounded by the
@@ -46,10 +48,19 @@ class push_reader {
 
   // Tells the encoder to go ahead (100 Continue, or 200 OK to Icecast's SOURCE).
   void greet();
-  // Up to `size` body bytes; AVERROR_EOF at the end of the body, AVERROR(ETIMEDOUT) when
-  // the encoder sent nothing for the timeout, AVERROR_INVALIDDATA for bad chunk framing,
-  // another AVERROR when the connection failed.
+  // Up to `size` body bytes; AVERROR_EOF at the end of the body (or where it was cut
+  // short: see truncated()), AVERROR(ETIMEDOUT) when the encoder sent nothing for the
+  // timeout, AVERROR_INVALIDDATA for bad chunk framing, another AVERROR when the
+  // connection failed.
   int read(uint8_t* out, int size);
+  // What was wrong with the body once read() failed or ended it early, and the status
+  // that says so to the encoder: 400 for bad chunked framing or a body cut short, 408
+  // for nothing within the timeout. 0 and empty while the body is fine, and after a
+  // connection error (nobody is left to tell).
+  int fault_status() const { return fault_status_; }
+  const std::string& fault() const { return fault_; }
+  // The encoder closed before its Content-Length or its last chunk.
+  bool truncated() const { return truncated_; }
   // Any thread: breaks a blocking read (the source is stopping).
   void interrupt();
   // After the whole body (a PUT that ended): the final response.
@@ -65,6 +76,8 @@ class push_reader {
   int fill();                          // more bytes into buf_: >0, 0 at EOF, or AVERROR
   int raw(uint8_t* out, size_t size);  // buffered bytes first, then the socket
   int line(std::string& out);          // a chunk-size line, without CRLF
+  int fail(int status, std::string why, int err);  // records the fault; returns err
+  int cut_short();                     // the encoder closed inside the body: AVERROR_EOF
 
   push_connection c_;
   std::string buf_;          // starts as the leftover
@@ -72,7 +85,12 @@ class push_reader {
   uint64_t left_ = 0;       // of the body (length) or of the current chunk (chunked)
   bool chunk_open_ = false; // chunked: inside a chunk's data
   bool done_ = false;
+  bool heard_ = false;      // any byte of the body (or its framing) arrived
   uint64_t bytes_ = 0;
+  int64_t timeout_us_;
+  int fault_status_ = 0;
+  std::string fault_;
+  bool truncated_ = false;
 };
 
 }  // namespace gordo

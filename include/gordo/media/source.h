@@ -85,6 +85,7 @@ class source {
   void run();
   bool acquire();            // the next input: reconnect, reopen or wait for an encoder
   bool wait_for_push();
+  void end_push(int err);    // logs and answers how the encoder's body ended
   bool reconnect();
   void adopt(std::unique_ptr<input> in);
   bool sleep_for(std::chrono::milliseconds d);  // false when stopping
