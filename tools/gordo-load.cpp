@@ -185,8 +185,11 @@ int load::run() {
   std::memcpy(&addr_, res->ai_addr, res->ai_addrlen);
   addr_len_ = res->ai_addrlen;
   freeaddrinfo(res);
+  // Host as RFC 9110 §7.2 has it: an IPv6 address in brackets, the port unless http's 80.
+  std::string host = o_.target.host.find(':') == std::string::npos ? o_.target.host : "[" + o_.target.host + "]";
+  if (o_.target.port != 80) host += ":" + std::to_string(o_.target.port);
   request_ = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
-                         o_.target.path, o_.target.host);
+                         o_.target.path, host);
 
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   std::vector<epoll_event> events(4096);

@@ -155,7 +155,7 @@ def capture(port, path, seconds, host="127.0.0.1"):
     """GETs `path` and reads for `seconds` (or until the server closes).
     Returns (status, headers, body, closed_by_server)."""
     with connect(port, host) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gordo-tests\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {f'[{host}]' if ':' in host else host}\r\nUser-Agent: gordo-tests\r\n\r\n".encode())
         data = bytearray()
         deadline = time.monotonic() + seconds
         closed = False
@@ -303,7 +303,7 @@ class Viewer(threading.Thread):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         s.settimeout(10)
         s.connect((self.host, self.port))
-        s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {f'[{self.host}]' if ':' in self.host else self.host}\r\n\r\n".encode())
         begin = time.monotonic()
         end = begin + self.seconds
         with s:
