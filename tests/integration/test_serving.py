@@ -101,10 +101,11 @@ class LoopedFile(unittest.TestCase):
 
     def test_http_1_1_needs_exactly_one_valid_host(self):
         # RFC 9112 section 3.2: 400 for HTTP/1.1 without Host, and for two Hosts or a bad one in any version.
-        for raw in (b"GET /live.ts HTTP/1.1\r\n\r\n", b"GET /live.ts HTTP/1.1\r\nX-Host: x\r\n\r\n",
-                    b"GET /live.ts HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
-                    b"GET /live.ts HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
-                    b"GET /live.ts HTTP/1.1\r\nHost: a b\r\n\r\n", b"GET /live.ts HTTP/1.1\r\nHost: x:y\r\n\r\n"):
+        # HEAD and an unknown path, so that a server that wrongly serves them answers and closes.
+        for raw in (b"HEAD /live.ts HTTP/1.1\r\n\r\n", b"GET /nope HTTP/1.1\r\nX-Host: x\r\n\r\n",
+                    b"HEAD /live.ts HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+                    b"HEAD /live.ts HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+                    b"HEAD /live.ts HTTP/1.1\r\nHost: a b\r\n\r\n", b"GET /nope HTTP/1.1\r\nHost: x:y\r\n\r\n"):
             status, headers, body = split_response(request(self.gordo.port, raw))
             self.assertEqual(status, 400, raw)
             self.assertIn(b"exactly one Host header", body, raw)
