@@ -4,11 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "gordo_version.h"
 
@@ -137,9 +138,9 @@ std::shared_ptr<const mount_access> access_from(const cxxopts::ParseResult& args
     a->token_secret = args["token-secret"].as<std::string>();
   } else if (args.count("token-secret-file")) {
     std::string path = args["token-secret-file"].as<std::string>();
-    std::ifstream in(path);
-    if (!in || !std::getline(in, a->token_secret))
-      throw config_error("--token-secret-file: cannot read " + path);
+    std::istringstream in(read_regular_file(path, "--token-secret-file"));
+    if (!std::getline(in, a->token_secret))
+      throw config_error("--token-secret-file " + path + " is empty");
   } else if (const char* env = std::getenv("GORDO_TOKEN_SECRET")) {
     a->token_secret = env;
   }

@@ -1,8 +1,13 @@
 // The TOML config file, turned into the flags it stands for: one set of rules (the
 // flags') checks both, and a file's error still names its line.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 #include <toml++/toml.h>
 
@@ -61,17 +66,55 @@ bool switch_on(const std::string& path, std::string_view key, const toml::node& 
   return b->get();
 }
 
+std::string_view kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+std::string not_regular(std::string_view what, const std::string& path, mode_t mode) {
+  return fmt::format("cannot read {} {}: it is {}; give the path of a regular file", what, path,
+                     kind_of(mode));
+}
+
 }  // namespace
 
-file_args read_config_file(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    if (!e.source().begin) throw config_error(fmt::format("cannot read config file {}: {}", path, e.description()));
-    throw config_error(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+// A FIFO would block the main thread (and SIGTERM with it) until someone writes to it, a
+// device may never end and a directory reads as nothing: all are refused before a read.
+// stat() first, so that a device is not even opened (opening some has side effects);
+// then fstat() on what was opened, which is what is read (the path may have changed).
+std::string read_regular_file(const std::string& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw config_error(fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw config_error(not_regular(what, path, st.st_mode));
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw config_error(fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno)));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_it{fd};
+  if (::fstat(fd, &st) != 0)
+    throw config_error(fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw config_error(not_regular(what, path, st.st_mode));
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw config_error(fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno)));
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
   }
-  return config_args(root, path);
+}
+
+file_args read_config_file(const std::string& path) {
+  return read_config_text(read_regular_file(path, "config file"), path);
 }
 
 file_args read_config_text(std::string_view text, const std::string& path) {

@@ -3,7 +3,7 @@
 #include <crypt.h>
 #include <fmt/format.h>
 
-#include <fstream>
+#include <sstream>
 
 #include "gordo/core/secret.h"
 #include "gordo/net/http_request.h"
@@ -22,8 +22,7 @@ bool supported(std::string_view hash) {
 }  // namespace
 
 std::shared_ptr<const htpasswd> htpasswd::load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw config_error("cannot read htpasswd file " + path);
+  std::istringstream in(read_regular_file(path, "htpasswd file"));  // never a FIFO: reloads read it
   auto out = std::make_shared<htpasswd>();
   std::string line;
   for (unsigned n = 1; std::getline(in, line); ++n) {

@@ -124,6 +124,16 @@ class CommandLine(unittest.TestCase):
             f.flush()
             self.assert_one_line_error(run("--config", f.name), 2, f"{f.name}:2", "workers", "-2")
 
+    def test_a_config_that_is_not_a_regular_file_is_an_error(self):
+        # Once read as empty (the test pattern started, "configuration OK"); a FIFO blocked.
+        with tempfile.TemporaryDirectory() as tmp:
+            fifo = os.path.join(tmp, "gordo.toml")
+            os.mkfifo(fifo)
+            for path, what in ((tmp, "a directory"), ("/dev/zero", "a character device"), (fifo, "a FIFO")):
+                for check in (["--check-config"], ["--listen", "127.0.0.1:0", "--admin-listen", "off"]):
+                    self.assert_one_line_error(run("--config", path, *check, timeout=20), 2,
+                                               f"config file {path}: it is {what}")
+
     def test_bad_admin_address(self):
         self.assert_one_line_error(run("--admin-listen", "nowhere"), 2, "--admin-listen", "off")
 

@@ -87,6 +87,39 @@ class Reload(unittest.TestCase):
             self.assertEqual(capture(g.port, "/live.ts", 1)[0], 200)
             self.assertEqual(g.stop(), 0)
 
+    def test_a_config_path_that_is_not_a_regular_file_keeps_the_old_one(self):
+        # A directory was once read as empty (the mounts ended, the test pattern started);
+        # a FIFO blocked the main thread until someone wrote to it, and SIGTERM with it.
+        conf = write(self.tmp.name, "swapped.toml", ("workers = 1\n" + mount("/stays.ts", self.media)).encode())
+        with Gordo("--config", conf) as g:
+            viewer = Viewer(g.port, "/stays.ts", 20)
+            for what, make in (("a directory", os.mkdir), ("a FIFO", os.mkfifo)):
+                os.replace(conf, conf + ".saved")
+                make(conf)
+                g.proc.send_signal(signal.SIGHUP)
+                self.wait_log(g, f"reload: cannot read config file {conf}: it is {what}; give the path of a "
+                                 "regular file; keeping the running configuration")
+                stats = json.loads(g.admin_get("/stats")[2])
+                self.assertEqual([m["path"] for m in stats["mounts"]], ["/stays.ts"], what)
+                (os.rmdir if make is os.mkdir else os.remove)(conf)
+                os.replace(conf + ".saved", conf)
+            received, deadline = len(viewer.data), time.monotonic() + 10
+            while len(viewer.data) < received + 50_000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertGreaterEqual(len(viewer.data), received + 50_000, "the viewer plays on")
+            self.assertTrue(viewer.is_alive() and not viewer.closed, "and was never closed")
+            os.replace(conf, conf + ".saved")
+            os.mkfifo(conf)  # SIGTERM right after a reload of a FIFO
+            g.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while g.log().count("it is a FIFO") < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(g.log().count("it is a FIFO; give the path of a regular file; keeping"), 2)
+            self.assertEqual(g.stop(timeout=10), 0, "SIGTERM is honoured at once")
+            os.remove(conf)
+            os.replace(conf + ".saved", conf)
+        self.assertEqual(viewer.result()[0], 200)
+
 
 if __name__ == "__main__":
     unittest.main()

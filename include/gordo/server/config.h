@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gordo/io/zerocopy.h"
@@ -86,6 +87,9 @@ struct file_args {
   std::vector<std::string> where;                          // "FILE:LINE: key 'workers'" per flag
   std::vector<file_mount> mounts;
 };
+// A regular file's bytes; anything else (a directory, a FIFO, a device) is refused before
+// it is read, so that reading never blocks. Throws config_error "cannot read WHAT PATH: ...".
+std::string read_regular_file(const std::string& path, std::string_view what);
 // Throws config_error "FILE:LINE: ..." for a syntax error, an unknown key or a value of
 // the wrong type.
 file_args read_config_file(const std::string& path);

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -88,6 +89,30 @@ TEST_F(config_file_test, errors_name_the_file_line_and_key) {
 TEST_F(config_file_test, a_missing_file_is_an_error) {
   std::remove(path_.c_str());
   EXPECT_THROW(parse({}), config_error);
+}
+
+std::string read_error(const std::string& path) {
+  try {
+    read_config_file(path);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// Read as empty, these once gave the test pattern instead of the mounts; a FIFO blocked.
+TEST_F(config_file_test, only_a_regular_file_is_read) {
+  std::string e = read_error(::testing::TempDir());
+  EXPECT_NE(e.find("config file " + ::testing::TempDir()), std::string::npos) << e;
+  EXPECT_NE(e.find("is a directory"), std::string::npos) << e;
+  e = read_error("/dev/zero");
+  EXPECT_NE(e.find("/dev/zero: it is a character device"), std::string::npos) << e;
+  ASSERT_EQ(mkfifo(path_.c_str(), 0600), 0);
+  e = read_error(path_);  // returns at once, with nobody writing to it
+  EXPECT_NE(e.find(path_ + ": it is a FIFO"), std::string::npos) << e;
+  std::remove(path_.c_str());
+  e = read_error(path_);
+  EXPECT_NE(e.find("cannot read config file " + path_ + ": No such file"), std::string::npos) << e;
 }
 
 TEST(mount_flags, repeated_mounts_with_sources) {
