@@ -24,8 +24,11 @@ T number(const cxxopts::ParseResult& args, const std::string& flag, T min, T max
   std::string text = args[flag].as<std::string>();
   T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+  if (ec != std::errc() || end != text.data() + text.size())
     throw config_error(fmt::format("--{} '{}' is not a number from {} to {}", flag, text, min, max));
+  if (value < min || value > max)
+    throw config_error(
+        fmt::format("--{} {} is out of range: give a number from {} to {}", flag, text, min, max));
   return value;
 }
 
@@ -50,7 +53,7 @@ cxxopts::Options options() {
         cxxopts::value<std::string>()->default_value("0"))
     ("cpus", "Pin worker i to the i-th CPU of this list, e.g. 0-3,6 (default: no pinning)",
         cxxopts::value<std::string>())
-    ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each)",
+    ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each), 16 to 1048576",
         cxxopts::value<std::string>()->default_value("1024"))
     ("chunk-size", "Publish a chunk once it holds this many bytes (and at every keyframe); "
         "bigger chunks mean fewer, larger sends", cxxopts::value<std::string>()->default_value("32KiB"))

@@ -19,6 +19,7 @@ class CommandLine(unittest.TestCase):
         for flag in ("--listen", "--input", "--mount", "--loop", "--workers", "--help", "--version"):
             self.assertIn(flag, r.stdout)
         self.assertIn("0.0.0.0:8080", r.stdout)  # defaults are shown
+        self.assertIn("16 to 1048576", r.stdout)  # --ring-chunks' range
 
     def test_version(self):
         r = run("--version")
@@ -52,6 +53,7 @@ class CommandLine(unittest.TestCase):
         self.assert_one_line_error(run("--workers", "5000"), 2, "--workers", "1024")
         self.assert_one_line_error(run("--workers", "many"), 2, "--workers", "many")
         self.assert_one_line_error(run("--ring-chunks", "8"), 2, "--ring-chunks", "16")
+        self.assert_one_line_error(run("--ring-chunks", "2"), 2, "--ring-chunks 2 is out of range", "16 to 1048576")
         self.assert_one_line_error(run("--log-level", "loud"), 2, "--log-level")
         self.assert_one_line_error(run("--cpus", "3-1"), 2, "--cpus", "3-1")
         self.assert_one_line_error(run("--cpus", "a"), 2, "--cpus")

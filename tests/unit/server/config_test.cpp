@@ -73,6 +73,16 @@ TEST(parse_args, engine_flags) {
   EXPECT_THROW(parse({"--engine", "select"}), config_error);
 }
 
+TEST(parse_args, a_number_out_of_range_says_the_range) {
+  try {
+    parse({"--ring-chunks", "2"});
+    ADD_FAILURE() << "no error";
+  } catch (const config_error& e) {
+    EXPECT_STREQ(e.what(), "--ring-chunks 2 is out of range: give a number from 16 to 1048576");
+  }
+  EXPECT_EQ(parse({"--ring-chunks", "16"}).ring_chunks, 16u);
+}
+
 TEST(parse_args, push_mounts_share_their_source) {
   config c = parse({"--mount", "/live.ts=push", "--mount", "/live.flv=push:/live.ts", "--mount", "/b.ts=x.ts",
                     "--mount", "/b.flv=x.ts", "--source-password", "pw", "--lost-timeout", "5s"});
