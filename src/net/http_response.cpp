@@ -8,18 +8,23 @@ namespace gordo {
 
 std::string_view http_reason(int status) {
   switch (status) {
+    case 100: return "Continue";
     case 200: return "OK";
     case 302: return "Found";
     case 400: return "Bad Request";
-    case 404: return "Not Found";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
+    case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
