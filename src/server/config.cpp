@@ -417,6 +417,17 @@ std::optional<config> parse_args(int argc, char** argv) {
     for (size_t j = 0; j < i; ++j)
       if (c.mounts[i].path == c.mounts[j].path)
         throw config_error("mount " + c.mounts[i].path + " is given twice");
+  // push:/PATH takes what encoders push to /PATH, so /PATH must be a mount they push to.
+  for (const mount_config& m : c.mounts) {
+    std::string push = m.push_path();
+    if (push.empty() || push == m.path) continue;
+    auto target = std::find_if(c.mounts.begin(), c.mounts.end(),
+                               [&](const mount_config& t) { return t.path == push; });
+    if (target == c.mounts.end() || target->push_path() != push)
+      throw config_error("mount " + m.path + " takes the stream pushed to " + push +
+                         ", which is not a push mount: add " + "--mount " + push +
+                         "=push (in a file: a [[mount]] with input = \"push\")");
+  }
   return c;
 }
 

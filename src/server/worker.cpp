@@ -78,9 +78,7 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
   admit_ = &admit;
   pool_ = &pool;
   for (size_t i = 0; i < mounts.size(); ++i) {
-    auto v = std::make_unique<view>(opts_.ring_chunks);
-    v->m = &mounts.at(i);
-    v->policy = v->m->policy;
+    auto v = new_view(&mounts.at(i));
     views_[v->m->slot].store(v.get(), std::memory_order_release);
     owned_.push_back(std::move(v));
   }
@@ -403,9 +401,7 @@ void worker::run_commands() {
   for (command& cmd : todo) {
     switch (cmd.kind) {
       case command::add: {
-        auto v = std::make_unique<view>(opts_.ring_chunks);
-        v->m = cmd.m;
-        v->policy = cmd.m->policy;
+        auto v = new_view(cmd.m);
         views_[cmd.slot].store(v.get(), std::memory_order_release);
         owned_.push_back(std::move(v));
         break;
@@ -427,6 +423,20 @@ void worker::run_commands() {
       }
     }
   }
+}
+
+std::unique_ptr<worker::view> worker::new_view(mount* m) {
+  auto v = std::make_unique<view>(opts_.ring_chunks);
+  v->m = m;
+  v->policy = m->policy;
+  // `push:/PATH`: an encoder pushing here would become /PATH's, unasked. Built here
+  // because views live as long as the worker, so the answer outlives any send of it.
+  const source& feed = *m->feed;
+  if (feed.is_push() && feed.push_path() != m->path)
+    v->push_elsewhere = http_error(
+        405, fmt::format("push to {}; {} takes its stream from there", feed.push_path(), m->path),
+        "Allow: GET, HEAD\r\n");
+  return v;
 }
 
 // A retired mount with no viewers left here: tell the server this worker is done with it.
@@ -615,6 +625,13 @@ void worker::take_push(client* c, const http_request& req) {
   if (!found) return answer(c, canned::not_found, &req);
   source& feed = *found->m->feed;
   if (!feed.is_push()) return answer(c, canned::not_push, &req);
+  if (!found->push_elsewhere.empty()) {
+    spdlog::warn("{}: push from {} refused: this mount takes the stream pushed to {}", req.path,
+                 c->log ? c->log->peer : peer_address(c->fd), feed.push_path());
+    c->keep_alive = false;
+    c->request.reset();
+    return send_answer(c, found->push_elsewhere);
+  }
   push_connection p;
   if (!push_framing(req.content_length, req.header("transfer-encoding"), req.header("expect"), p))
     return answer(c, canned::bad_request, &req);
@@ -655,8 +672,11 @@ void worker::answer(client* c, canned what, const http_request* req) {
   } else {
     c->request.reset();
   }
+  send_answer(c, (keep ? answers_kept_ : answers_)[static_cast<size_t>(what)]);
+}
+
+void worker::send_answer(client* c, const std::string& text) {
   c->state = client::phase::answering;
-  const std::string& text = (keep ? answers_kept_ : answers_)[static_cast<size_t>(what)];
   c->queue(text.data(), text.size());
   c->head_bytes = static_cast<uint32_t>(text.find("\r\n\r\n") + 4);
   if (c->log) c->log->status = std::atoi(text.c_str() + 9);  // "HTTP/1.1 404 ..."

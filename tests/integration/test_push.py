@@ -243,6 +243,25 @@ class Push(unittest.TestCase):
             self.assertNotIn("encoder 127.0.0.1 finished", g.log())
             self.assertEqual(g.stop(), 0)
 
+    def test_a_push_to_a_mount_that_takes_another_mounts_push_is_refused(self):
+        # /live.flv = push:/live.ts: an encoder pushing to /live.flv once became /live.ts's.
+        with self.gordo() as g:
+            auth = b"Authorization: Basic c291cmNlOmhhY2ttZQ==\r\n"
+            status, headers, body = raw_request(g.port, b"PUT /live.flv HTTP/1.1\r\nHost: x\r\n" + auth +
+                                                b"Content-Length: 1\r\n\r\n", b"x")
+            self.assertEqual(status, 405)
+            self.assertEqual(headers["allow"], "GET, HEAD")
+            self.assertEqual(body, b"push to /live.ts; /live.flv takes its stream from there\n")
+            encoder = put(g.port, self.small, path="/live.flv", loop=False)
+            try:
+                encoder.wait(timeout=60)
+            finally:
+                stop(encoder)
+            self.assertEqual(state(g, "/live.ts"), "waiting", "no encoder was taken")
+            self.assertEqual(g.log().count(
+                "/live.flv: push from 127.0.0.1 refused: this mount takes the stream pushed to /live.ts"), 2)
+            self.assertEqual(g.stop(), 0)
+
     def test_viewers_stay_while_the_encoder_is_gone_and_resume(self):
         with self.gordo() as g:
             encoder = put(g.port, self.small)

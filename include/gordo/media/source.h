@@ -49,6 +49,7 @@ class source {
 
   const std::string& label() const { return spec_.label; }
   bool is_push() const { return !spec_.push.empty(); }
+  const std::string& push_path() const { return spec_.push; }  // the mount encoders push to
 
   // A mount's muxer. Opened now when the tracks are known; throws std::runtime_error
   // when its format cannot carry them (it is not attached then).

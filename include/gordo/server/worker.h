@@ -116,6 +116,7 @@ class worker {
     std::atomic<uint64_t> slow_drops{0};
     std::atomic<uint64_t> denied{0};  // refused by --allow/--deny or a missing/bad signed URL
     std::atomic<uint64_t> chunks_in_ring{0};
+    std::string push_elsewhere;  // the 405 for a push here when it takes another mount's push
     explicit view(size_t chunks) : ring(chunks) {}
   };
   // The answers start() builds, in this order.
@@ -168,6 +169,8 @@ class worker {
   // An error (or short) answer; with the request it answers, the connection may stay
   // open for the next one (keep-alive), else it is closed after it.
   void answer(client* c, canned what, const http_request* req = nullptr);
+  void send_answer(client* c, const std::string& text);  // `text` outlives the client's send
+  std::unique_ptr<view> new_view(mount* m);
   void read_request(client* c);
   void next_request(client* c);
   void take_push(client* c, const http_request& req);

@@ -97,6 +97,22 @@ TEST(parse_args, push_mounts_share_their_source) {
   EXPECT_EQ(c.lost_timeout.count(), 5'000'000);
   EXPECT_THROW(parse({"--mount", "/a.ts=pushy"}), config_error);
   EXPECT_THROW(parse({"--mount", "/a.ts=push:live"}), config_error);
+  // push:/PATH needs /PATH to be where encoders push, or nobody could push to it.
+  auto alias_error = [](std::initializer_list<const char*> flags) -> std::string {
+    try {
+      parse(flags);
+    } catch (const config_error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  for (std::string e :
+       {alias_error({"--mount", "/live.flv=push:/live.ts"}),
+        alias_error({"--mount", "/live.flv=push:/live.ts", "--mount", "/live.ts=x.ts"})})
+    EXPECT_NE(e.find("/live.ts, which is not a push mount: add --mount /live.ts=push"),
+              std::string::npos)
+        << e;
+  EXPECT_EQ(parse({"--mount", "/a.ts=push:/a.ts"}).mounts[0].push_path(), "/a.ts");
   EXPECT_FALSE(parse({"--mount", "/a.ts=push", "--loop"}).mounts[0].loop) << "--loop is for files";
   EXPECT_THROW(parse({"--lost-timeout", "10ms"}), config_error);
 }
