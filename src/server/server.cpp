@@ -250,6 +250,9 @@ void server::reload() {
     live.feed->start();
   }
   admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
+  // The admin users file is read again with the rest: a changed password holds at once
+  // (what the admin endpoint cached from the old file is dropped).
+  if (admin_) admin_->set_users(n.admin_users);
   spdlog::set_level(spdlog::level::from_str(n.log_level));
   // What was applied changes; what takes a restart stays as it runs (so new mounts keep
   // the running chunking, and the next reload warns again).

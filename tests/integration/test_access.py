@@ -6,6 +6,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -139,6 +140,13 @@ def basic(user, password):
     return "Authorization: Basic " + base64.b64encode(f"{user}:{password}".encode()).decode() + "\r\n"
 
 
+def admin_get_as(g, path, authorization):
+    """GET on the admin address with an Authorization line; returns (status, headers, body)."""
+    host, port = re.match(r"http://([^:/]+):(\d+)/", g.stats_url).groups()
+    return split_response(request(int(port), f"GET {path} HTTP/1.1\r\nHost: x\r\n{authorization}\r\n".encode(),
+                                  host=host))
+
+
 class Users(unittest.TestCase):
     """htpasswd files: bcrypt for the admin endpoint, SHA-crypt for encoders."""
 
@@ -155,6 +163,12 @@ class Users(unittest.TestCase):
                                  text=True).stdout.strip()
             f.write(f"studio:{sha}\n")
         cls.media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+        # What an operator deploys: bcrypt at cost 12, a quarter of a second of CPU per check.
+        cls.slow_admins = os.path.join(cls.tmp.name, "slow-admins")
+        with open(cls.slow_admins, "w") as f:
+            for user, password in (("ops", "scrape me"), ("grafana", "dashboards")):
+                f.write(subprocess.run(["htpasswd", "-nbB", "-C", "12", user, password], check=True,
+                                       capture_output=True, text=True).stdout.strip() + "\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -172,6 +186,88 @@ class Users(unittest.TestCase):
             status, _, body = split_response(request(port, right))
             self.assertEqual(status, 200)
             self.assertEqual(json.loads(body)["process"]["admin_denied"], 2)
+
+    def test_wrong_guesses_do_not_starve_operators(self):
+        """100 wrong passwords at once against bcrypt cost 12 must not stand in front of an
+        operator's /stats: checked one at a time in arrival order, they delayed it by ~24 s.
+        Whether they did is read from the answer itself, not from a clock: `admin_denied`
+        in the operator's /stats counts the wrong guesses checked before it was answered.
+        All 100 were sent (each on its own connection, accepted by the kernel) before the
+        operator asks, so a server that takes them in turn answers her with 100 there; one
+        that does not let them starve her checks at most a few of them first (one address's
+        guesses are checked one at a time, and each takes a quarter of a second while the
+        100 are sent in milliseconds), so 10 cannot be reached by a slow machine either."""
+        with Gordo("--admin-htpasswd", self.slow_admins) as g:
+            port = int(re.match(r"http://[^:]+:(\d+)/", g.stats_url).group(1))
+
+            def ask(user, password, source):
+                s = socket.socket()
+                s.settimeout(120)
+                s.bind((source, 0))
+                s.connect(("127.0.0.1", port))
+                s.sendall(f"GET /stats HTTP/1.1\r\nHost: x\r\n{basic(user, password)}\r\n".encode())
+                return s
+
+            def answer(s):
+                with s:
+                    data = b""
+                    while chunk := s.recv(65536):
+                        data += chunk
+                return split_response(data)
+
+            status, _, body = answer(ask("ops", "scrape me", "127.0.0.1"))
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body)["process"]["admin_denied"], 0)
+            guesses = [ask("ops", f"guess {i}", "127.0.0.1") for i in range(100)]
+            # The operator who scraped before, from the guesses' own address: her
+            # credentials are known good, so no check stands between her and the answer.
+            status, _, body = answer(ask("ops", "scrape me", "127.0.0.1"))
+            self.assertEqual(status, 200)
+            self.assertLessEqual(json.loads(body)["process"]["admin_denied"], 10)
+            # A user seen for the first time, from another address: one check of her own,
+            # beside (not behind) the guesses'.
+            status, _, body = answer(ask("grafana", "dashboards", "127.0.0.2"))
+            self.assertEqual(status, 200)
+            self.assertLessEqual(json.loads(body)["process"]["admin_denied"], 10)
+            # Every guess was answered: refused for its password (401, counted and logged), or
+            # told to come back (503 with Retry-After) while its address had a check running.
+            refused = 0
+            for s in guesses:
+                status, headers, _ = answer(s)
+                self.assertIn(status, (401, 503))
+                if status == 401:
+                    refused += 1
+                    self.assertIn("Basic", headers["www-authenticate"])
+                else:
+                    self.assertEqual(headers["retry-after"], "1")
+            self.assertGreaterEqual(refused, 1)
+            self.assertEqual(json.loads(admin_get_as(g, "/stats", basic("ops", "scrape me"))[2])
+                             ["process"]["admin_denied"], refused)
+            self.assertIn("refused for user 'ops'", g.log())
+            self.assertNotIn("guess", g.log())
+
+    def test_reload_reads_the_users_again_and_forgets_what_was_cached(self):
+        users = os.path.join(self.tmp.name, "reloaded-users")
+        config = os.path.join(self.tmp.name, "reloaded.toml")
+        with open(config, "w") as f:
+            f.write(f'admin_htpasswd = "{users}"\n')
+
+        def write_users(password):
+            with open(users, "w") as f:
+                f.write(subprocess.run(["htpasswd", "-nbB", "-C", "5", "ops", password], check=True,
+                                       capture_output=True, text=True).stdout)
+
+        write_users("old password")
+        with Gordo("--config", config) as g:
+            self.assertEqual(admin_get_as(g, "/stats", basic("ops", "old password"))[0], 200)  # now cached
+            write_users("new password")
+            g.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 20
+            while g.log().count("1 user from the htpasswd file") < 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertIn("1 user from the htpasswd file, none cached", g.log())
+            self.assertEqual(admin_get_as(g, "/stats", basic("ops", "old password"))[0], 401)
+            self.assertEqual(admin_get_as(g, "/stats", basic("ops", "new password"))[0], 200)
 
     def test_encoders_as_users(self):
         with Gordo("--mount", "/live.ts=push", "--source-htpasswd", self.sources) as g:

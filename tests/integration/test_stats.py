@@ -145,6 +145,16 @@ class Stats(unittest.TestCase):
             self.assertIn(b"exactly one Host header", body, raw)
         raw = request(int(port), b"GET /stats HTTP/1.0\r\n\r\n", host=host)
         self.assertEqual(split_response(raw)[0], 200, "HTTP/1.0 may leave Host out")
+        # The viewers' port's limits, answered as it answers them (not 400, nor a reset).
+        line = b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        self.assertEqual(split_response(request(int(port), line, host=host))[0], 414)
+        big = b"GET /stats HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+        self.assertEqual(split_response(request(int(port), big, host=host))[0], 431)
+        many = b"GET /stats HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(40)) + b"\r\n"
+        self.assertEqual(split_response(request(int(port), many, host=host))[0], 431)
+        # A head that stops coming gets 408 once its time is up (two seconds).
+        status, _, body = split_response(request(int(port), b"GET /stats HTTP/1.1\r\nHost: x\r\n", host=host))
+        self.assertEqual(status, 408)
         # Stats are not on the viewers' address.
         self.assertEqual(split_response(request(self.gordo.port, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 404)
 
