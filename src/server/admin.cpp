@@ -119,12 +119,19 @@ void admin::stop() {
 }
 
 void admin::set_users(std::shared_ptr<const htpasswd> users) {
-  spdlog::info("admin: {}", users ? fmt::format("{} user{} from the htpasswd file, none cached",
-                                                users->size(), users->size() == 1 ? "" : "s")
-                                  : std::string("open to anyone who reaches its address"));
-  std::lock_guard lock(users_mu_);
-  next_users_ = std::move(users);
-  users_changed_.store(true);
+  size_t count = users ? users->size() : 0;
+  {
+    std::lock_guard lock(users_mu_);
+    next_users_ = std::move(users);
+    users_changed_.store(true);
+  }
+  // Said once it holds: a request sent after this line meets the new users.
+  if (count)
+    spdlog::info("admin: {} user{} from the htpasswd file, none cached", count,
+                 count == 1 ? "" : "s");
+  else
+    spdlog::warn(
+        "admin: no htpasswd file any more; /stats and /metrics are open to whoever reaches them");
 }
 
 void admin::take_new_users() {
@@ -150,9 +157,6 @@ void admin::run() {
           {.fd = c->state == conn::phase::checking ? -1 : c->fd, .events = events, .revents = 0});
     }
     if (poll(fds.data(), fds.size(), poll_ms) < 0) continue;
-    // After the wait, before any request is read: one sent after set_users() returned
-    // meets the new users.
-    if (users_changed_.load()) take_new_users();
     // Sockets first, by index into the conns polled; new ones are appended after them.
     const size_t polled = conns_.size();
     for (size_t i = 0; i < polled; ++i) {
@@ -222,6 +226,8 @@ void admin::route(conn& c, const http_request& req) {
     return answer(c, http_error(405, "only GET and HEAD are allowed", "Allow: GET, HEAD\r\n"));
   c.path = req.path;
   c.head = req.method == "HEAD";
+  // Here, when the request is whole: one sent after set_users() returned meets the new users.
+  if (users_changed_.load()) take_new_users();
   if (!users_) return answer(c, page(c));
   auto [user, password] = htpasswd::credentials(req.header("authorization"));
   wipe(c.in);                                // it holds the password too

@@ -252,7 +252,8 @@ void server::reload() {
   admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
   // The admin users file is read again with the rest: a changed password holds at once
   // (what the admin endpoint cached from the old file is dropped).
-  if (admin_) admin_->set_users(n.admin_users);
+  if (admin_ && (n.admin_users || cfg_.admin_users)) admin_->set_users(n.admin_users);
+  cfg_.admin_users = n.admin_users;
   spdlog::set_level(spdlog::level::from_str(n.log_level));
   // What was applied changes; what takes a restart stays as it runs (so new mounts keep
   // the running chunking, and the next reload warns again).
