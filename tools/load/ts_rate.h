@@ -1,0 +1,42 @@
+// The rate an MPEG-TS stream was muxed at, measured from the stream itself: bytes between
+// PCRs over the PCR time between them (ISO 13818-1's transport rate), fed in any pieces.
+// A viewer that falls behind receives fewer bytes per second of wall clock, not per
+// second of PCR, so this is the rate every viewer should keep up with.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gordo::load {
+
+class ts_rate {
+ public:
+  static constexpr size_t packet = 188;
+  // PCRs further apart than this (a jump, a resync, a new source) end a run of intervals
+  // instead of counting as one: the standard asks for one every 100 ms.
+  static constexpr double max_gap_s = 1.0;
+
+  void feed(const char* data, size_t n);
+  // Measures afresh from the next PCR on (the measured window begins).
+  void restart();
+  // Bits per second of PCR time over the intervals measured; 0 before two PCRs.
+  double bits_per_s() const {
+    return seconds_ > 0 ? static_cast<double>(bytes_) * 8 / seconds_ : 0;
+  }
+  // PCR time the measurement covers.
+  double seconds() const { return seconds_; }
+
+ private:
+  void on_packet(const uint8_t* p);
+
+  uint8_t carry_[packet]{};
+  size_t carried_ = 0;
+  int pid_ = -1;  // the PID whose PCRs are measured: the first one seen
+  bool have_last_ = false;
+  uint64_t last_pcr_ = 0;    // 27 MHz
+  uint64_t since_last_ = 0;  // packets since the last PCR packet
+  uint64_t bytes_ = 0;
+  double seconds_ = 0;
+};
+
+}  // namespace gordo::load
