@@ -24,6 +24,16 @@ std::string memlock_text() {
 
 }  // namespace
 
+const char* to_string(zerocopy_state s) {
+  switch (s) {
+    case zerocopy_state::active: return "active";
+    case zerocopy_state::unavailable: return "unavailable";
+    case zerocopy_state::copying: return "copying";
+    case zerocopy_state::off: break;
+  }
+  return "off";
+}
+
 void zerocopy::init(uring& ring, zerocopy_mode mode, const slab_pool& pool, unsigned worker) {
   ring_ = &ring;
   pool_ = &pool;
@@ -38,9 +48,11 @@ void zerocopy::init(uring& ring, zerocopy_mode mode, const slab_pool& pool, unsi
     auto level = mode == zerocopy_mode::on ? spdlog::level::warn : spdlog::level::debug;
     spdlog::log(level, "worker {}: this kernel has no zero-copy send (needs Linux 6.1); using plain send",
                 worker);
+    counters_.state.store(zerocopy_state::unavailable, std::memory_order_relaxed);
     return;
   }
   enabled_ = true;
+  counters_.state.store(zerocopy_state::active, std::memory_order_relaxed);
   int err = io_uring_register_buffers_sparse(ring.get(), max_arenas);
   registered_table_ = err == 0;
   if (err < 0)
@@ -74,6 +86,7 @@ int zerocopy::buffer_index(const chunk_ref& chunk) {
 void zerocopy::unsupported(int neg_errno) {
   if (!enabled_) return;
   enabled_ = false;
+  counters_.state.store(zerocopy_state::unavailable, std::memory_order_relaxed);
   spdlog::warn("worker {}: zero-copy send refused ({}); using plain send", worker_,
                std::strerror(-neg_errno));
 }
@@ -92,6 +105,7 @@ void zerocopy::notified(bool copied) {
   if (window_sends_ < judge_every) return;
   if (window_copied_ * 2 > window_sends_) {
     enabled_ = false;
+    counters_.state.store(zerocopy_state::copying, std::memory_order_relaxed);
     spdlog::info("worker {}: the kernel copied {} of {} zero-copy sends (loopback, veth or a NIC "
                  "without scatter-gather); using plain send",
                  worker_, window_copied_, window_sends_);

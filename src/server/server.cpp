@@ -336,6 +336,7 @@ stats_snapshot server::snapshot() {
     ws.timeouts = c.timeouts.load(std::memory_order_relaxed);
     ws.zerocopy_sends = zc.sends.load(std::memory_order_relaxed);
     ws.zerocopy_copied = zc.copied.load(std::memory_order_relaxed);
+    ws.zerocopy = to_string(zc.state.load(std::memory_order_relaxed));
     ws.cq_overflows = w->cq_overflows();
     s.workers.push_back(std::move(ws));
   }

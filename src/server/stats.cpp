@@ -44,6 +44,7 @@ std::string stats_json(const stats_snapshot& s) {
                             {"sends_in_flight", w.sends_in_flight},
                             {"refused", w.refused},
                             {"timeouts", w.timeouts},
+                            {"zerocopy", w.zerocopy},
                             {"zerocopy_sends", w.zerocopy_sends},
                             {"zerocopy_copied", w.zerocopy_copied},
                             {"cq_overflows", w.cq_overflows}});

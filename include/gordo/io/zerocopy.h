@@ -23,12 +23,19 @@ namespace gordo {
 // without scatter-gather), then plain sends.
 enum class zerocopy_mode { off, on, automatic };
 
+// What a worker does now: off (configured so, or the epoll engine), active (sends of
+// min_bytes and up go zero-copy), unavailable (the kernel lacks or refused it), copying
+// (automatic mode saw the kernel copy, and stopped).
+enum class zerocopy_state : uint8_t { off, active, unavailable, copying };
+const char* to_string(zerocopy_state s);
+
 // Written by the ring's thread only; read by anyone (relaxed).
 struct zerocopy_counters {
   std::atomic<uint64_t> sends{0};        // zero-copy sends issued
   std::atomic<uint64_t> fixed_sends{0};  // of which from a registered buffer
   std::atomic<uint64_t> notified{0};     // notifications (each releases a send's chunks)
   std::atomic<uint64_t> copied{0};       // notifications saying the kernel copied after all
+  std::atomic<zerocopy_state> state{zerocopy_state::off};
 };
 
 //  registered buffer table of the ring (sparse, one slot per slab_pool arena)

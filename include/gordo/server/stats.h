@@ -40,6 +40,7 @@ struct worker_stats {
   uint64_t timeouts = 0;
   uint64_t zerocopy_sends = 0;
   uint64_t zerocopy_copied = 0;
+  std::string zerocopy = "off";  // to_string(zerocopy_state)
   uint64_t cq_overflows = 0;
 };
 
