@@ -23,8 +23,12 @@ TS_PACKET = 188
 class Gordo:
     """A running gordo on a free loopback port. Use as a context manager."""
 
-    def __init__(self, *args, start_timeout=60, max_fds=None, env=None, wrapper=()):
-        """`wrapper`: a command gordo runs under (e.g. [NO_URING])."""
+    def __init__(self, *args, start_timeout=60, max_fds=None, env=None, wrapper=(), expect_exit=0):
+        """`wrapper`: a command gordo runs under (e.g. [NO_URING]). `expect_exit`: the exit
+        status leaving the `with` block checks (after SIGTERM if gordo still runs), so that
+        every run's clean shutdown (and, under ASan, its leak check) is part of its test;
+        None for a test that kills gordo or checks the status itself."""
+        self.expect_exit = expect_exit
         engine = ["--engine", ENGINE] if ENGINE and "--engine" not in args else []
         self.args = [*wrapper, GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", *engine, *args]
         self.stderr = tempfile.TemporaryFile()
@@ -61,6 +65,7 @@ class Gordo:
             self.proc.kill()
             self.proc.wait()
             log = self.log()
+            self.expect_exit = None
             self.__exit__(None, None, None)
             raise RuntimeError(f"gordo did not start: {log}")
         m = re.match(r"http://(\[[^\]]+\]|[^:/]+):(\d+)(/.*)", self.urls[0])
@@ -91,12 +96,51 @@ class Gordo:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-        self.stderr.close()
+    def __exit__(self, exc_type, *_):
+        if self.stderr.closed:  # already left
+            return
+        code = None
+        try:
+            # Only when the block itself succeeded: its own failure says more.
+            if exc_type is None and self.expect_exit is not None:
+                code = self.stop()  # raises if SIGTERM did not end gordo
+                log = self.log()
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()
+            self.stderr.close()
+        if code is not None and code != self.expect_exit:
+            raise AssertionError(f"gordo exited {code}, expected {self.expect_exit}: {log[-3000:]}")
+
+
+def wait_for(condition, timeout=30, what="the condition", every=0.1):
+    """Polls `condition()` until it returns something true, which it returns; fails the
+    test after `timeout` seconds: tests wait on what they need, not for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
+
+
+def port_bound(port, udp=False):
+    """True when some process listens on TCP `port` (or has UDP `port` bound), from /proc."""
+    for table in (("udp", "udp6") if udp else ("tcp", "tcp6")):
+        try:
+            with open(f"/proc/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and (udp or fields[3] == "0A"):  # 0A: LISTEN
+                return True
+    return False
 
 
 def make_media(path, seconds=4, fps=25, gop=25, size="320x240", fmt_args=()):

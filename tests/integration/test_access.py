@@ -80,9 +80,10 @@ deny = "127.0.0.0/8"
 
     @classmethod
     def tearDownClass(cls):
-        cls.gordo.stop()
-        cls.gordo.__exit__(None, None, None)
-        cls.tmp.cleanup()
+        try:
+            cls.gordo.__exit__(None, None, None)  # stops gordo, checks that it exited 0
+        finally:
+            cls.tmp.cleanup()
 
     def denied(self, path):
         mounts = json.loads(self.gordo.admin_get("/stats")[2])["mounts"]

@@ -6,7 +6,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Gordo, connect, make_media, request, split_response
+from harness import Gordo, connect, make_media, request, split_response, wait_for
 
 LINE = re.compile(r'^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+) '
                   r'"((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)" (\d+)$')
@@ -71,7 +71,8 @@ class AccessLog(unittest.TestCase):
             wait_for_lines(self.log, 1)
             os.rename(self.log, self.log + ".1")  # what logrotate does
             g.proc.send_signal(signal.SIGUSR1)
-            time.sleep(0.5)
+            # The writer thread opens the file afresh at the path: it exists again once done.
+            wait_for(lambda: os.path.exists(self.log), what="the access log to be reopened")
             request(g.port, b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
             wait_for_lines(self.log, 1)
             self.assertEqual(g.stop(), 0)

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import (ENGINE, GORDO, NO_URING, Gordo, Viewer, capture, capture_async, connect, continuity_breaks, decode_errors,
-                     make_media, request, server_counters, split_response, ts_packets, write)
+                     make_media, request, server_counters, split_response, ts_packets, wait_for, write)
 
 MEDIA_SECONDS = 4
 
@@ -155,7 +155,9 @@ class Limits(unittest.TestCase):
         # A limit of 1.5 times the stream's bitrate: one viewer fits, a second does not.
         limit = round(MEDIA_BYTES_PER_S * 8 * 1.5 / 1e6)
         with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", str(limit)) as g:
-            time.sleep(3)  # the bitrate is measured over the first seconds of the source
+            # Admission needs the source's bitrate, measured over its first seconds.
+            wait_for(lambda: json.loads(g.admin_get("/stats")[2])["mounts"][0]["bits_in_per_s"] > 0,
+                     what="the source's bitrate in /stats")
             with connect(g.port) as a:
                 a.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
@@ -166,7 +168,7 @@ class Limits(unittest.TestCase):
     def test_out_of_fds_new_viewers_get_503_and_others_keep_playing(self):
         with Gordo("--input", MEDIA, "--loop", "--workers", "1", max_fds=40) as g:
             watcher = Viewer(g.port, "/live.ts", 8)
-            time.sleep(1)
+            wait_for(lambda: watcher.data, what="the watcher's first bytes")
             sockets, statuses = [], []
             for _ in range(40):
                 s = connect(g.port)
@@ -221,6 +223,7 @@ class ZeroCopy(unittest.TestCase):
         with Gordo("--input", MEDIA, "--loop", "--workers", "2", "--zerocopy", mode) as g:
             pending = [capture_async(g.port, "/live.ts", 3) for _ in range(viewers)]
             bodies = [p.result()[2] for p in pending]
+            self.states = [w["zerocopy"] for w in json.loads(g.admin_get("/stats")[2])["workers"]]
             counters, log = stopped(g)
         if "no zero-copy send" in log:
             self.skipTest("this kernel has no zero-copy send (IORING_OP_SEND_ZC, Linux 6.1+)")
@@ -238,16 +241,43 @@ class ZeroCopy(unittest.TestCase):
         self.assertEqual(counters["zc_notified"], counters["zc_sends"])
         # Loopback always copies, and the kernel says so.
         self.assertEqual(counters["zc_copied"], counters["zc_notified"])
+        self.assertEqual(self.states, ["active", "active"], "on keeps sending zero-copy")
 
     def test_auto_falls_back_to_plain_send_when_the_kernel_copies(self):
-        counters, log = self.serve("auto", viewers=8)
+        # One worker, so that its decision is the one /stats shows.
+        with Gordo("--input", MEDIA, "--loop", "--workers", "1", "--zerocopy", "auto") as g:
+            viewers = [Viewer(g.port, "/live.ts", 15) for _ in range(8)]
+
+            def worker():
+                (w,) = json.loads(g.admin_get("/stats")[2])["workers"]
+                return w
+
+            deadline = time.monotonic() + 14
+            while (w := worker())["zerocopy"] == "active" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if w["zerocopy"] == "unavailable":
+                self.skipTest("this kernel has no zero-copy send (IORING_OP_SEND_ZC, Linux 6.1+)")
+            self.assertEqual(w["zerocopy"], "copying", "auto stopped zero-copy once the kernel copied")
+            # Zero-copy sends were tried and the kernel said it copied them...
+            self.assertGreater(w["zerocopy_sends"], 0)
+            self.assertGreater(w["zerocopy_copied"], w["zerocopy_sends"] // 4)
+            # ... and plain sends carry the stream from then on.
+            while (later := worker())["sends"] < w["sends"] + 20 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertGreaterEqual(later["sends"], w["sends"] + 20)
+            self.assertEqual(later["zerocopy_sends"], w["zerocopy_sends"])
+            bodies = [v.result()[2] for v in viewers]
+            counters, log = stopped(g)
         self.assertIn("using plain send", log)
-        self.assertLessEqual(counters["zc_sends"], counters["sends"])
         self.assertEqual(counters["zc_notified"], counters["zc_sends"])
+        for i, body in enumerate(bodies):
+            self.assertEqual(continuity_breaks(body), [], f"viewer {i}")
 
     def test_off_never_sends_zero_copy(self):
         counters, _ = self.serve("off")
         self.assertEqual(counters["zc_sends"], 0)
+        self.assertGreater(counters["sends"], 10)
+        self.assertEqual(self.states, ["off", "off"])
 
 
 class EngineChoice(unittest.TestCase):

@@ -46,9 +46,10 @@ class Formats(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.gordo.stop()
-        cls.gordo.__exit__(None, None, None)
-        cls.tmp.cleanup()
+        try:
+            cls.gordo.__exit__(None, None, None)  # stops gordo, checks that it exited 0
+        finally:
+            cls.tmp.cleanup()
 
     def check(self, path, content_type, codecs, min_bytes=10_000):
         status, headers, body, closed = capture(self.gordo.port, path, 3)

@@ -22,10 +22,10 @@ class LoopedFile(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.gordo.stop()
-        cls.gordo.__exit__(None, None, None)
-        cls.tmp.cleanup()
-        assert code == 0, f"gordo exited {code}"
+        try:
+            cls.gordo.__exit__(None, None, None)  # stops gordo, checks that it exited 0
+        finally:
+            cls.tmp.cleanup()
 
     def save(self, name, body):
         return write(self.tmp.name, name, body)

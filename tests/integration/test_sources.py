@@ -8,14 +8,26 @@ import tempfile
 import time
 import unittest
 
-from harness import (GORDO, Gordo, Viewer, capture, continuity_breaks, decode_errors, make_media, streams,
-                     ts_packets, video_packets, write)
+from harness import (GORDO, Gordo, Viewer, capture, continuity_breaks, decode_errors, make_media, port_bound,
+                     streams, ts_packets, video_packets, wait_for, write)
 
 
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def mount_state(g, path):
+    return next(m["state"] for m in json.loads(g.admin_get("/stats")[2])["mounts"] if m["path"] == path)
+
+
+def wait_live(g, path="/live.ts"):
+    """Waits until the mount's source is live and has published a chunk."""
+    def live():
+        m = next(m for m in json.loads(g.admin_get("/stats")[2])["mounts"] if m["path"] == path)
+        return m["state"] == "live" and m["chunks_published"] > 0
+    wait_for(live, what=f"{path} to be live")
 
 
 def push(media, port):
@@ -34,7 +46,7 @@ class SourceLoss(unittest.TestCase):
             try:
                 with Gordo("--input", f"udp://127.0.0.1:{port}", "--source-timeout", "1s") as g:
                     viewer = Viewer(g.port, "/live.ts", 20)
-                    time.sleep(3)
+                    wait_for(lambda: len(viewer.data) > 100_000, what="the viewer to receive the stream")
                     encoder.terminate()
                     encoder.wait()
                     deadline = time.monotonic() + 10
@@ -46,15 +58,14 @@ class SourceLoss(unittest.TestCase):
                         time.sleep(0.2)
                     self.assertEqual(state, "hungry")
                     self.assertIn("is hungry", g.log())
-                    time.sleep(2)
+                    time.sleep(2)  # the outage lasts a while
                     before = len(viewer.data)
                     encoder = push(media, port)
                     deadline = time.monotonic() + 15
                     while time.monotonic() < deadline and "is back" not in g.log():
                         time.sleep(0.2)
                     self.assertIn("is back", g.log())
-                    time.sleep(3)
-                    self.assertEqual(json.loads(g.admin_get("/stats")[2])["mounts"][0]["state"], "live")
+                    wait_for(lambda: mount_state(g, "/live.ts") == "live", what="the mount to be live again")
                     status, _, body = viewer.result()
                     self.assertEqual(status, 200)
                     self.assertFalse(viewer.closed, "the viewer stayed connected through the outage")
@@ -139,9 +150,9 @@ class PullSources(unittest.TestCase):
         port = free_udp_port()
         encoder = self.listener(f"srt://127.0.0.1:{port}?mode=listener", "mpegts")
         try:
-            time.sleep(1)
+            wait_for(lambda: port_bound(port, udp=True), what="ffmpeg's SRT listener")
             with Gordo("--input", f"srt://127.0.0.1:{port}?mode=caller") as g:
-                time.sleep(2)
+                wait_live(g)
                 self.served(g)
         finally:
             encoder.terminate()
@@ -151,9 +162,9 @@ class PullSources(unittest.TestCase):
         port = free_tcp_port()
         encoder = self.listener(f"rtmp://127.0.0.1:{port}/live/key", "flv")
         try:
-            time.sleep(1)
+            wait_for(lambda: port_bound(port), what="ffmpeg's RTMP listener")
             with Gordo("--input", f"rtmp://127.0.0.1:{port}/live/key") as g:
-                time.sleep(2)
+                wait_live(g)
                 self.served(g)
         finally:
             encoder.terminate()
@@ -166,11 +177,11 @@ class PullSources(unittest.TestCase):
         try:
             with Gordo("--mount", f"/relay.ts=http://127.0.0.1:{port}/live.ts", "--source-timeout", "1s",
                        "--mount", f"/relay.flv=http://127.0.0.1:{port}/live.ts") as relay:
-                time.sleep(2)
+                wait_live(relay, "/relay.ts")
                 self.served(relay, "/relay.ts")
                 self.assertEqual(relay.log().count("source http://"), 1, "one pull feeds both mounts")
                 viewer = Viewer(relay.port, "/relay.flv", 16)
-                time.sleep(2)
+                wait_for(lambda: len(viewer.data) > 50_000, what="the FLV viewer to receive the stream")
                 upstream.stop()
                 upstream.__exit__(None, None, None)
                 deadline = time.monotonic() + 10

@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from harness import ENGINE, GORDO, Gordo, connect, make_media, request, split_response
+from harness import ENGINE, GORDO, Gordo, connect, make_media, request, split_response, wait_for
 
 SAMPLE = re.compile(r'^(gordo_[a-z_]+)(\{([a-z_]+="(?:[^"\\\n]|\\.)*")(,[a-z_]+="(?:[^"\\\n]|\\.)*")*\})? '
                     r'(-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
@@ -45,13 +45,16 @@ class Stats(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=4, gop=25, fmt_args=("-f", "mpegts"))
         cls.bits_per_s = os.path.getsize(media) * 8 / 4
+        cls.spawned = time.monotonic()
         cls.gordo = Gordo("--input", media, "--loop", "--workers", "2")
+        cls.ready = time.monotonic()
 
     @classmethod
     def tearDownClass(cls):
-        cls.gordo.stop()
-        cls.gordo.__exit__(None, None, None)
-        cls.tmp.cleanup()
+        try:
+            cls.gordo.__exit__(None, None, None)  # stops gordo, checks that it exited 0
+        finally:
+            cls.tmp.cleanup()
 
     def stats(self):
         status, headers, body = self.gordo.admin_get("/stats")
@@ -65,19 +68,29 @@ class Stats(unittest.TestCase):
             s = connect(self.gordo.port)
             s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
-            viewers.append(s)
-        time.sleep(3)
-        for s in viewers:  # keep them reading, so none is slow
             s.setblocking(False)
-            try:
-                while s.recv(1 << 20):
+            viewers.append(s)
+
+        def measured():
+            for s in viewers:  # keep them reading, so none is slow
+                try:
+                    while s.recv(1 << 20):
+                        pass
+                except BlockingIOError:
                     pass
-            except BlockingIOError:
-                pass
+            m = self.stats()["mounts"][0]
+            # The source's bitrate and GOP are measured over its first seconds.
+            return m["bits_in_per_s"] > 0 and m["keyframe_interval_s"] > 0 and m["bytes_out"] > 0
+
+        wait_for(measured, what="/stats to measure the source's bitrate and keyframe interval")
+        asked = time.monotonic()
         st = self.stats()
+        answered = time.monotonic()
         version = subprocess.run([GORDO, "--version"], capture_output=True, text=True).stdout.split()[1]
         self.assertEqual(st["version"], version)
-        self.assertGreater(st["uptime_s"], 2)
+        # Uptime counts from gordo's start: between our spawning it and its being ready.
+        self.assertGreaterEqual(st["uptime_s"], asked - self.ready)
+        self.assertLessEqual(st["uptime_s"], answered - self.spawned)
         self.assertGreater(st["process"]["open_fds"], 3)
         self.assertGreater(st["process"]["fd_limit"], 100)
         self.assertGreater(st["process"]["rss_bytes"], 1 << 20)
