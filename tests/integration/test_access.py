@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Gordo, capture, connect, make_media, request, split_response
+from harness import Gordo, capture, connect, make_media, request, split_response, wait_for
 
 SECRET = "correct horse battery staple"
 
@@ -129,9 +129,13 @@ deny = "127.0.0.0/8"
 
     def test_the_secret_is_never_logged(self):
         get(self.gordo.port, signed("/paid.ts", 1))
-        time.sleep(1.5)  # the access log's writer
-        with open(os.path.join(self.tmp.name, "access.log")) as f:
-            log = f.read()
+
+        def logged():  # the access log's writer thread writes the line soon after
+            with open(os.path.join(self.tmp.name, "access.log")) as f:
+                log = f.read()
+            return log if "/paid.ts?" in log else None
+
+        log = wait_for(logged, what="the request's line in the access log")
         self.assertIn("/paid.ts?expires=", log)
         self.assertNotIn(SECRET, log + self.gordo.log())
 
