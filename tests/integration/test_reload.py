@@ -3,6 +3,7 @@ that stays receives continuous bytes across the reload; a bad file changes nothi
 import json
 import os
 import signal
+import socket
 import tempfile
 import time
 import unittest
@@ -10,8 +11,14 @@ import unittest
 from harness import Gordo, Viewer, capture, continuity_breaks, make_media, request, split_response, write
 
 
-def mount(path, media):
-    return f'[[mount]]\npath = "{path}"\ninput = "{media}"\nloop = true\n'
+def mount(path, media, **policy):
+    """A [[mount]] table; `policy` adds per-mount keys (on_slow="drop", client_limit=1)."""
+    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in policy.items())
+    return f'[[mount]]\npath = "{path}"\ninput = "{media}"\nloop = true\n{extra}'
+
+
+def mount_stats(g):
+    return {m["path"]: m for m in json.loads(g.admin_get("/stats")[2])["mounts"]}
 
 
 class Reload(unittest.TestCase):
@@ -56,6 +63,48 @@ class Reload(unittest.TestCase):
         self.assertLess(max(gaps), 1.0, "and never waits long for the next chunk")
         self.assertTrue(goes.closed, "a removed mount's viewer is closed")
         self.assertEqual(continuity_breaks(goes.result()[2]), [], "cleanly, on a chunk")
+
+    def test_changed_mount_policies_apply_to_that_mount_only(self):
+        # One worker and small socket buffers, so that a viewer that stops reading for 5 s
+        # falls more than max_lag behind (as in test_engine's SlowViewers).
+        head = 'workers = 1\nmax_lag = "1s"\nsndbuf = 16384\n'
+        conf = write(self.tmp.name, "policy.toml",
+                     (head + mount("/a.ts", self.media, on_slow="skip-to-keyframe") +
+                      mount("/b.ts", self.media, on_slow="skip-to-keyframe")).encode())
+        with tempfile.TemporaryDirectory() as tmp, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            # gordo's sd_notify status says when a reload has been applied.
+            notify.bind(os.path.join(tmp, "notify"))
+            notify.settimeout(10)
+            with Gordo("--config", conf, env=dict(os.environ, NOTIFY_SOCKET=os.path.join(tmp, "notify"))) as g:
+                watcher = Viewer(g.port, "/b.ts", 14)
+                write(self.tmp.name, "policy.toml",
+                      (head + mount("/a.ts", self.media, on_slow="drop", client_limit=1) +
+                       mount("/b.ts", self.media, on_slow="skip-to-keyframe")).encode())
+                g.proc.send_signal(signal.SIGHUP)
+                while "(reloaded)" not in notify.recv(4096).decode():
+                    pass
+                slow_a = Viewer(g.port, "/a.ts", 9, stall=(1, 5), rcvbuf=32768)
+                slow_b = Viewer(g.port, "/b.ts", 9, stall=(1, 5), rcvbuf=32768)
+                deadline = time.monotonic() + 10
+                while mount_stats(g)["/a.ts"]["viewers"] < 1 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                refused = split_response(request(g.port, b"GET /a.ts HTTP/1.1\r\nHost: x\r\n\r\n"))[0]
+                self.assertEqual(refused, 503, "the new client_limit applies to /a.ts")
+                self.assertEqual(capture(g.port, "/b.ts", 0.5)[0], 200, "and only to /a.ts")
+                slow_a.result()
+                slow_b.result()
+                status, _, body = watcher.result()
+                mounts = mount_stats(g)
+                self.assertEqual(g.stop(), 0)
+        self.assertTrue(slow_a.closed, "/a.ts's new policy drops a viewer that stops reading")
+        self.assertGreaterEqual(mounts["/a.ts"]["slow_drops"], 1)
+        self.assertEqual(mounts["/a.ts"]["resyncs"], 0)
+        self.assertFalse(slow_b.closed, "/b.ts kept skip-to-keyframe: its slow viewer stays")
+        self.assertGreaterEqual(mounts["/b.ts"]["resyncs"], 1)
+        self.assertEqual(mounts["/b.ts"]["slow_drops"], 0)
+        self.assertEqual(status, 200)
+        self.assertFalse(watcher.closed, "a viewer of /b.ts across the reload is undisturbed")
+        self.assertEqual(continuity_breaks(body), [], "and loses no byte")
 
     def test_settings_that_need_a_restart_stay_as_they_run(self):
         conf = write(self.tmp.name, "restart.toml", ("workers = 1\n" + mount("/live.ts", self.media)).encode())
