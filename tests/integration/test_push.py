@@ -68,6 +68,17 @@ def push_answer(port, head, body=b"", wait=30):
             return status, headers, answer
         time.sleep(0.1)
 
+def read_head(s, timeout=10):
+    """The bytes of one response head (through its blank line) read from socket `s`."""
+    s.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(1)  # one at a time: what follows the head stays in the socket
+        if not chunk:
+            break
+        data += chunk
+    return data
+
 
 def icy_split(body, metaint):
     """Audio bytes and the metadata blocks' texts of an ICY stream."""
@@ -156,6 +167,27 @@ class Push(unittest.TestCase):
                 finally:
                     stop(encoder)
                 self.assertEqual(wait_state(g, "/radio.mp3", "hungry"), "hungry")
+
+    def test_expect_100_continue_is_answered_before_the_body(self):
+        with self.gordo() as g:
+            with open(self.small, "rb") as f:
+                media = f.read()
+            head = (b"PUT /live.ts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp2t\r\n"
+                    b"Expect: 100-continue\r\nContent-Length: " + str(len(media)).encode() + b"\r\n")
+            with connect(g.port) as s:
+                s.sendall(head + b"Authorization: Basic c291cmNlOmhhY2ttZQ==\r\n\r\n")  # source:hackme
+                # Not one byte of the body yet: the encoder waits for this before sending it.
+                interim = read_head(s)
+                self.assertEqual(interim, b"HTTP/1.1 100 Continue\r\n\r\n")
+                s.sendall(media)
+                final = read_head(s, timeout=30)
+            self.assertTrue(final.startswith(b"HTTP/1.1 200 "), final)
+            self.assertIn("encoder 127.0.0.1 connected", g.log())
+            self.assertIn(f"after {len(media)} bytes", g.log(), "the whole body was read")
+            with connect(g.port) as s:  # a refused push gets its final answer, no 100
+                s.sendall(head + b"Authorization: Basic c291cmNlOm5v\r\n\r\n")
+                self.assertTrue(read_head(s).startswith(b"HTTP/1.1 401 "))
+            self.assertEqual(g.stop(), 0)
 
     def test_refused_pushes(self):
         with self.gordo() as g:
