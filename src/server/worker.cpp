@@ -136,6 +136,8 @@ void worker::stop() {
 }
 
 void worker::run(std::promise<int>& ready) {
+  // Named for top -H, perf and debuggers (at most 15 characters).
+  pthread_setname_np(pthread_self(), fmt::format("worker {}", id_).c_str());
   if (opts_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -557,7 +559,7 @@ void worker::route(client* c, const http_request& req) {
     if (c->log) c->log->status = 200;
     return pump(c);
   }
-  if (!admit_->admit(*v.m, c->admitted_bps)) {
+  if (!admit_->admit(*v.m)) {
     counters_.overflows.fetch_add(1, std::memory_order_relaxed);
     return answer(c, admit_->redirect().empty() ? canned::full : canned::redirect);
   }
@@ -751,7 +753,7 @@ void worker::release(client* c) {
   if (c->state == client::phase::streaming) {
     view& v = at(c->view);
     counters_.viewers.fetch_sub(1, std::memory_order_relaxed);
-    admit_->leave(*v.m, c->admitted_bps);
+    admit_->leave(*v.m);
     --v.viewers;
     maybe_release(v);
   }
