@@ -119,7 +119,7 @@ server::server(const config& cfg, reread_fn reread)
     wakers_.push_back(&workers_.back()->waker());
   }
 
-  for (const mount_config& mc : cfg.mounts) mounts_.add(make_mount(mc, {}));
+  for (const mount_config& mc : cfg.mounts) admission_.add_mount(mounts_.add(make_mount(mc, {})));
   // Everything that can fail on the user's input is done before a thread starts.
   if (cfg.admin_listen) {
     address admin_at = *cfg.admin_listen;
@@ -236,6 +236,7 @@ void server::reload() {
     auto it = std::find_if(n.mounts.begin(), n.mounts.end(), [&](const mount_config& mc) { return mc.path == m.path; });
     if (it == n.mounts.end()) {
       spdlog::info("reload: {} ends", m.path);
+      admission_.remove_mount(m);  // first: a worker lets the mount go only after this
       for (auto& w : workers_) w->retire_mount(m.slot);
       retiring_.push_back(mounts_.remove(i));
     } else {
@@ -246,6 +247,7 @@ void server::reload() {
   for (auto& m : added) {
     spdlog::info("reload: {} starts ({})", m->path, m->source_label);
     mount& live = mounts_.add(std::move(m));
+    admission_.add_mount(live);
     for (auto& w : workers_) w->add_mount(&live);
     live.feed->start();
   }

@@ -35,6 +35,16 @@ def stopped(g):
     return server_counters(log), log
 
 
+def answer(port, path="/live.ts"):
+    """(status, headers) of a GET that asks for no more than the head."""
+    with connect(port) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head and (chunk := s.recv(4096)):
+            head += chunk
+    return split_response(head)[:2]
+
+
 class SlowViewers(unittest.TestCase):
     # A slow viewer: small socket buffers on both ends (but not so small that TCP's
     # silly-window avoidance throttles it), so that stopping reading for 5 s puts it
@@ -151,19 +161,70 @@ class Limits(unittest.TestCase):
                 self.assertEqual(headers["location"], "http://other.example:8080/live.ts")
             self.assertEqual(g.stop(), 0)
 
-    def test_bandwidth_limit_refuses_viewers_past_it(self):
-        # A limit of 1.5 times the stream's bitrate: one viewer fits, a second does not.
-        limit = round(MEDIA_BYTES_PER_S * 8 * 1.5 / 1e6)
-        with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", str(limit)) as g:
-            # Admission needs the source's bitrate, measured over its first seconds.
-            wait_for(lambda: json.loads(g.admin_get("/stats")[2])["mounts"][0]["bits_in_per_s"] > 0,
-                     what="the source's bitrate in /stats")
+    @staticmethod
+    def bandwidth_limit():
+        """1.5 times the stream's bitrate, in Mbit/s: one viewer fits, a second does not."""
+        return str(round(MEDIA_BYTES_PER_S * 8 * 1.5 / 1e6))
+
+    def wait_bitrate_measured(self, g):
+        """Until /stats shows the mount's measured bitrate, which admission counts."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if json.loads(g.admin_get("/stats")[2])["mounts"][0]["bits_in_per_s"] > 0:
+                return
+            time.sleep(0.1)
+        self.fail("no bitrate measured")
+
+    def wait_viewers(self, g, n):
+        """Until gordo counts `n` viewers (it notices a close on its next send)."""
+        deadline = time.monotonic() + 10
+        while json.loads(g.admin_get("/stats")[2])["mounts"][0]["viewers"] != n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(json.loads(g.admin_get("/stats")[2])["mounts"][0]["viewers"], n)
+
+    def test_bandwidth_limit_refuses_viewers_past_it_and_admits_again_when_one_leaves(self):
+        with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", self.bandwidth_limit()) as g:
+            self.wait_bitrate_measured(g)
+            a = connect(g.port)
+            a.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
+            for _ in range(5):  # refusals take no bandwidth with them
+                status, headers = answer(g.port)
+                self.assertEqual(status, 503)
+                self.assertEqual(headers["retry-after"], "10")
+            a.close()
+            self.wait_viewers(g, 0)
+            status, _, body, _ = capture(g.port, "/live.ts", 1)
+            self.assertEqual(status, 200, "the bandwidth a viewer took is given back when it leaves")
+            self.assertGreater(len(body), 0)
+            counters, _ = stopped(g)
+            self.assertGreaterEqual(counters["refused"], 5)
+
+    def test_bandwidth_overflow_redirects_when_configured(self):
+        with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", self.bandwidth_limit(),
+                   "--redirect-on-overflow", "http://other.example:8080/live.ts") as g:
+            self.wait_bitrate_measured(g)
             with connect(g.port) as a:
                 a.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(a.recv(100).startswith(b"HTTP/1.1 200"))
-                status, _, _ = split_response(request(g.port, b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
-                self.assertEqual(status, 503)
+                status, headers = answer(g.port)
+                self.assertEqual(status, 302)
+                self.assertEqual(headers["location"], "http://other.example:8080/live.ts")
             self.assertEqual(g.stop(), 0)
+
+    def test_a_viewer_admitted_before_the_bitrate_is_measured_counts_once_it_is(self):
+        # Viewers who connect as gordo starts (all of them, after a restart) must not get
+        # in for free: the limit is viewers x the mount's measured bitrate, whenever measured.
+        with Gordo("--input", MEDIA, "--loop", "--bandwidth-limit", self.bandwidth_limit()) as g:
+            early = Viewer(g.port, "/live.ts", 30)
+            self.wait_viewers(g, 1)
+            self.assertEqual(json.loads(g.admin_get("/stats")[2])["mounts"][0]["bits_in_per_s"], 0,
+                             "it was let in before the bitrate was known")
+            self.wait_bitrate_measured(g)
+            status, _ = answer(g.port)
+            self.assertEqual(status, 503)
+            g.stop()
+            early.join()
 
     def test_out_of_fds_new_viewers_get_503_and_others_keep_playing(self):
         with Gordo("--input", MEDIA, "--loop", "--workers", "1", max_fds=40) as g:

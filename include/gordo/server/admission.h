@@ -2,6 +2,7 @@
 // the global bandwidth limit, shared by all workers (a few atomic adds per connect).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -18,20 +19,29 @@ struct admission_limits {
 
 class admission {
  public:
+  static constexpr size_t max_mounts = 256;  // mount slots, as workers have
+
   explicit admission(admission_limits limits)
       : clients_(limits.clients), bandwidth_bps_(limits.bandwidth_bps), redirect_(std::move(limits.redirect)) {}
 
-  // Counts a new viewer of `m` and returns true, setting `bps` to the bandwidth it was
-  // admitted for (give it back to leave()); or returns false, counting nothing, when a
-  // limit would be exceeded.
-  bool admit(mount& m, uint64_t& bps);
-  void leave(mount& m, uint64_t bps);
+  // The mounts whose viewers count against the bandwidth limit, by slot. A mount is
+  // removed before its workers are told to retire it, so that no admit() still reads it
+  // once they have let it go.
+  void add_mount(mount& m);
+  void remove_mount(const mount& m);
+
+  // Counts a new viewer of `m` (an added mount) and returns true; or returns false,
+  // counting nothing, when a limit would be exceeded.
+  bool admit(mount& m);
+  void leave(mount& m);
 
   // On reload: new numbers apply to the next admission (the redirect URL does not change).
   void set_limits(uint64_t clients, uint64_t bandwidth_bps);
 
   uint64_t viewers() const { return viewers_.load(std::memory_order_relaxed); }
-  uint64_t bandwidth_in_use() const { return bps_in_use_.load(std::memory_order_relaxed); }
+  // Each mount's viewers × its bitrate as measured now: a viewer let in before its mount's
+  // bitrate was known, or whose stream got richer, counts for what it takes today.
+  uint64_t bandwidth_in_use() const;
   const std::string& redirect() const { return redirect_; }
 
  private:
@@ -39,7 +49,7 @@ class admission {
   std::atomic<uint64_t> bandwidth_bps_;
   const std::string redirect_;
   std::atomic<uint64_t> viewers_{0};
-  std::atomic<uint64_t> bps_in_use_{0};
+  std::array<std::atomic<mount*>, max_mounts> mounts_{};
 };
 
 }  // namespace gordo

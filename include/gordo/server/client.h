@@ -65,7 +65,6 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   uint32_t since_s = 0;        // accepted at, then the last progress (worker seconds)
   uint64_t next_seq = 0;       // next chunk to queue
   uint64_t bytes_sent = 0;
-  uint64_t admitted_bps = 0;  // the bandwidth admission counted for it
   std::unique_ptr<char[]> request;  // only while reading the request
   std::unique_ptr<access_record> log;  // only when access logging is on
   uint32_t head_bytes = 0;             // of the response: not counted as body

@@ -73,7 +73,7 @@ class worker {
   wake_fd& waker() { return wake_; }
 
   // Most mounts a worker can have at once (slots of retired mounts are reused).
-  static constexpr size_t max_mounts = 256;
+  static constexpr size_t max_mounts = admission::max_mounts;
 
   // Starts serving `mounts` (which, like `admit` and `pool`, must outlive the worker, or
   // until retire_mount() has been acknowledged). Returns once the thread's ring is set

@@ -12,7 +12,6 @@ namespace {
 class admission_test : public ::testing::Test {
  protected:
   mount_table mounts_;
-  uint64_t bps_ = 0;
   mount& add(uint64_t limit) {
     auto m = std::make_unique<mount>();
     m->client_limit = limit;
@@ -24,21 +23,21 @@ class admission_test : public ::testing::Test {
 TEST_F(admission_test, global_limit) {
   mount& m = add(0);
   admission a({.clients = 2, .bandwidth_bps = 0, .redirect = {}});
-  EXPECT_TRUE(a.admit(m, bps_));
-  EXPECT_TRUE(a.admit(m, bps_));
-  EXPECT_FALSE(a.admit(m, bps_));
+  EXPECT_TRUE(a.admit(m));
+  EXPECT_TRUE(a.admit(m));
+  EXPECT_FALSE(a.admit(m));
   EXPECT_EQ(a.viewers(), 2u);  // a refusal counts nothing
-  a.leave(m, bps_);
-  EXPECT_TRUE(a.admit(m, bps_));
+  a.leave(m);
+  EXPECT_TRUE(a.admit(m));
 }
 
 TEST_F(admission_test, per_mount_limit_leaves_other_mounts_alone) {
   mount& small = add(1);
   mount& big = add(0);
   admission a({});
-  EXPECT_TRUE(a.admit(small, bps_));
-  EXPECT_FALSE(a.admit(small, bps_));
-  EXPECT_TRUE(a.admit(big, bps_));
+  EXPECT_TRUE(a.admit(small));
+  EXPECT_FALSE(a.admit(small));
+  EXPECT_TRUE(a.admit(big));
   EXPECT_EQ(small.viewers.load(), 1u);
   EXPECT_EQ(big.viewers.load(), 1u);
   EXPECT_EQ(small.viewers_peak.load(), 1u);
@@ -47,12 +46,12 @@ TEST_F(admission_test, per_mount_limit_leaves_other_mounts_alone) {
 TEST_F(admission_test, new_limits_apply_to_the_next_viewer) {
   mount& m = add(0);
   admission a({.clients = 1, .bandwidth_bps = 0, .redirect = {}});
-  EXPECT_TRUE(a.admit(m, bps_));
-  EXPECT_FALSE(a.admit(m, bps_));
+  EXPECT_TRUE(a.admit(m));
+  EXPECT_FALSE(a.admit(m));
   a.set_limits(2, 0);
-  EXPECT_TRUE(a.admit(m, bps_));
+  EXPECT_TRUE(a.admit(m));
   m.client_limit = 2;  // a reload lowering a mount's limit below its viewers
-  EXPECT_FALSE(a.admit(m, bps_));
+  EXPECT_FALSE(a.admit(m));
 }
 
 TEST_F(admission_test, concurrent_admits_never_exceed_the_limit) {
@@ -62,8 +61,7 @@ TEST_F(admission_test, concurrent_admits_never_exceed_the_limit) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
-      uint64_t bps = 0;
-      for (int i = 0; i < 1000; ++i) admitted += a.admit(m, bps);
+      for (int i = 0; i < 1000; ++i) admitted += a.admit(m);
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(admitted.load(), 100);
