@@ -246,8 +246,9 @@ void source::end_push(int err) {
     spdlog::warn("{}: encoder {} {}: {}", spec_.label, r.peer(), r.truncated() ? "truncated" : "failed", r.fault());
     r.refuse(r.fault_status(), r.fault());
   } else if (err == AVERROR_EOF) {
-    r.finish();
+    // Logged before the answer, so that whoever reads the answer finds the line.
     spdlog::info("{}: encoder {} finished after {} bytes", spec_.label, r.peer(), r.bytes());
+    r.finish();
   } else {
     spdlog::info("{}: encoder {} failed ({}) after {} bytes", spec_.label, r.peer(), av::error_text(err), r.bytes());
   }

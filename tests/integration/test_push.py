@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import (Gordo, Viewer, capture, connect, decode_errors, make_media, split_response, streams,
-                     ts_packets, video_packets, write)
+                     ts_packets, video_packets, wait_for, write)
 
 PASSWORD = "hackme"
 
@@ -183,7 +183,7 @@ class Push(unittest.TestCase):
                 final = read_head(s, timeout=30)
             self.assertTrue(final.startswith(b"HTTP/1.1 200 "), final)
             self.assertIn("encoder 127.0.0.1 connected", g.log())
-            self.assertIn(f"after {len(media)} bytes", g.log(), "the whole body was read")
+            wait_for(lambda: f"finished after {len(media)} bytes" in g.log(), what="the whole body read")
             with connect(g.port) as s:  # a refused push gets its final answer, no 100
                 s.sendall(head + b"Authorization: Basic c291cmNlOm5v\r\n\r\n")
                 self.assertTrue(read_head(s).startswith(b"HTTP/1.1 401 "))

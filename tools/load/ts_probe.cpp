@@ -1,8 +1,5 @@
 #include "load/ts_probe.h"
 
-#include <algorithm>
-#include <cstring>
-
 namespace gordo::load {
 
 bool ts_probe::keyframe(const uint8_t* p) const {
@@ -22,33 +19,15 @@ bool ts_probe::keyframe(const uint8_t* p) const {
 }
 
 bool ts_probe::feed(const char* data, size_t n) {
-  const auto* in = reinterpret_cast<const uint8_t*>(data);
-  while (!found_ && n > 0) {
-    if (carried_ == 0 && in[0] != 0x47) {  // out of sync: look for the next sync byte
-      const void* sync = std::memchr(in, 0x47, n);
-      if (!sync) return false;
-      n -= static_cast<const uint8_t*>(sync) - in;
-      in = static_cast<const uint8_t*>(sync);
-      continue;
-    }
-    if (carried_ == 0 && n >= packet) {
-      ++packets_;
-      found_ = keyframe(in);
-      in += packet;
-      n -= packet;
-      continue;
-    }
-    size_t take = std::min(packet - carried_, n);
-    std::memcpy(carry_ + carried_, in, take);
-    carried_ += take;
-    in += take;
-    n -= take;
-    if (carried_ == packet) {
-      ++packets_;
-      found_ = keyframe(carry_);
-      carried_ = 0;
-    }
-  }
+  if (found_) return true;
+  in_.feed(
+      data, n,
+      [this](const uint8_t* p) {
+        ++packets_;
+        found_ = keyframe(p);
+        return !found_;
+      },
+      [] {});
   return found_;
 }
 

@@ -5,11 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "load/ts_packets.h"
+
 namespace gordo::load {
 
 class ts_probe {
  public:
-  static constexpr size_t packet = 188;
+  static constexpr size_t packet = ts_packets::packet;
 
   // Feeds the next bytes; true once a keyframe has been seen (in these or earlier bytes).
   bool feed(const char* data, size_t n);
@@ -20,8 +22,7 @@ class ts_probe {
  private:
   bool keyframe(const uint8_t* p) const;
 
-  uint8_t carry_[packet]{};
-  size_t carried_ = 0;
+  ts_packets in_;
   bool found_ = false;
   uint64_t packets_ = 0;
 };

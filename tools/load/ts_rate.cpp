@@ -1,8 +1,5 @@
 #include "load/ts_rate.h"
 
-#include <algorithm>
-#include <cstring>
-
 namespace gordo::load {
 
 namespace {
@@ -43,32 +40,13 @@ void ts_rate::on_packet(const uint8_t* p) {
 }
 
 void ts_rate::feed(const char* data, size_t n) {
-  const auto* in = reinterpret_cast<const uint8_t*>(data);
-  while (n > 0) {
-    if (carried_ == 0 && in[0] != 0x47) {  // out of sync: look for the next sync byte
-      const void* sync = std::memchr(in, 0x47, n);
-      if (!sync) return;
-      n -= static_cast<const uint8_t*>(sync) - in;
-      in = static_cast<const uint8_t*>(sync);
-      have_last_ = false;  // bytes were lost: the next interval would not add up
-      continue;
-    }
-    if (carried_ == 0 && n >= packet) {
-      on_packet(in);
-      in += packet;
-      n -= packet;
-      continue;
-    }
-    size_t take = std::min(packet - carried_, n);
-    std::memcpy(carry_ + carried_, in, take);
-    carried_ += take;
-    in += take;
-    n -= take;
-    if (carried_ == packet) {
-      on_packet(carry_);
-      carried_ = 0;
-    }
-  }
+  in_.feed(
+      data, n,
+      [this](const uint8_t* p) {
+        on_packet(p);
+        return true;
+      },
+      [this] { have_last_ = false; });  // bytes were lost: the next interval would not add up
 }
 
 }  // namespace gordo::load

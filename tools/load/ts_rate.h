@@ -7,11 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "load/ts_packets.h"
+
 namespace gordo::load {
 
 class ts_rate {
  public:
-  static constexpr size_t packet = 188;
+  static constexpr size_t packet = ts_packets::packet;
   // PCRs further apart than this (a jump, a resync, a new source) end a run of intervals
   // instead of counting as one: the standard asks for one every 100 ms.
   static constexpr double max_gap_s = 1.0;
@@ -29,8 +31,7 @@ class ts_rate {
  private:
   void on_packet(const uint8_t* p);
 
-  uint8_t carry_[packet]{};
-  size_t carried_ = 0;
+  ts_packets in_;
   int pid_ = -1;  // the PID whose PCRs are measured: the first one seen
   bool have_last_ = false;
   uint64_t last_pcr_ = 0;    // 27 MHz
