@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import (GORDO, Gordo, Viewer, capture, continuity_breaks, decode_errors, make_media, port_bound,
-                     streams, ts_packets, video_packets, wait_for, write)
+                     split_response, streams, ts_packets, video_packets, wait_for, write)
 
 
 def free_udp_port():
@@ -35,6 +35,12 @@ def push(media, port):
     return subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", media, "-c", "copy",
                              "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"],
                             stdin=subprocess.DEVNULL)
+
+
+def video_span(path):
+    """Seconds of video in a capture: its last DTS less its first."""
+    dts = [float(p["dts_time"]) for p in video_packets(path) if "dts_time" in p]
+    return dts[-1] - dts[0] if dts else 0.0
 
 
 class SourceLoss(unittest.TestCase):
@@ -76,6 +82,44 @@ class SourceLoss(unittest.TestCase):
                 encoder.terminate()
                 encoder.wait()
 
+
+    def test_timestamps_go_on_where_they_were_when_the_source_returns(self):
+        # The encoder comes back and sends its file from the beginning, timestamps and all.
+        # gordo shifts them to go on where the stream was. Were they not shifted, the
+        # muxer would drop every packet until the new timestamps passed the old ones: the
+        # viewer would lose as much of the second run as the first had lasted. So: the
+        # media the viewer gets over both runs must add up to both runs.
+        with tempfile.TemporaryDirectory() as tmp:
+            media = make_media(os.path.join(tmp, "in.ts"), seconds=12, fmt_args=("-f", "mpegts"))
+            port = free_udp_port()
+            once = ["ffmpeg", "-v", "error", "-re", "-i", media, "-c", "copy", "-f", "mpegts",
+                    f"udp://127.0.0.1:{port}?pkt_size=1316"]
+            encoder = subprocess.Popen(once, stdin=subprocess.DEVNULL)
+            try:
+                with Gordo("--input", f"udp://127.0.0.1:{port}", "--source-timeout", "1s") as g:
+                    viewer = Viewer(g.port, "/live.ts", 120)
+                    wait_for(lambda: len(viewer.data) > 620_000, what="six seconds or so of the first run")
+                    encoder.terminate()
+                    encoder.wait()
+                    wait_for(lambda: mount_state(g, "/live.ts") == "hungry", what="the source to go hungry")
+                    first = video_span(write(tmp, "first.ts", split_response(bytes(viewer.data))[2]))
+                    encoder = subprocess.Popen(once, stdin=subprocess.DEVNULL)
+                    wait_for(lambda: "is back" in g.log(), what="the source to come back")
+                    self.assertEqual(encoder.wait(timeout=60), 0, "the second run was sent whole")
+                    wait_for(lambda: mount_state(g, "/live.ts") == "hungry", what="the second run to end")
+                    self.assertEqual(g.stop(), 0)
+                status, _, body = viewer.result()
+            finally:
+                encoder.terminate()
+                encoder.wait()
+            self.assertEqual(status, 200)
+            both = video_span(write(tmp, "both.ts", body))
+            self.assertGreater(first, 4, "the first run lasted long enough to tell")
+            # All of the second run but what the source missed while it reopened the port
+            # (its first GOP or two); without the shift, `first` seconds of it would be gone.
+            self.assertGreater(both, first + 12 - 2.5, f"first run {first:.1f} s, both {both:.1f} s")
+            dts = [float(p["dts_time"]) for p in video_packets(write(tmp, "both.ts", body))]
+            self.assertTrue(all(b > a for a, b in zip(dts, dts[1:])), "video timestamps never go back")
 
     def test_garbage_from_one_source_leaves_other_mounts_playing(self):
         with tempfile.TemporaryDirectory() as tmp:
