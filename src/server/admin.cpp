@@ -229,7 +229,10 @@ void admin::route(conn& c, const http_request& req) {
   // Here, when the request is whole: one sent after set_users() returned meets the new users.
   if (users_changed_.load()) take_new_users();
   if (!users_) return answer(c, page(c));
-  auto [user, password] = htpasswd::credentials(req.header("authorization"));
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  auto credentials = htpasswd::credentials(req.header("authorization"));
+  std::string user = credentials.first, password = credentials.second;
+  wipe(credentials.second);
   wipe(c.in);                                // it holds the password too
   if (user.empty()) return refuse(c, user);  // nothing to check
   if (cache_.contains(user, password, clock::now())) {
