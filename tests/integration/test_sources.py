@@ -30,10 +30,10 @@ def wait_live(g, path="/live.ts"):
     wait_for(live, what=f"{path} to be live")
 
 
-def push(media, port):
-    """ffmpeg sending the file in real time, looped, as MPEG-TS over UDP."""
-    return subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", media, "-c", "copy",
-                             "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"],
+def push(media, port, loop=True):
+    """ffmpeg sending the file in real time (looped, or once) as MPEG-TS over UDP."""
+    return subprocess.Popen(["ffmpeg", "-v", "error", "-re", *(["-stream_loop", "-1"] if loop else []), "-i", media,
+                             "-c", "copy", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"],
                             stdin=subprocess.DEVNULL)
 
 
@@ -92,9 +92,7 @@ class SourceLoss(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             media = make_media(os.path.join(tmp, "in.ts"), seconds=12, fmt_args=("-f", "mpegts"))
             port = free_udp_port()
-            once = ["ffmpeg", "-v", "error", "-re", "-i", media, "-c", "copy", "-f", "mpegts",
-                    f"udp://127.0.0.1:{port}?pkt_size=1316"]
-            encoder = subprocess.Popen(once, stdin=subprocess.DEVNULL)
+            encoder = push(media, port, loop=False)
             try:
                 with Gordo("--input", f"udp://127.0.0.1:{port}", "--source-timeout", "1s") as g:
                     viewer = Viewer(g.port, "/live.ts", 120)
@@ -103,7 +101,7 @@ class SourceLoss(unittest.TestCase):
                     encoder.wait()
                     wait_for(lambda: mount_state(g, "/live.ts") == "hungry", what="the source to go hungry")
                     first = video_span(write(tmp, "first.ts", split_response(bytes(viewer.data))[2]))
-                    encoder = subprocess.Popen(once, stdin=subprocess.DEVNULL)
+                    encoder = push(media, port, loop=False)
                     wait_for(lambda: "is back" in g.log(), what="the source to come back")
                     self.assertEqual(encoder.wait(timeout=60), 0, "the second run was sent whole")
                     wait_for(lambda: mount_state(g, "/live.ts") == "hungry", what="the second run to end")

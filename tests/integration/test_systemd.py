@@ -1,5 +1,6 @@
 """The systemd unit passes systemd-analyze verify, and gordo speaks sd_notify: READY,
 watchdog pings while its workers tick, STOPPING."""
+import contextlib
 import ctypes
 import errno
 import os
@@ -33,15 +34,22 @@ class Unit(unittest.TestCase):
             self.assertIn("WatchdogSec=", text)
 
 
+@contextlib.contextmanager
+def notify_socket(tmp):
+    """A NOTIFY_SOCKET in `tmp` as systemd gives one, with a 2 s watchdog: (the socket, the
+    environment to start gordo with)."""
+    sock_path = os.path.join(tmp, "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(sock_path)
+        sock.settimeout(10)
+        yield sock, dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="2000000")
+
+
 class Notify(unittest.TestCase):
     def test_ready_watchdog_and_stopping(self):
         with tempfile.TemporaryDirectory() as tmp:
             media = make_media(os.path.join(tmp, "in.ts"), seconds=2, fmt_args=("-f", "mpegts"))
-            sock_path = os.path.join(tmp, "notify")
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.bind(sock_path)
-                sock.settimeout(10)
-                env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="2000000")
+            with notify_socket(tmp) as (sock, env):
                 with Gordo("--input", media, "--loop", env=env) as g:
                     messages = []
                     deadline = time.monotonic() + 10
@@ -70,11 +78,7 @@ class Notify(unittest.TestCase):
         stuck = "a worker's event loop has not ticked; not pinging the watchdog"
         with tempfile.TemporaryDirectory() as tmp:
             media = make_media(os.path.join(tmp, "in.ts"), seconds=2, fmt_args=("-f", "mpegts"))
-            sock_path = os.path.join(tmp, "notify")
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.bind(sock_path)
-                sock.settimeout(10)
-                env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="2000000")
+            with notify_socket(tmp) as (sock, env):
                 with Gordo("--input", media, "--loop", "--workers", "2", env=env) as g:
                     wait_message(sock, "WATCHDOG=1")
                     tasks = f"/proc/{g.proc.pid}/task"
