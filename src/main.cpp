@@ -11,8 +11,8 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
-#include "gordo/server/config.h"
-#include "gordo/server/server.h"
+#include "gordo/ops/config.h"
+#include "gordo/ops/server.h"
 
 int main(int argc, char** argv) {
   std::optional<gordo::config> cfg;

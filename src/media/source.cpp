@@ -4,7 +4,7 @@
 
 #include "gordo/core/secret.h"
 #include "gordo/net/http_request.h"
-#include "gordo/server/htpasswd.h"
+#include "gordo/net/htpasswd.h"
 
 #include <algorithm>
 #include <random>

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "gordo/core/chunk.h"
-#include "gordo/server/access_log.h"
+#include "gordo/http/access_log.h"
 
 namespace gordo {
 

@@ -22,7 +22,7 @@
 #include "gordo/io/zerocopy.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
-#include "gordo/server/access_log.h"
+#include "gordo/http/access_log.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/client.h"
 #include "gordo/server/mount.h"

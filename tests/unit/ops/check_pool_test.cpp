@@ -1,7 +1,7 @@
 // The admin endpoint's password-check pool: checks run on its threads, one address has
 // at most per_address of them, the total is capped, and a slow check on one thread does
 // not hold up another's.
-#include "gordo/server/check_pool.h"
+#include "gordo/ops/check_pool.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>

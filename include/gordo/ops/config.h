@@ -13,7 +13,7 @@
 #include "gordo/media/chunk_writer.h"
 #include "gordo/net/address.h"
 #include "gordo/server/admission.h"
-#include "gordo/server/htpasswd.h"
+#include "gordo/net/htpasswd.h"
 #include "gordo/server/mount.h"
 
 namespace gordo {

@@ -1,4 +1,4 @@
-#include "gordo/server/check_pool.h"
+#include "gordo/ops/check_pool.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

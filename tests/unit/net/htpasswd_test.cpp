@@ -1,25 +1,16 @@
 // htpasswd files as Apache's htpasswd and OpenSSL write them (the hashes below were made
 // with `htpasswd -nbB -C 5 alice 'open sesame'` and `openssl passwd -6 -salt saltsalt 's3cret pw'`).
-#include "gordo/server/htpasswd.h"
+#include "gordo/net/htpasswd.h"
 
 #include <gtest/gtest.h>
-
-#include <cstdio>
-#include <fstream>
-
-#include "gordo/server/config.h"
 
 namespace gordo {
 namespace {
 
-std::string file_with(const std::string& text) {
-  std::string path = testing::TempDir() + "gordo-htpasswd-" + std::to_string(std::rand());
-  std::ofstream(path) << text;
-  return path;
-}
+std::shared_ptr<const htpasswd> parse(const std::string& text) { return htpasswd::parse(text, "users"); }
 
 TEST(htpasswd, bcrypt_and_sha_crypt) {
-  auto users = htpasswd::load(file_with(
+  auto users = parse((
       "# operators\n"
       "alice:$2y$05$dgkfRy51mn.lniLjiChxpequ/6F8Lts2E82fVDSlqfQ.J7Qhyyw6W\n"
       "\n"
@@ -35,16 +26,15 @@ TEST(htpasswd, bcrypt_and_sha_crypt) {
 
 TEST(htpasswd, schemes_libcrypt_cannot_check_are_refused_by_line) {
   try {
-    htpasswd::load(file_with("alice:$2y$05$dgkfRy51mn.lniLjiChxpequ/6F8Lts2E82fVDSlqfQ.J7Qhyyw6W\n"
+    parse(("alice:$2y$05$dgkfRy51mn.lniLjiChxpequ/6F8Lts2E82fVDSlqfQ.J7Qhyyw6W\n"
                              "bob:$apr1$gKak9b4i$SoYhi5MjxMd28.jTVp05c0\n"));
     FAIL();
-  } catch (const config_error& e) {
-    EXPECT_NE(std::string(e.what()).find(":2: user 'bob'"), std::string::npos) << e.what();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("users:2: user 'bob'"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(htpasswd::load(file_with("plain:password\n")), config_error);
-  EXPECT_THROW(htpasswd::load(file_with("nocolon\n")), config_error);
-  EXPECT_THROW(htpasswd::load(file_with("# nobody\n")), config_error);
-  EXPECT_THROW(htpasswd::load("/nonexistent/htpasswd"), config_error);
+  EXPECT_THROW(parse(("plain:password\n")), std::runtime_error);
+  EXPECT_THROW(parse(("nocolon\n")), std::runtime_error);
+  EXPECT_THROW(parse(("# nobody\n")), std::runtime_error);
 }
 
 TEST(htpasswd, credentials_of_a_basic_header) {

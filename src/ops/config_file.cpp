@@ -11,7 +11,7 @@
 #include <string_view>
 #include <toml++/toml.h>
 
-#include "gordo/server/config.h"
+#include "gordo/ops/config.h"
 
 namespace gordo {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "gordo/server/config.h"
+#include "gordo/ops/config.h"
 
 namespace gordo {
 namespace {

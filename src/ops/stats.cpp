@@ -1,4 +1,4 @@
-#include "gordo/server/stats.h"
+#include "gordo/ops/stats.h"
 
 #include <fmt/format.h>
 

@@ -14,9 +14,10 @@ namespace gordo {
 
 class htpasswd {
  public:
-  // Throws config_error naming the file and line of a malformed entry or a hash scheme
+  // The users of an htpasswd file's `text`, read from `path` (named in errors). Throws
+  // std::runtime_error naming the file and line of a malformed entry or a hash scheme
   // libcrypt cannot check (Apache's $apr1$ MD5, {SHA}, plain text).
-  static std::shared_ptr<const htpasswd> load(const std::string& path);
+  static std::shared_ptr<const htpasswd> parse(std::string_view text, const std::string& path);
 
   // True when `user` is in the file and `password` matches its hash.
   bool check(std::string_view user, std::string_view password) const;

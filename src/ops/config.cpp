@@ -1,4 +1,4 @@
-#include "gordo/server/config.h"
+#include "gordo/ops/config.h"
 
 #include <cxxopts.hpp>
 
@@ -16,6 +16,15 @@
 namespace gordo {
 
 namespace {
+
+// An htpasswd file's errors are the configuration's.
+std::shared_ptr<const htpasswd> load_users(const std::string& path) {
+  try {
+    return htpasswd::parse(read_regular_file(path, "htpasswd file"), path);  // never a FIFO: reloads read it
+  } catch (const std::runtime_error& e) {
+    throw config_error(e.what());
+  }
+}
 
 // Numeric flags are read as text and converted here, so that a bad value gets a message
 // naming the flag and its range (cxxopts' own says neither).
@@ -234,8 +243,8 @@ config from_args(const cxxopts::ParseResult& args) {
     throw config_error("--engine '" + engine + "' must be auto, uring or epoll");
   c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
   c.log_level = args["log-level"].as<std::string>();
-  if (args.count("admin-htpasswd")) c.admin_users = htpasswd::load(args["admin-htpasswd"].as<std::string>());
-  if (args.count("source-htpasswd")) c.source_users = htpasswd::load(args["source-htpasswd"].as<std::string>());
+  if (args.count("admin-htpasswd")) c.admin_users = load_users(args["admin-htpasswd"].as<std::string>());
+  if (args.count("source-htpasswd")) c.source_users = load_users(args["source-htpasswd"].as<std::string>());
   return c;
 }
 

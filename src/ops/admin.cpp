@@ -1,4 +1,4 @@
-#include "gordo/server/admin.h"
+#include "gordo/ops/admin.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>

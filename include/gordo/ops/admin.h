@@ -16,10 +16,10 @@
 #include "gordo/net/address.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
-#include "gordo/server/check_pool.h"
-#include "gordo/server/credential_cache.h"
-#include "gordo/server/htpasswd.h"
-#include "gordo/server/stats.h"
+#include "gordo/ops/check_pool.h"
+#include "gordo/ops/credential_cache.h"
+#include "gordo/net/htpasswd.h"
+#include "gordo/ops/stats.h"
 
 namespace gordo {
 

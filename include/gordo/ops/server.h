@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "gordo/core/chunk.h"
-#include "gordo/server/admin.h"
+#include "gordo/ops/admin.h"
 #include "gordo/server/admission.h"
-#include "gordo/server/config.h"
+#include "gordo/ops/config.h"
 #include "gordo/server/mount.h"
 #include "gordo/server/worker.h"
 

@@ -1,4 +1,4 @@
-#include "gordo/server/credential_cache.h"
+#include "gordo/ops/credential_cache.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

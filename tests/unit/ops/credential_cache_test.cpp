@@ -1,6 +1,6 @@
 // The admin endpoint's cache of verified credentials: hits only for the exact user and
 // password, for ttl, one entry per user, forgotten on clear().
-#include "gordo/server/credential_cache.h"
+#include "gordo/ops/credential_cache.h"
 
 #include <gtest/gtest.h>
 

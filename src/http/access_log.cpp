@@ -1,4 +1,4 @@
-#include "gordo/server/access_log.h"
+#include "gordo/http/access_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>

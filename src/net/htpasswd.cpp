@@ -1,13 +1,13 @@
-#include "gordo/server/htpasswd.h"
+#include "gordo/net/htpasswd.h"
 
 #include <crypt.h>
 #include <fmt/format.h>
 
 #include <sstream>
+#include <stdexcept>
 
 #include "gordo/core/secret.h"
 #include "gordo/net/http_request.h"
-#include "gordo/server/config.h"
 
 namespace gordo {
 
@@ -21,8 +21,8 @@ bool supported(std::string_view hash) {
 
 }  // namespace
 
-std::shared_ptr<const htpasswd> htpasswd::load(const std::string& path) {
-  std::istringstream in(read_regular_file(path, "htpasswd file"));  // never a FIFO: reloads read it
+std::shared_ptr<const htpasswd> htpasswd::parse(std::string_view text, const std::string& path) {
+  std::istringstream in{std::string(text)};
   auto out = std::make_shared<htpasswd>();
   std::string line;
   for (unsigned n = 1; std::getline(in, line); ++n) {
@@ -30,15 +30,15 @@ std::shared_ptr<const htpasswd> htpasswd::load(const std::string& path) {
     if (line.empty() || line[0] == '#') continue;
     size_t colon = line.find(':');
     if (colon == 0 || colon == std::string::npos)
-      throw config_error(fmt::format("{}:{}: not user:hash", path, n));
+      throw std::runtime_error(fmt::format("{}:{}: not user:hash", path, n));
     std::string hash = line.substr(colon + 1);
     if (!supported(hash))
-      throw config_error(fmt::format("{}:{}: user '{}' has a hash libcrypt cannot check; make it with "
+      throw std::runtime_error(fmt::format("{}:{}: user '{}' has a hash libcrypt cannot check; make it with "
                                      "htpasswd -B (bcrypt) or mkpasswd -m sha-512",
                                      path, n, line.substr(0, colon)));
     out->users_.emplace_back(line.substr(0, colon), std::move(hash));
   }
-  if (out->users_.empty()) throw config_error("htpasswd file " + path + " has no users");
+  if (out->users_.empty()) throw std::runtime_error("htpasswd file " + path + " has no users");
   return out;
 }
 

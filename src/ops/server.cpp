@@ -1,4 +1,4 @@
-#include "gordo/server/server.h"
+#include "gordo/ops/server.h"
 
 #include <signal.h>
 #include <sys/resource.h>

@@ -1,4 +1,4 @@
-#include "gordo/server/config.h"
+#include "gordo/ops/config.h"
 
 #include <gtest/gtest.h>
 
@@ -131,6 +131,8 @@ TEST(parse_args, access_rules) {
   EXPECT_THROW(parse({"--allow", "10.0.0.0/40"}), config_error);
   EXPECT_THROW(parse({"--token-secret", "short"}), config_error);
   EXPECT_THROW(parse({"--token-secret-file", "/nonexistent/secret"}), config_error);
+  EXPECT_THROW(parse({"--admin-htpasswd", "/nonexistent/htpasswd"}), config_error);
+  EXPECT_THROW(parse({"--source-htpasswd", "/dev/null"}), config_error);  // no users
   setenv("GORDO_TOKEN_SECRET", "from the environment", 1);
   EXPECT_EQ(parse({}).policy.access->token_secret, "from the environment");
   unsetenv("GORDO_TOKEN_SECRET");
