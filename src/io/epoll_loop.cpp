@@ -1,12 +1,12 @@
 #include "gordo/io/epoll_loop.h"
 
 #include <fcntl.h>
-#include <liburing.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace gordo {
 
@@ -31,6 +31,10 @@ epoll_loop::~epoll_loop() {
 int epoll_loop::init() {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   return epfd_ < 0 ? -errno : 0;
+}
+
+std::string epoll_loop::error_text(int neg_errno) const {
+  return std::string("epoll_create1: ") + std::strerror(-neg_errno);
 }
 
 epoll_loop::fd_ops& epoll_loop::slot(int fd) {
@@ -65,6 +69,12 @@ void epoll_loop::sendmsg(int fd, const msghdr* msg, uint64_t user_data) {
   start(fd, o);
 }
 
+void epoll_loop::send_zc(int fd, const msghdr* msg, const chunk_ref*, uint64_t user_data) {
+  op& o = slot(fd).out;
+  o = {kind::sendmsg, nullptr, 0, msg, user_data, 0, true};
+  start(fd, o);
+}
+
 // Like io_uring with a socket: try now; only what would block waits for epoll.
 void epoll_loop::start(int fd, op& o) {
   if (!attempt(fd, o)) watch(fd);
@@ -81,8 +91,10 @@ bool epoll_loop::attempt(int fd, op& o) {
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
   uint64_t user_data = o.user_data;
+  bool zc = o.zc;
   o = {};
-  done(user_data, n < 0 ? -errno : static_cast<int>(n));
+  done(user_data, n < 0 ? -errno : static_cast<int>(n), zc ? completion::more : 0);
+  if (zc) done(user_data, 0, completion::notif);
   return true;
 }
 
@@ -103,8 +115,10 @@ void epoll_loop::watch(int fd) {
   for (op* o : {&s.in, &s.out}) {
     if (o->what == kind::none) continue;
     uint64_t user_data = o->user_data;
+    bool zc = o->zc;
     *o = {};
-    done(user_data, err);
+    done(user_data, err, zc ? completion::more : 0);
+    if (zc) done(user_data, 0, completion::notif);
   }
 }
 
@@ -118,8 +132,10 @@ void epoll_loop::cancel(int fd, uint64_t target, uint64_t user_data) {
   fd_ops& s = slot(fd);
   for (op* o : {&s.in, &s.out}) {
     if (o->what == kind::none || o->user_data != target) continue;
+    bool zc = o->zc;
     *o = {};
-    done(target, -ECANCELED);
+    done(target, -ECANCELED, zc ? completion::more : 0);
+    if (zc) done(target, 0, completion::notif);
     done(user_data, 0);
     return;
   }
@@ -155,7 +171,7 @@ void epoll_loop::accept_ready() {
   for (int i = 0; i < accept_batch && accepting_; ++i) {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
-      done(accept_data_, fd, IORING_CQE_F_MORE);
+      done(accept_data_, fd, completion::more);
       continue;
     }
     int err = errno;
@@ -216,7 +232,7 @@ int epoll_loop::wait(bool block) {
   return n;
 }
 
-const std::vector<completion>& epoll_loop::take() {
+std::span<const completion> epoll_loop::take() {
   taken_.clear();
   taken_.swap(done_);
   return taken_;

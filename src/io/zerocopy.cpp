@@ -1,5 +1,7 @@
 #include "gordo/io/zerocopy.h"
 
+#include "gordo/io/uring.h"
+
 #include <sys/resource.h>
 #include <sys/uio.h>
 

@@ -81,4 +81,12 @@ std::optional<address> address::parse(std::string_view text) {
   return a;
 }
 
+std::string peer_address(int fd) {
+  address a;
+  a.len = sizeof a.storage;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) return "-";
+  if (a.family() != AF_INET && a.family() != AF_INET6) return "-";
+  return a.host();
+}
+
 }  // namespace gordo

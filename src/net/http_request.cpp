@@ -156,6 +156,8 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
   const size_t total = buf.size();
   out.header_count = 0;
   out.content_length.reset();
+  out.transfer_encoding = false;
+  out.keep_alive = false;
   std::string_view line;
   // RFC 9112 §2.2: ignore at least one empty line before the request line.
   do {
@@ -168,6 +170,7 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
   bool has_length = false, has_encoding = false;
   size_t hosts = 0;
   bool bad_host = false;
+  bool close = false, keep_alive = false;  // Connection's tokens, over all its lines
 
   for (;;) {
     if (!next_line(buf, line)) return http_parse::incomplete;
@@ -195,12 +198,18 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
     } else if (iequals(name, "host")) {
       ++hosts;
       bad_host = bad_host || !is_host_value(value);
+    } else if (iequals(name, "connection")) {
+      close = close || has_token(value, "close");
+      keep_alive = keep_alive || has_token(value, "keep-alive");
     }
     out.headers[out.header_count++] = {name, value};
   }
   // Decided once the head is whole, so that a head still arriving is not refused early.
   if (hosts > 1 || bad_host || (hosts == 0 && out.minor_version >= 1)) return http_parse::bad_host;
   out.head_length = total - buf.size();
+  out.transfer_encoding = has_encoding;
+  // RFC 9112 §9.3: HTTP/1.1 persists unless closed; HTTP/1.0 only when asked.
+  out.keep_alive = !close && (out.minor_version >= 1 || keep_alive);
   return http_parse::complete;
 }
 

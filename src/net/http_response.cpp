@@ -32,16 +32,17 @@ std::string_view http_reason(int status) {
 }
 
 std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::string_view extra_headers) {
+                          std::string_view extra_headers, std::string_view connection) {
   return fmt::format(
       "HTTP/1.1 {} {}\r\nServer: gordo/" GORDO_VERSION
       "\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-      "Cache-Control: no-cache\r\nConnection: close\r\n{}\r\n{}",
-      status, http_reason(status), content_type, body.size(), extra_headers, body);
+      "Cache-Control: no-cache\r\nConnection: {}\r\n{}\r\n{}",
+      status, http_reason(status), content_type, body.size(), connection, extra_headers, body);
 }
 
-std::string http_error(int status, std::string_view body, std::string_view extra_headers) {
-  return http_response(status, "text/plain; charset=utf-8", std::string(body) + "\n", extra_headers);
+std::string http_error(int status, std::string_view body, std::string_view extra_headers,
+                       std::string_view connection) {
+  return http_response(status, "text/plain; charset=utf-8", std::string(body) + "\n", extra_headers, connection);
 }
 
 std::string http_stream_head(std::string_view content_type, std::string_view extra_headers) {

@@ -15,6 +15,7 @@
 
 #include "gordo_version.h"
 
+#include "gordo/io/uring.h"
 #include "gordo/media/formats.h"
 #include "gordo/media/test_pattern.h"
 #include "gordo/net/http_response.h"
@@ -112,7 +113,7 @@ server::server(const config& cfg, reread_fn reread)
     wopts.header_timeout_s = cfg.header_timeout_s;
     wopts.write_timeout_s = cfg.write_timeout_s;
     wopts.zerocopy = cfg.zerocopy;
-    wopts.epoll = epoll;
+    wopts.engine = epoll ? io_engine::epoll : io_engine::uring;
     wopts.log = log_.get();
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));

@@ -26,7 +26,7 @@ void worker::check_lag(client* c) {
   }
   c->skipping = true;
   ++c->inflight;
-  io_cancel(c->fd, encode(c, tag_send), encode(c, tag_cancel));
+  loop_->cancel(c->fd, encode(c, tag_send), encode(c, tag_cancel));
 }
 
 void worker::on_cancel(client* c) {
@@ -130,7 +130,7 @@ void worker::pump(client* c) {
     // Caught up. A viewer waits for the next chunk unless none will come.
     bool wait = c->state == client::phase::streaming && !at(c->view).ended && !at(c->view).offline &&
                 !c->finished && !stopping_;
-    if (c->state == client::phase::answering && c->keep_alive && !stopping_) {
+    if (c->state == client::phase::answering && c->http.keep_alive && !stopping_) {
       next_request(c);
     } else if (c->state == client::phase::answering && !stopping_) {
       linger(c);
@@ -146,62 +146,43 @@ void worker::pump(client* c) {
 }
 
 // One send for everything queued: zero-copy when it pays (holding the chunks until the
-// kernel lets go of them), from a registered buffer when it is one slice of one arena.
+// kernel lets go of them), plain otherwise.
 void worker::send(client* c) {
   size_t bytes = 0;
   for (size_t i = 0; i < c->queued(); ++i) bytes += c->iov[i].iov_len;
   ++c->inflight;
   c->sending = true;
   counters_.sends_in_flight.fetch_add(1, std::memory_order_relaxed);
-  if (opts_.epoll) {  // (zc_ stays off: MSG_ZEROCOPY's error-queue notices are not read)
-    if (c->queued() == 1)
-      poll_.send(c->fd, c->iov[0].iov_base, c->iov[0].iov_len, encode(c, tag_send));
-    else
-      poll_.sendmsg(c->fd, c->message(), encode(c, tag_send));
-    return;
-  }
-  io_uring_sqe* sqe = ring_.sqe();
-  if (c->state != client::phase::streaming || !zc_.use_for(bytes)) {
+  if (c->state != client::phase::streaming || !loop_->zerocopy_for(bytes)) {
     // A caught-up viewer has one chunk to send: SEND spares the kernel copying in a
     // msghdr and an iovec.
     if (c->queued() == 1)
-      io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, MSG_NOSIGNAL);
+      loop_->send(c->fd, c->iov[0].iov_base, c->iov[0].iov_len, encode(c, tag_send));
     else
-      io_uring_prep_sendmsg(sqe, c->fd, c->message(), MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, encode(c, tag_send));
+      loop_->sendmsg(c->fd, c->message(), encode(c, tag_send));
     return;
   }
   auto* h = new zc_hold{c, {}};
   for (size_t i = 0; i < c->queued(); ++i) h->refs[i] = c->refs[i].share();
-  int buffer = c->queued() == 1 ? zc_.buffer_index(c->refs[0]) : -1;
-  if (buffer >= 0)
-    io_uring_prep_send_zc_fixed(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, MSG_NOSIGNAL,
-                                0, static_cast<unsigned>(buffer));
-  else
-    io_uring_prep_sendmsg_zc(sqe, c->fd, c->message(), MSG_NOSIGNAL);
-  sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
-  io_uring_sqe_set_data64(sqe, encode(h, tag_send_zc));
+  loop_->send_zc(c->fd, c->message(), c->queued() == 1 ? &c->refs[0] : nullptr, encode(h, tag_send_zc));
   ++holds_;
-  zc_.sent(buffer >= 0);
 }
 
-// A zero-copy send posts its result (flag MORE: a notification follows), then the
-// notification; the hold goes with the last of the two.
+// A zero-copy send completes with its result (flag more: a notification follows), then
+// the notification; the hold goes with the last of the two.
 void worker::on_send_zc(zc_hold* h, int res, uint32_t flags) {
-  if (flags & IORING_CQE_F_NOTIF) {
-    zc_.notified(static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED);
-  } else {
+  if (!(flags & completion::notif)) {
     client* c = h->c;
     --c->inflight;
     c->sending = false;
     counters_.sends_in_flight.fetch_sub(1, std::memory_order_relaxed);
     if ((res == -EOPNOTSUPP || res == -EINVAL) && !c->closing) {
-      zc_.unsupported(res);  // nothing was sent: send it again, plainly
+      loop_->zerocopy_refused(res);  // nothing was sent: send it again, plainly
       pump(c);
     } else {
       on_send(c, res);
     }
-    if (flags & IORING_CQE_F_MORE) return;
+    if (flags & completion::more) return;
   }
   delete h;
   --holds_;

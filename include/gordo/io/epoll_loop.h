@@ -1,8 +1,7 @@
 // The epoll engine: a worker's operations as non-blocking syscalls, for where io_uring
 // cannot be used (kernel.io_uring_disabled, a seccomp policy, an old kernel). Each
 // operation is tried at once and again whenever epoll says its socket is ready, and ends
-// in a completion shaped like an io_uring CQE, so the worker above is the same code for
-// both engines.
+// in the same completions as the io_uring engine's (io/loop.h).
 //
 //   worker ──recv/send/timeout──▶ try the syscall ──done──────────────▶ completions
 //                                     │ EAGAIN                              ▲
@@ -10,62 +9,50 @@
 //                       pending on its fd (one in, one out) ──epoll ready───┘
 #pragma once
 
-#include <sys/socket.h>
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
 #include <queue>
 #include <vector>
 
+#include "gordo/io/loop.h"
+
 namespace gordo {
 
-struct completion {
-  uint64_t user_data;
-  int res;         // bytes, a new fd, or -errno
-  uint32_t flags;  // IORING_CQE_F_MORE on an accept that goes on accepting
-};
-
-class epoll_loop {
+class epoll_loop final : public io_loop {
  public:
-  using clock = std::chrono::steady_clock;
-
   epoll_loop() = default;
-  ~epoll_loop();
+  ~epoll_loop() override;
   epoll_loop(const epoll_loop&) = delete;
   epoll_loop& operator=(const epoll_loop&) = delete;
 
-  // 0 or -errno.
-  int init();
+  int init() override;
+  std::string error_text(int neg_errno) const override;
 
-  // At most one receive (or read) and one send pending per fd at a time, as the worker
-  // issues them. A receive with a timeout completes with -ECANCELED when it runs out.
-  void recv(int fd, void* buf, size_t len, uint64_t user_data, clock::duration timeout = {});
-  void read(int fd, void* buf, size_t len, uint64_t user_data);  // an eventfd (made non-blocking)
-  void send(int fd, const void* buf, size_t len, uint64_t user_data);
-  void sendmsg(int fd, const msghdr* msg, uint64_t user_data);
-  // The pending operation `target` on `fd` (or accepting on it) completes with
-  // -ECANCELED, then `user_data` with 0; when none is pending, `user_data` completes
-  // with -ENOENT.
-  void cancel(int fd, uint64_t target, uint64_t user_data);
-  // Tries `fd`'s pending operations again now (after a shutdown(2), they end at once).
-  void kick(int fd);
-  // The fd is about to be closed or given away: its operations and registration go.
-  void forget(int fd);
-
-  // Accepts connections on the listening `fd` until cancelled: one completion each (flag
-  // MORE). Running out of fds or memory completes with the error and no MORE; call
-  // accept() again to resume.
-  void accept(int fd, uint64_t user_data);
-  // `user_data` completes with -ETIME after `after`.
-  void timeout(clock::duration after, uint64_t user_data);
+  void accept(int fd, uint64_t user_data) override;
+  void recv(int fd, void* buf, size_t len, uint64_t user_data, clock::duration timeout = {}) override;
+  // read(2) has no MSG_DONTWAIT: the fd is made non-blocking.
+  void read(int fd, void* buf, size_t len, uint64_t user_data) override;
+  void send(int fd, const void* buf, size_t len, uint64_t user_data) override;
+  void sendmsg(int fd, const msghdr* msg, uint64_t user_data) override;
+  // MSG_ZEROCOPY's notices come on the error queue, which this engine does not read: a
+  // zero-copy send is a plain one, notified at once.
+  bool zerocopy_for(size_t) const override { return false; }
+  void send_zc(int fd, const msghdr* msg, const chunk_ref* whole, uint64_t user_data) override;
+  void zerocopy_refused(int) override {}
+  void cancel(int fd, uint64_t target, uint64_t user_data) override;
+  void timeout(clock::duration after, uint64_t user_data) override;
+  // Tries `fd`'s pending operations again now (epoll may not report a shutdown of our own).
+  void kick(int fd) override;
+  // Its operations and registration go.
+  void forget(int fd) override;
 
   // Waits for readiness (when `block` and nothing has completed yet, until the next
   // timeout) and turns it into completions.
-  int wait(bool block);
-  // The completions so far, to handle in order; operations issued meanwhile complete
-  // into the next batch.
-  const std::vector<completion>& take();
+  int wait(bool block) override;
+  std::span<const completion> take() override;
+
+  io_engine engine() const override { return io_engine::epoll; }
+  const std::string& mode() const override { return mode_; }
+  unsigned overflows() const override { return 0; }
+  const zerocopy_counters& zerocopy_stats() const override { return zc_; }
 
  private:
   enum class kind : uint8_t { none, recv, read, send, sendmsg };
@@ -76,6 +63,7 @@ class epoll_loop {
     const msghdr* msg = nullptr;
     uint64_t user_data = 0;
     uint32_t gen = 0;  // which receive a timer is for
+    bool zc = false;   // a zero-copy send: its result has flag more, and a notification follows
   };
   struct fd_ops {
     op in, out;
@@ -105,6 +93,8 @@ class epoll_loop {
   std::vector<fd_ops> fds_;  // by fd
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   std::vector<completion> done_, taken_;
+  std::string mode_;     // (none)
+  zerocopy_counters zc_;  // always off
 };
 
 }  // namespace gordo

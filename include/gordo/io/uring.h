@@ -6,6 +6,14 @@
 
 #include <string>
 
+// liburing 2.3 predates the zero-copy usage report; Linux 6.2 has it.
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+
 namespace gordo {
 
 class uring {

@@ -6,17 +6,10 @@
 #include <cstdint>
 
 #include "gordo/core/chunk.h"
-#include "gordo/io/uring.h"
-
-// liburing 2.3 predates the usage report; Linux 6.2 has it.
-#ifndef IORING_SEND_ZC_REPORT_USAGE
-#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
-#endif
-#ifndef IORING_NOTIF_USAGE_ZC_COPIED
-#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
-#endif
 
 namespace gordo {
+
+class uring;
 
 // off: plain sends only. on: zero-copy whenever the kernel has it, even if it copies.
 // automatic: zero-copy until the kernel reports that it copies (loopback, veth, NICs

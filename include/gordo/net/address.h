@@ -28,4 +28,8 @@ struct address {
   static std::optional<address> parse(std::string_view text);
 };
 
+// The host a connected socket's peer is on, for logs: "192.0.2.7", "2001:db8::7"; "-" when
+// it cannot be had.
+std::string peer_address(int fd);
+
 }  // namespace gordo

@@ -30,6 +30,12 @@ struct http_request {
   size_t head_length = 0;   // bytes up to and including the blank line
   // Content-Length, when one was sent: 1*DIGIT up to 2^63 - 1 (anything else is refused).
   std::optional<uint64_t> content_length;
+  bool transfer_encoding = false;  // a Transfer-Encoding was sent (the body is framed by it)
+  // Whether the client wants the connection kept after the response: RFC 9112 §9.3, from
+  // the version and the tokens of every Connection line.
+  bool keep_alive = false;
+
+  bool has_body() const { return transfer_encoding || content_length.value_or(0) > 0; }
 
   // The value of the first header named `name` (case-insensitive), or empty.
   std::string_view header(std::string_view name) const;

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "gordo/core/chunk.h"
-#include "gordo/http/access_log.h"
+#include "gordo/http/session.h"
 
 namespace gordo {
 
@@ -20,9 +20,8 @@ namespace gordo {
 //  └──────────────┴──────────────┴────────────┴────────────┘      next_seq = 44
 //  After a partial send the sent slices are dropped and the first one is trimmed;
 //  the rest stay queued, so the bytes a viewer gets are always whole chunks in order.
-struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring user_data
+struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's user_data
   static constexpr size_t max_iov = 8;
-  static constexpr size_t request_buffer = 8192;
 
   enum class phase : uint8_t {
     reading,    // the request head
@@ -55,21 +54,15 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag io_uring u
   bool skipping = false;       // its send was cancelled to skip it ahead
   bool started = false;        // has been given a chunk of the stream
   bool finished = false;       // closes once its queue is sent (its stream's header changed)
-  bool keep_alive = false;     // answering: read the next request after this answer
-  uint8_t answered = 0;        // requests answered on this connection (keep-alive)
-  uint8_t inflight = 0;        // io_uring operations not yet completed
+  uint8_t inflight = 0;        // loop operations not yet completed
   uint8_t n_iov = 0;
-  uint8_t lingered = 0;        // discard reads done while lingering
   int view = -1;               // mount index while streaming
   uint32_t slot = 0;           // index in the worker's client list
   uint32_t since_s = 0;        // accepted at, then the last progress (worker seconds)
   uint64_t next_seq = 0;       // next chunk to queue
   uint64_t bytes_sent = 0;
-  std::unique_ptr<char[]> request;  // only while reading the request
-  std::unique_ptr<access_record> log;  // only when access logging is on
-  uint32_t head_bytes = 0;             // of the response: not counted as body
-  uint32_t request_len = 0;
-  uint32_t pipelined = 0;     // keep-alive: bytes of the next request, already read
+  http_session http;          // the request, keep-alive, the access record
+  uint32_t head_bytes = 0;    // of the response: not counted as body
   uint32_t offset = 0;        // bytes of chunk next_seq already queued (ICY splits chunks)
   // ICY metadata (net/icy.h), when the viewer asked for it: audio bytes until the next
   // block, the metadata generation it last got, and icy_left as each queued slice began.

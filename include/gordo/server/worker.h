@@ -1,28 +1,31 @@
-// A serving thread: its own io_uring (or epoll, where io_uring cannot be used), its own
-// listening socket, its own viewers and its own view of every mount's stream. Nothing
-// here is shared with other workers except the admission counters (one atomic add per
-// connect).
+// A serving thread: its own I/O loop (io_uring, or epoll where io_uring cannot be used),
+// its own listening socket, its own viewers and its own view of every mount's stream.
+// Nothing here is shared with other workers except the admission counters (one atomic
+// add per connect). Its sources: worker.cpp (the loop, connections, shutdown),
+// worker_mounts.cpp (mounts as this worker sees them), worker_http.cpp (requests and
+// their handlers), worker_stream.cpp (viewers' sends).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <deque>
-#include <mutex>
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gordo/core/stream_ring.h"
 #include "gordo/core/wake_fd.h"
-#include "gordo/io/epoll_loop.h"
-#include "gordo/io/uring.h"
-#include "gordo/io/zerocopy.h"
+#include "gordo/http/access_log.h"
+#include "gordo/http/answers.h"
+#include "gordo/http/router.h"
+#include "gordo/io/loop.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
-#include "gordo/http/access_log.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/client.h"
 #include "gordo/server/mount.h"
@@ -36,7 +39,7 @@ struct worker_options {
   uint32_t header_timeout_s = 10;  // to send a complete request head
   uint32_t write_timeout_s = 30;   // for one send to make progress
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
-  bool epoll = false;  // serve with epoll and sendmsg instead of io_uring
+  io_engine engine = io_engine::uring;
   access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
 };
 
@@ -92,12 +95,13 @@ class worker {
   void retire_mount(uint32_t slot);
 
   const worker_counters& counters() const { return counters_; }
-  const zerocopy_counters& zerocopy_stats() const { return zc_.counters(); }
+  // The loop's figures: only once start() has returned.
+  const zerocopy_counters& zerocopy_stats() const { return loop_->zerocopy_stats(); }
   mount_counters mount_stats(uint32_t slot) const;
   int cpu() const { return opts_.cpu; }
-  const char* engine() const { return opts_.epoll ? "epoll" : "io_uring"; }
-  const std::string& uring_mode() const { return ring_.mode(); }  // empty with epoll
-  unsigned cq_overflows() const { return ring_.cq_overflows(); }
+  const char* engine() const { return to_string(opts_.engine); }
+  const std::string& uring_mode() const { return loop_->mode(); }  // empty with epoll
+  unsigned cq_overflows() const { return loop_->overflows(); }
 
  private:
   struct view {  // one mount, as this worker sees it
@@ -116,15 +120,8 @@ class worker {
     std::atomic<uint64_t> slow_drops{0};
     std::atomic<uint64_t> denied{0};  // refused by --allow/--deny or a missing/bad signed URL
     std::atomic<uint64_t> chunks_in_ring{0};
-    std::string push_elsewhere;  // the 405 for a push here when it takes another mount's push
+    canned_response push_elsewhere;  // the 405 for a push here when it takes another mount's push
     explicit view(size_t chunks) : ring(chunks) {}
-  };
-  // The answers start() builds, in this order.
-  enum class canned {
-    bad_request, not_found, bad_method, timeout, too_large, ended, full, redirect, bad_version,
-    offline, unauthorized, push_busy, not_push, metadata_updated, not_pushed, bad_metadata, uri_too_long,
-    ip_denied, token_needed, token_expired, bad_host, bad_length,
-    count  // of the above
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
   // longer reads them (the client may be gone by then).
@@ -143,53 +140,54 @@ class worker {
   void run_commands();
   void maybe_release(view& v);
   view* find_view(std::string_view path);
+  std::unique_ptr<view> new_view(mount* m);
   view& at(int slot) { return *views_[static_cast<size_t>(slot)].load(std::memory_order_relaxed); }
 
   void run(std::promise<int>& ready);
-  void handle(uint64_t user_data, int res, uint32_t flags);
-  // Operations on the worker's engine, completing into handle(). A receive with a
-  // timeout ends with -ECANCELED when it runs out.
-  void io_recv(client* c, void* buf, size_t len, __kernel_timespec* timeout = nullptr);
-  void io_cancel(int fd, uint64_t target, uint64_t user_data);
-  void io_timeout(__kernel_timespec* after, uint64_t user_data);
+  void handle(const completion& done);
   void arm_accept();
   void arm_wake();
   void arm_tick();
   void on_accept(int res, uint32_t flags);
   void on_wake();
   void on_tick();
+  void shed_backlog();
+  void serve_ready();
+  void close(client* c);
+  void release(client* c);
+  void abort(client* c);
+  void begin_shutdown();
+  void on_stop_deadline();
+  void log_counters() const;
+
+  // worker_http.cpp: requests and their handlers.
   void on_recv(client* c, int res);
+  void read_request(client* c);
+  void dispatch(client* c, const http_request& req);
+  void watch(client* c, const http_request& req, const route& r);
+  void take_push(client* c, const http_request& req);
+  void update_metadata(client* c, const http_request& req, const route& r);
+  std::optional<answer> check_access(client* c, const view& v, const http_request& req);
+  // A short answer; with the request it answers, the connection may stay open for the
+  // next one (keep-alive), else it is closed after it.
+  void reply(client* c, answer what, const http_request* req = nullptr);
+  void send_canned(client* c, const canned_response& r);  // `r` outlives the client's send
+  void next_request(client* c);
+  void log_request(client* c);
+  void linger(client* c);
+  void discard(client* c);
+  std::string peer(client* c);  // for log lines
+
+  // worker_stream.cpp: viewers' sends.
+  void pump(client* c);
+  bool fill(client* c);
+  size_t queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from);
+  void send(client* c);
   void on_send(client* c, int res);
   void on_send_zc(zc_hold* h, int res, uint32_t flags);
   void on_cancel(client* c);
-  void send(client* c);
   void check_lag(client* c);
   void skip(client* c);
-  void route(client* c, const http_request& req);
-  // An error (or short) answer; with the request it answers, the connection may stay
-  // open for the next one (keep-alive), else it is closed after it.
-  void answer(client* c, canned what, const http_request* req = nullptr);
-  void send_answer(client* c, const std::string& text);  // `text` outlives the client's send
-  std::unique_ptr<view> new_view(mount* m);
-  void read_request(client* c);
-  void next_request(client* c);
-  void take_push(client* c, const http_request& req);
-  std::optional<canned> check_access(client* c, const view& v, const http_request& req);
-  void update_metadata(client* c, const http_request& req);
-  size_t queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from);
-  void log_request(client* c);
-  bool fill(client* c);
-  void pump(client* c);
-  void linger(client* c);
-  void discard(client* c);
-  void close(client* c);
-  void release(client* c);
-  void begin_shutdown();
-  void on_stop_deadline();
-  void abort(client* c);
-  void serve_ready();
-  void shed_backlog();
-  void log_counters() const;
 
   unsigned id_;
   listener sock_;
@@ -201,9 +199,7 @@ class worker {
   uint32_t now_s_ = 0;  // seconds since start, advanced by the tick
   int reserve_fd_ = -1;  // given up to answer 503 when out of fds
   bool warned_fds_ = false;
-  uring ring_;
-  epoll_loop poll_;  // instead of ring_ with opts_.epoll
-  zerocopy zc_;
+  std::unique_ptr<io_loop> loop_;
   uint64_t holds_ = 0;  // zero-copy sends not yet notified
   bool gave_up_ = false;  // on holds_, at the end of a shutdown
   const slab_pool* pool_ = nullptr;
@@ -216,14 +212,10 @@ class worker {
   std::mutex commands_mu_;
   std::vector<command> commands_;
   std::vector<client*> clients_;
-  std::vector<std::string> answers_;  // by canned
-  std::vector<std::string> answers_kept_;  // the same with Connection: keep-alive
+  std::optional<answer_table> answers_;  // built by start()
   std::vector<client*> scratch_;
   std::deque<client*> ready_;  // woken, their next send not yet prepared
-  __kernel_timespec accept_retry_{};
-  __kernel_timespec linger_timeout_{};
-  __kernel_timespec tick_{};
-  __kernel_timespec stop_grace_{};
+  bool last_grace_ = false;  // shutting down: the deadline after the resets
   std::unique_ptr<char[]> discard_;  // lingering reads land here, never read back
   worker_counters counters_;
   std::thread thread_;

@@ -20,10 +20,12 @@ TEST(http_response, status_line_with_reason) {
 }
 
 // Every status the sources answer with, found where they build answers: http_error(N,
-// http_response(N, refuse(N, and status lines written out ("HTTP/1.1 100 Continue").
+// http_response(N, refuse(N, make_canned(N, the answer table's {answer::NAME, N, and
+// status lines written out ("HTTP/1.1 100 Continue").
 // A new status in the code without its reason phrase fails here, not in a player.
 TEST(http_response, every_status_gordo_sends_has_its_reason) {
-  const std::regex built(R"((?:http_error|http_response|refuse)\(\s*([1-5][0-9][0-9])\b)");
+  const std::regex built(
+      R"((?:(?:http_error|http_response|refuse|make_canned)\(|\{answer::\w+,)\s*([1-5][0-9][0-9])\b)");
   const std::regex literal(R"re("HTTP/1\.[01] ([1-5][0-9][0-9]) ([^"\\]*)\\r\\n)re");
   std::set<int> used;
   std::map<int, std::string> written;  // a status line spelled out, and its reason
