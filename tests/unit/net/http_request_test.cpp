@@ -113,6 +113,31 @@ TEST(http_request, two_framings_are_refused) {
             http_parse::complete) << "one of each parses; the push decides (400)";
 }
 
+// RFC 9112 §9.3, from the version and every Connection line's tokens; and whether a body
+// follows the head.
+TEST(http_request, persistence_and_body_are_parsed_from_the_headers) {
+  struct {
+    const char* head;
+    bool keep_alive, body;
+  } cases[] = {
+      {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", true, false},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false, false},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: Close\r\n\r\n", false, false},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: closed\r\n\r\n", true, false},  // not the token
+      {"GET / HTTP/1.0\r\n\r\n", false, false},
+      {"GET / HTTP/1.0\r\nConnection: TE, Keep-Alive\r\n\r\n", true, false},
+      {"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", true, false},
+      {"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", true, true},
+      {"PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", true, true},
+  };
+  for (const auto& c : cases) {
+    http_request req;
+    ASSERT_EQ(parse(c.head, req), http_parse::complete) << c.head;
+    EXPECT_EQ(req.keep_alive, c.keep_alive) << c.head;
+    EXPECT_EQ(req.has_body(), c.body) << c.head;
+  }
+}
+
 // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host, and to
 // any request with two Host lines or a Host that is not host[:port].
 TEST(http_request, http_1_1_needs_exactly_one_valid_host) {
