@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "gordo/net/icy.h"
+#include "gordo/server/fanout.h"
 #include "gordo/server/worker.h"
 #include "worker_tags.h"
 
@@ -34,86 +34,24 @@ void worker::on_cancel(client* c) {
   if (c->closing) close(c);
 }
 
-// Queues chunks from the client's cursor, up to its out queue's capacity. False when the
-// viewer is too slow and its mount's policy is to drop it.
+// Fills the viewer's out queue (server/fanout.h), counting what the slow-viewer policy
+// did. False when the viewer is too slow and its mount's policy is to drop it.
 bool worker::fill(client* c) {
   view& v = at(c->view);
-  const stream_ring& ring = v.ring;
-  const mount_policy& policy = v.policy;
-  if (!c->need_keyframe && ring.behind(c->next_seq, policy.max_lag)) {
-    if (policy.on_slow == slow_policy::drop) {
+  switch (gordo::fill(*c, {v.ring, v.policy, v.m->header_in_band, v.icy_block, v.icy_gen})) {
+    case fill_result::filled: return true;
+    case fill_result::skipped: counted_skip(v); return true;
+    case fill_result::drop:
       counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
       v.slow_drops.fetch_add(1, std::memory_order_relaxed);
       return false;
-    }
-    skip(c);
-  }
-  if (c->need_keyframe) {
-    // A new viewer gets the header and the configured burst; a resynced one goes to the
-    // live edge.
-    auto key = c->started ? ring.newest_keyframe() : ring.burst_start(policy.burst);
-    if (!key) return true;
-    c->next_seq = *key;
-    c->offset = 0;
-    c->need_keyframe = false;
-    if (const chunk_ref& h = ring.header(); h && !c->started) {
-      if (c->icy)
-        queue_icy(c, v, h, 0);  // a few bytes (an ICY stream's formats have none)
-      else
-        c->queue(h.data(), h.size(), h.share());
-    }
-  }
-  while (c->queued() < client::max_iov && c->next_seq < ring.end_seq() && !c->finished) {
-    const stream_ring::entry* e = ring.at(c->next_seq);
-    if ((e->flags & chunk_restart) && c->started && c->offset == 0 && !v.m->header_in_band) {
-      c->finished = true;  // what follows needs a header this viewer did not get
-      break;
-    }
-    c->started = true;
-    if (!c->icy) {
-      c->queue(e->chunk.data(), e->chunk.size(), e->chunk.share());
-      ++c->next_seq;
-      continue;
-    }
-    c->offset += static_cast<uint32_t>(queue_icy(c, v, e->chunk, c->offset));
-    if (c->offset < e->chunk.size()) break;  // the queue is full
-    c->offset = 0;
-    ++c->next_seq;
   }
   return true;
 }
 
-// Queues `chunk` from byte `from` with an ICY metadata block after every icy_metaint
-// bytes of audio (the block when the title changed since this viewer's last, else one
-// zero byte), as far as the out queue has room. Returns the bytes of `chunk` queued.
-size_t worker::queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from) {
-  static const char no_change = 0;
-  size_t at = from;
-  while (at < chunk.size() && c->queued() < client::max_iov) {
-    if (c->icy_left == 0) {
-      if (v.icy_gen != c->icy_gen && v.icy_block)
-        c->queue(v.icy_block.data(), v.icy_block.size(), v.icy_block.share());
-      else
-        c->queue(&no_change, 1);
-      c->icy_gen = v.icy_gen;
-      c->icy_left = static_cast<uint32_t>(icy_metaint);
-      continue;
-    }
-    size_t n = std::min<size_t>(chunk.size() - at, c->icy_left);
-    c->queue(chunk.data() + at, n, chunk.share());
-    c->icy_left -= static_cast<uint32_t>(n);
-    at += n;
-  }
-  return at - from;
-}
-
-// Moves a slow viewer to the newest keyframe: it finishes the chunk it has begun (so its
-// stream changes on a chunk boundary) and gets nothing more of the GOPs it missed.
-void worker::skip(client* c) {
-  c->drop_unsent();
-  c->need_keyframe = true;
+void worker::counted_skip(view& v) {
   counters_.resyncs.fetch_add(1, std::memory_order_relaxed);
-  at(c->view).resyncs.fetch_add(1, std::memory_order_relaxed);
+  v.resyncs.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Starts the next send of a client with no send in flight, or parks or closes it.
@@ -191,7 +129,8 @@ void worker::on_send_zc(zc_hold* h, int res, uint32_t flags) {
 void worker::on_send(client* c, int res) {
   if (res == -ECANCELED && !c->closing) {
     // check_lag() cancelled a send that had sent nothing.
-    skip(c);
+    skip_to_keyframe(*c);
+    counted_skip(at(c->view));
     return pump(c);
   }
   if (c->closing || res <= 0) {

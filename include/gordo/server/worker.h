@@ -181,13 +181,12 @@ class worker {
   // worker_stream.cpp: viewers' sends.
   void pump(client* c);
   bool fill(client* c);
-  size_t queue_icy(client* c, view& v, const chunk_ref& chunk, size_t from);
   void send(client* c);
   void on_send(client* c, int res);
   void on_send_zc(zc_hold* h, int res, uint32_t flags);
   void on_cancel(client* c);
   void check_lag(client* c);
-  void skip(client* c);
+  void counted_skip(view& v);
 
   unsigned id_;
   listener sock_;
