@@ -307,39 +307,24 @@ stats_snapshot server::snapshot() {
     ms.bits_in_per_s = static_cast<double>(m.out->bitrate());
     ms.keyframe_interval_s = static_cast<double>(m.out->keyframe_interval_ns()) / 1e9;
     ms.chunks_published = m.out->published();
-    for (const auto& w : workers_) {
-      mount_counters c = w->mount_stats(m.slot);
-      ms.bytes_out += c.bytes_out;
-      ms.resyncs += c.resyncs;
-      ms.slow_drops += c.slow_drops;
-      ms.denied += c.denied;
-      ms.chunks_in_ring = std::max(ms.chunks_in_ring, c.chunks_in_ring);
-    }
-    ms.denied += m.feed->auth_failures();
+    for (const auto& w : workers_) combine_into(ms.counts, w->mount_stats(m.slot));
+    ms.counts.denied += m.feed->auth_failures();
     // Bits out since the previous snapshot (since start, for the first).
-    if (elapsed > 0) ms.bits_out_per_s = static_cast<double>(ms.bytes_out - last_bytes_[i]) * 8 / elapsed;
-    last_bytes_[i] = ms.bytes_out;
+    uint64_t out = ms.counts.bytes_out;
+    if (elapsed > 0) ms.bits_out_per_s = static_cast<double>(out - last_bytes_[i]) * 8 / elapsed;
+    last_bytes_[i] = out;
     s.mounts.push_back(std::move(ms));
   }
   last_snapshot_ = now;
   for (const auto& w : workers_) {
-    const worker_counters& c = w->counters();
-    const zerocopy_counters& zc = w->zerocopy_stats();
     worker_stats ws;
     ws.id = static_cast<unsigned>(s.workers.size());
     ws.cpu = w->cpu();
     ws.engine = w->engine();
     ws.uring_mode = w->uring_mode();
-    ws.viewers = c.viewers.load(std::memory_order_relaxed);
-    ws.connections = c.accepted.load(std::memory_order_relaxed);
-    ws.bytes_out = c.bytes_sent.load(std::memory_order_relaxed);
-    ws.sends = c.sends.load(std::memory_order_relaxed);
-    ws.sends_in_flight = c.sends_in_flight.load(std::memory_order_relaxed);
-    ws.refused = c.overflows.load(std::memory_order_relaxed);
-    ws.timeouts = c.timeouts.load(std::memory_order_relaxed);
-    ws.zerocopy_sends = zc.sends.load(std::memory_order_relaxed);
-    ws.zerocopy_copied = zc.copied.load(std::memory_order_relaxed);
-    ws.zerocopy = to_string(zc.state.load(std::memory_order_relaxed));
+    ws.counts = copy_counters(w->counters());
+    ws.zerocopy = to_string(w->zerocopy_stats().state.load(std::memory_order_relaxed));
+    ws.zc = copy_counters(w->zerocopy_stats());
     ws.cq_overflows = w->cq_overflows();
     s.workers.push_back(std::move(ws));
   }

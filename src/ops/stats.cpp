@@ -6,6 +6,17 @@
 
 namespace gordo {
 
+namespace {
+
+// The table's rows that have a key in /stats.
+template <class Live, class Copy, size_t n>
+void put_json(nlohmann::ordered_json& j, const Copy& c, const counter_row<Live, Copy> (&table)[n]) {
+  for (const auto& row : table)
+    if (!row.json.empty()) j[std::string(row.json)] = c.*row.copy;
+}
+
+}  // namespace
+
 std::string stats_json(const stats_snapshot& s) {
   nlohmann::ordered_json j;
   j["version"] = s.process.version;
@@ -15,39 +26,30 @@ std::string stats_json(const stats_snapshot& s) {
                   {"rss_bytes", s.process.rss_bytes},
                   {"admin_denied", s.process.admin_denied}};
   j["mounts"] = nlohmann::ordered_json::array();
-  for (const mount_stats& m : s.mounts)
-    j["mounts"].push_back({{"path", m.path},
-                           {"content_type", m.content_type},
-                           {"source", m.source},
-                           {"state", m.state},
-                           {"viewers", m.viewers},
-                           {"viewers_peak", m.viewers_peak},
-                           {"bytes_out", m.bytes_out},
-                           {"bits_out_per_s", m.bits_out_per_s},
-                           {"bits_in_per_s", m.bits_in_per_s},
-                           {"keyframe_interval_s", m.keyframe_interval_s},
-                           {"chunks_published", m.chunks_published},
-                           {"chunks_in_ring", m.chunks_in_ring},
-                           {"resyncs", m.resyncs},
-                           {"slow_drops", m.slow_drops},
-                           {"denied", m.denied}});
+  for (const mount_stats& m : s.mounts) {
+    nlohmann::ordered_json o = {{"path", m.path},
+                                {"content_type", m.content_type},
+                                {"source", m.source},
+                                {"state", m.state},
+                                {"viewers", m.viewers},
+                                {"viewers_peak", m.viewers_peak},
+                                {"bits_out_per_s", m.bits_out_per_s},
+                                {"bits_in_per_s", m.bits_in_per_s},
+                                {"keyframe_interval_s", m.keyframe_interval_s},
+                                {"chunks_published", m.chunks_published}};
+    put_json(o, m.counts, mount_counter_table);
+    j["mounts"].push_back(std::move(o));
+  }
   j["workers"] = nlohmann::ordered_json::array();
-  for (const worker_stats& w : s.workers)
-    j["workers"].push_back({{"id", w.id},
-                            {"cpu", w.cpu},
-                            {"engine", w.engine},
-                            {"uring_mode", w.uring_mode},
-                            {"viewers", w.viewers},
-                            {"connections", w.connections},
-                            {"bytes_out", w.bytes_out},
-                            {"sends", w.sends},
-                            {"sends_in_flight", w.sends_in_flight},
-                            {"refused", w.refused},
-                            {"timeouts", w.timeouts},
-                            {"zerocopy", w.zerocopy},
-                            {"zerocopy_sends", w.zerocopy_sends},
-                            {"zerocopy_copied", w.zerocopy_copied},
-                            {"cq_overflows", w.cq_overflows}});
+  for (const worker_stats& w : s.workers) {
+    nlohmann::ordered_json o = {
+        {"id", w.id}, {"cpu", w.cpu}, {"engine", w.engine}, {"uring_mode", w.uring_mode}};
+    put_json(o, w.counts, worker_counter_table);
+    o["zerocopy"] = w.zerocopy;
+    put_json(o, w.zc, zerocopy_counter_table);
+    o["cq_overflows"] = w.cq_overflows;
+    j["workers"].push_back(std::move(o));
+  }
   return j.dump(2) + "\n";
 }
 
@@ -85,6 +87,18 @@ class metrics {
   std::string name_;
 };
 
+// The table's rows that have a metric: a family each, with a sample per item (mount or
+// worker).
+template <class Live, class Copy, size_t n, class Item, class Labels, class Get>
+void put_metrics(metrics& m, const counter_row<Live, Copy> (&table)[n],
+                 const std::vector<Item>& items, Labels labels, Get get) {
+  for (const auto& row : table) {
+    if (row.metric.empty()) continue;
+    m.family(row.metric, to_string(row.type), row.help);
+    for (const Item& x : items) m.sample(labels(x), static_cast<double>(get(x).*row.copy));
+  }
+}
+
 }  // namespace
 
 std::string stats_prometheus(const stats_snapshot& s) {
@@ -102,6 +116,7 @@ std::string stats_prometheus(const stats_snapshot& s) {
   m.family("admin_denied_total", "counter", "Admin requests refused for their credentials.");
   m.sample("", static_cast<double>(s.process.admin_denied));
 
+  // The mount's own figures; its workers' counters follow, from their table.
   struct mount_field {
     const char* name;
     const char* type;
@@ -111,57 +126,38 @@ std::string stats_prometheus(const stats_snapshot& s) {
   const mount_field mount_fields[] = {
       {"mount_up", "gauge", "1 while the mount's source is live.",
        [](const mount_stats& x) { return x.state == "live" ? 1.0 : 0.0; }},
-      {"mount_viewers", "gauge", "Viewers now.", [](const mount_stats& x) { return double(x.viewers); }},
+      {"mount_viewers", "gauge", "Viewers now.",
+       [](const mount_stats& x) { return double(x.viewers); }},
       {"mount_viewers_peak", "gauge", "Most viewers at once since start.",
        [](const mount_stats& x) { return double(x.viewers_peak); }},
-      {"mount_sent_bytes_total", "counter", "Bytes sent to viewers.",
-       [](const mount_stats& x) { return double(x.bytes_out); }},
       {"mount_source_bits_per_second", "gauge", "Bitrate the source publishes.",
        [](const mount_stats& x) { return x.bits_in_per_s; }},
       {"mount_keyframe_interval_seconds", "gauge", "Time between keyframes of the source.",
        [](const mount_stats& x) { return x.keyframe_interval_s; }},
       {"mount_chunks_published_total", "counter", "Chunks published by the source.",
        [](const mount_stats& x) { return double(x.chunks_published); }},
-      {"mount_chunks_in_ring", "gauge", "Chunks of history held (per worker).",
-       [](const mount_stats& x) { return double(x.chunks_in_ring); }},
-      {"mount_resyncs_total", "counter", "Slow viewers moved to the newest keyframe.",
-       [](const mount_stats& x) { return double(x.resyncs); }},
-      {"mount_slow_drops_total", "counter", "Slow viewers disconnected.",
-       [](const mount_stats& x) { return double(x.slow_drops); }},
-      {"mount_denied_total", "counter", "Requests refused by the mount's access rules (403).",
-       [](const mount_stats& x) { return double(x.denied); }},
+  };
+  auto mount_label = [](const mount_stats& x) {
+    return fmt::format("mount=\"{}\"", label(x.path));
   };
   for (const mount_field& f : mount_fields) {
     m.family(f.name, f.type, f.help);
-    for (const mount_stats& x : s.mounts) m.sample(fmt::format("mount=\"{}\"", label(x.path)), f.get(x));
+    for (const mount_stats& x : s.mounts) m.sample(mount_label(x), f.get(x));
   }
+  put_metrics(m, mount_counter_table, s.mounts, mount_label,
+              [](const mount_stats& x) -> const mount_counts& { return x.counts; });
 
-  struct worker_field {
-    const char* name;
-    const char* type;
-    const char* help;
-    uint64_t worker_stats::*field;
-  };
-  const worker_field worker_fields[] = {
-      {"worker_viewers", "gauge", "Viewers served by the worker now.", &worker_stats::viewers},
-      {"worker_connections_total", "counter", "Connections accepted.", &worker_stats::connections},
-      {"worker_sent_bytes_total", "counter", "Bytes sent.", &worker_stats::bytes_out},
-      {"worker_sends_total", "counter", "Sends completed.", &worker_stats::sends},
-      {"worker_sends_in_flight", "gauge", "Sends submitted and not yet completed.", &worker_stats::sends_in_flight},
-      {"worker_refused_total", "counter", "Viewers refused by a limit or for lack of fds.", &worker_stats::refused},
-      {"worker_timeouts_total", "counter", "Request-head and write timeouts.", &worker_stats::timeouts},
-      {"worker_zerocopy_sends_total", "counter", "Zero-copy sends issued.", &worker_stats::zerocopy_sends},
-      {"worker_zerocopy_copied_total", "counter", "Zero-copy sends the kernel copied after all.",
-       &worker_stats::zerocopy_copied},
-      {"worker_cq_overflows_total", "counter", "io_uring completion queue overflows.", &worker_stats::cq_overflows},
-  };
+  auto worker_label = [](const worker_stats& w) { return fmt::format("worker=\"{}\"", w.id); };
   m.family("worker_info", "gauge", "Always 1; the worker's I/O engine is a label.");
-  for (const worker_stats& w : s.workers) m.sample(fmt::format("worker=\"{}\",engine=\"{}\"", w.id, w.engine), 1);
-  for (const worker_field& f : worker_fields) {
-    m.family(f.name, f.type, f.help);
-    for (const worker_stats& w : s.workers)
-      m.sample(fmt::format("worker=\"{}\"", w.id), static_cast<double>(w.*f.field));
-  }
+  for (const worker_stats& w : s.workers)
+    m.sample(fmt::format("worker=\"{}\",engine=\"{}\"", w.id, w.engine), 1);
+  put_metrics(m, worker_counter_table, s.workers, worker_label,
+              [](const worker_stats& w) -> const worker_counts& { return w.counts; });
+  put_metrics(m, zerocopy_counter_table, s.workers, worker_label,
+              [](const worker_stats& w) -> const zerocopy_counts& { return w.zc; });
+  m.family("worker_cq_overflows_total", "counter", "io_uring completion queue overflows.");
+  for (const worker_stats& w : s.workers)
+    m.sample(worker_label(w), static_cast<double>(w.cq_overflows));
   return m.take();
 }
 

@@ -105,13 +105,8 @@ void worker::run(std::promise<int>& ready) {
 }
 
 void worker::log_counters() const {
-  const zerocopy_counters& zc = loop_->zerocopy_stats();
-  spdlog::info("worker {}: {} connections, {} bytes in {} sends, {} resyncs, {} slow drops, "
-               "{} refused, {} timeouts; zero-copy: {} sends ({} fixed), {} notified, {} copied",
-               id_, counters_.accepted.load(), counters_.bytes_sent.load(),
-               counters_.sends.load(), counters_.resyncs.load(), counters_.slow_drops.load(),
-               counters_.overflows.load(), counters_.timeouts.load(), zc.sends.load(),
-               zc.fixed_sends.load(), zc.notified.load(), zc.copied.load());
+  spdlog::info("worker {}: {}; zero-copy: {}", id_, describe(copy_counters(counters_)),
+               describe(copy_counters(loop_->zerocopy_stats())));
 }
 
 void worker::handle(const completion& done) {

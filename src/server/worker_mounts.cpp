@@ -121,17 +121,9 @@ worker::view* worker::find_view(std::string_view path) {
   return nullptr;
 }
 
-mount_counters worker::mount_stats(uint32_t slot) const {
-  mount_counters out;
-  const view* p = slot < max_mounts ? views_[slot].load(std::memory_order_acquire) : nullptr;
-  if (!p) return out;
-  const view& v = *p;
-  out.bytes_out = v.bytes_out.load(std::memory_order_relaxed);
-  out.resyncs = v.resyncs.load(std::memory_order_relaxed);
-  out.slow_drops = v.slow_drops.load(std::memory_order_relaxed);
-  out.denied = v.denied.load(std::memory_order_relaxed);
-  out.chunks_in_ring = v.chunks_in_ring.load(std::memory_order_relaxed);
-  return out;
+mount_counts worker::mount_stats(uint32_t slot) const {
+  const view* v = slot < max_mounts ? views_[slot].load(std::memory_order_acquire) : nullptr;
+  return v ? copy_counters(*v) : mount_counts{};
 }
 
 }  // namespace gordo

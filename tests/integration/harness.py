@@ -311,20 +311,27 @@ def continuity_breaks(body):
 
 
 def server_counters(log):
-    """The per-worker counters gordo logs when it stops, summed over workers."""
-    total = {}
-    pattern = re.compile(r"worker \d+: (\d+) connections, (\d+) bytes in (\d+) sends, (\d+) resyncs, "
-                         r"(\d+) slow drops, (\d+) refused, (\d+) timeouts; zero-copy: (\d+) sends "
-                         r"\((\d+) fixed\), (\d+) notified, (\d+) copied")
-    names = ("connections", "bytes", "sends", "resyncs", "slow_drops", "refused", "timeouts",
-             "zc_sends", "zc_fixed", "zc_notified", "zc_copied")
-    workers = 0
-    for m in pattern.finditer(log):
-        workers += 1
-        for name, value in zip(names, m.groups()):
-            total[name] = total.get(name, 0) + int(value)
-    total["workers"] = workers
-    total["per_worker_connections"] = [int(m.group(1)) for m in pattern.finditer(log)]
+    """The per-worker counters gordo logs when it stops, summed over workers. A line reads
+    "worker 0: 5 connections, 2 slow drops, ...; zero-copy: 3 sends, 1 fixed, ..." (its rows
+    come from include/gordo/server/counters.h); the keys are the words joined by "_", those
+    of the zero-copy part with "zc_" before them: connections, slow_drops, zc_sends..."""
+    pairs = r"\d+ [a-z][a-z ]*(?:, \d+ [a-z][a-z ]*)*"
+    line = re.compile(rf"worker \d+: ({pairs}(?:; [a-z-]+: {pairs})*)$", re.M)
+    prefixes = {"zero-copy": "zc_"}
+    total, per_worker = {}, []
+    for m in line.finditer(log):
+        counts = {}
+        for part in m.group(1).split("; "):
+            title, _, rest = part.rpartition(": ")
+            prefix = prefixes.get(title, title.replace("-", "_") + "_" if title else "")
+            for pair in rest.split(", "):
+                n, words = pair.split(" ", 1)
+                counts[prefix + words.replace(" ", "_")] = int(n)
+        for name, value in counts.items():
+            total[name] = total.get(name, 0) + value
+        per_worker.append(counts.get("connections", 0))
+    total["workers"] = len(per_worker)
+    total["per_worker_connections"] = per_worker
     return total
 
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "gordo/server/counters.h"
+
 namespace gordo {
 
 struct mount_stats {
@@ -15,33 +17,22 @@ struct mount_stats {
   std::string state;   // waiting (no chunk yet), live, ended
   uint64_t viewers = 0;
   uint64_t viewers_peak = 0;
-  uint64_t bytes_out = 0;        // sent to its viewers, all workers
-  double bits_out_per_s = 0;     // over the time since the previous snapshot
-  double bits_in_per_s = 0;      // the source's published bitrate
+  double bits_out_per_s = 0;  // over the time since the previous snapshot
+  double bits_in_per_s = 0;   // the source's published bitrate
   double keyframe_interval_s = 0;
   uint64_t chunks_published = 0;
-  uint64_t chunks_in_ring = 0;   // per worker; the largest
-  uint64_t resyncs = 0;
-  uint64_t slow_drops = 0;
-  uint64_t denied = 0;  // refused by access rules (403)
+  mount_counts counts;  // all workers' (combined by the table); denied adds refused pushes
 };
 
 struct worker_stats {
   unsigned id = 0;
-  int cpu = -1;  // pinned to; -1: not pinned
+  int cpu = -1;            // pinned to; -1: not pinned
   std::string engine;      // "io_uring" or "epoll"
   std::string uring_mode;  // io_uring's setup flags; empty with epoll
-  uint64_t viewers = 0;
-  uint64_t connections = 0;
-  uint64_t bytes_out = 0;
-  uint64_t sends = 0;
-  uint64_t sends_in_flight = 0;
-  uint64_t refused = 0;
-  uint64_t timeouts = 0;
-  uint64_t zerocopy_sends = 0;
-  uint64_t zerocopy_copied = 0;
+  worker_counts counts;
   std::string zerocopy = "off";  // to_string(zerocopy_state)
-  uint64_t cq_overflows = 0;
+  zerocopy_counts zc;
+  uint64_t cq_overflows = 0;  // the kernel's count, read from the ring
 };
 
 struct process_stats {

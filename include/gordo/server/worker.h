@@ -28,6 +28,7 @@
 #include "gordo/net/listener.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/client.h"
+#include "gordo/server/counters.h"
 #include "gordo/server/mount.h"
 
 namespace gordo {
@@ -41,29 +42,6 @@ struct worker_options {
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   io_engine engine = io_engine::uring;
   access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
-};
-
-// Written by the worker thread only; read by anyone (relaxed).
-struct worker_counters {
-  std::atomic<uint64_t> accepted{0};
-  std::atomic<uint64_t> viewers{0};
-  std::atomic<uint64_t> bytes_sent{0};
-  std::atomic<uint64_t> sends{0};
-  std::atomic<uint64_t> resyncs{0};      // slow viewers moved to the newest keyframe
-  std::atomic<uint64_t> slow_drops{0};   // slow viewers disconnected
-  std::atomic<uint64_t> overflows{0};    // viewers refused by a limit
-  std::atomic<uint64_t> timeouts{0};     // header or write timeouts
-  std::atomic<uint64_t> sends_in_flight{0};
-  std::atomic<uint64_t> ticks{0};        // the event loop's 1 s ticks: it is alive
-};
-
-// One mount as one worker served it (written by the worker, read by anyone).
-struct mount_counters {
-  uint64_t bytes_out = 0;
-  uint64_t resyncs = 0;
-  uint64_t slow_drops = 0;
-  uint64_t denied = 0;
-  uint64_t chunks_in_ring = 0;
 };
 
 class worker {
@@ -97,14 +75,14 @@ class worker {
   const worker_counters& counters() const { return counters_; }
   // The loop's figures: only once start() has returned.
   const zerocopy_counters& zerocopy_stats() const { return loop_->zerocopy_stats(); }
-  mount_counters mount_stats(uint32_t slot) const;
+  mount_counts mount_stats(uint32_t slot) const;
   int cpu() const { return opts_.cpu; }
   const char* engine() const { return to_string(opts_.engine); }
   const std::string& uring_mode() const { return loop_->mode(); }  // empty with epoll
   unsigned cq_overflows() const { return loop_->overflows(); }
 
  private:
-  struct view {  // one mount, as this worker sees it
+  struct view : mount_counters {  // one mount, as this worker sees it
     mount* m = nullptr;
     mount_policy policy;
     stream_ring ring;
@@ -115,11 +93,6 @@ class worker {
     bool retired = false;  // no new viewers; released once its viewers are gone
     size_t viewers = 0;
     std::vector<client*> parked;
-    std::atomic<uint64_t> bytes_out{0};
-    std::atomic<uint64_t> resyncs{0};
-    std::atomic<uint64_t> slow_drops{0};
-    std::atomic<uint64_t> denied{0};  // refused by --allow/--deny or a missing/bad signed URL
-    std::atomic<uint64_t> chunks_in_ring{0};
     canned_response push_elsewhere;  // the 405 for a push here when it takes another mount's push
     explicit view(size_t chunks) : ring(chunks) {}
   };
