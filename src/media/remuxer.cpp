@@ -163,7 +163,7 @@ void remuxer::write(const AVPacket* in) {
   // A viewer's first chunk must start at a keyframe: so must the muxer's first packet.
   // Nor may any packet precede that one (FLV refuses a DTS below its first).
   bool key = out_index == video_out_ && (in->flags & AV_PKT_FLAG_KEY);
-  int64_t dts_us = av_rescale_q(in->dts, in_tb_[in->stream_index], AV_TIME_BASE_Q);
+  int64_t dts_us = av_rescale_q(in->dts, in_tb_[in->stream_index], av::time_base_q);
   if (need_keyframe_) {
     if (video_out_ >= 0 && !key) return;
     need_keyframe_ = false;

@@ -335,15 +335,15 @@ void source::forward(AVPacket* pkt) {
   if (pkt->dts == AV_NOPTS_VALUE) return;  // cannot be placed in time: skip
   if (rebase_) {
     // First packet of a new input: continue right where the previous one ended.
-    offset_us_ = end_us_ - av_rescale_q(pkt->dts, is->time_base, AV_TIME_BASE_Q);
+    offset_us_ = end_us_ - av_rescale_q(pkt->dts, is->time_base, av::time_base_q);
     rebase_ = false;
   }
-  int64_t shift = av_rescale_q(offset_us_, AV_TIME_BASE_Q, is->time_base);
+  int64_t shift = av_rescale_q(offset_us_, av::time_base_q, is->time_base);
   pkt->dts += shift;
   if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += shift;
-  int64_t dts_us = av_rescale_q(pkt->dts, is->time_base, AV_TIME_BASE_Q);
+  int64_t dts_us = av_rescale_q(pkt->dts, is->time_base, av::time_base_q);
   end_us_ = std::max(end_us_, dts_us + av_rescale_q(std::max<int64_t>(pkt->duration, 1), is->time_base,
-                                                    AV_TIME_BASE_Q));
+                                                    av::time_base_q));
   if (!pace(dts_us)) return;
   std::lock_guard lock(mu_);
   if (title_changed_) {

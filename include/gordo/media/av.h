@@ -14,6 +14,10 @@ namespace gordo::av {
 
 std::string error_text(int averror);
 
+// AV_TIME_BASE_Q as a constant: the macro is a C compound literal, which C++ compilers
+// accept only as an extension (clang's -Wpedantic refuses it).
+inline constexpr AVRational time_base_q{1, AV_TIME_BASE};
+
 struct input_closer {
   void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
 };
