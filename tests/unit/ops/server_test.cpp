@@ -135,8 +135,8 @@ TEST(server, serves_the_test_pattern_and_stops_with_a_viewer_reading) {
   EXPECT_EQ(static_cast<uint8_t>(v.got[head_end + 4]), 0x47);  // a TS packet's sync byte
   EXPECT_TRUE(eventually([&] {
     auto snap = s->snapshot();
-    return find(snap, "/test.ts")->viewers == 1 && find(snap, "/test.ts")->bytes_out > 0 &&
-           snap.workers[0].viewers == 1;
+    return find(snap, "/test.ts")->viewers == 1 && find(snap, "/test.ts")->counts.bytes_out > 0 &&
+           snap.workers[0].counts.viewers == 1;
   }));
 
   // Destroying the server stops sources, then workers, which close their viewers.
