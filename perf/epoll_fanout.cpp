@@ -41,7 +41,8 @@ std::vector<char> file;
 std::vector<chunk> ring(ring_chunks);
 uint64_t produced = 0;
 const char head[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+    "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nCache-Control: no-cache\r\nConnection: "
+    "close\r\n\r\n";
 
 void drop(int ep, viewer& v) {
   epoll_ctl(ep, EPOLL_CTL_DEL, v.fd, nullptr);
@@ -93,7 +94,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   char buf[1 << 16];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) file.insert(file.end(), buf, buf + n);
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+    file.insert(file.end(), buf, buf + n);
   std::fclose(f);
   // 100 ms of stream per chunk, whole TS packets.
   size_t chunk_bytes = static_cast<size_t>(bitrate / 8 / 10) / 188 * 188;
@@ -153,8 +155,10 @@ int main(int argc, char** argv) {
       } else {
         viewer& v = viewers[fd];
         if (v.streaming) {  // writable again, or the viewer hung up
-          if (events[i].events & (EPOLLHUP | EPOLLERR)) drop(ep, v);
-          else flush(ep, v);
+          if (events[i].events & (EPOLLHUP | EPOLLERR))
+            drop(ep, v);
+          else
+            flush(ep, v);
           continue;
         }
         ssize_t got = recv(fd, buf, sizeof buf, 0);

@@ -24,10 +24,12 @@ int main(int argc, char** argv) {
   }
   if (!cfg) return 0;
   if (cfg->check_only) {
-    std::printf("gordo: configuration OK%s%s: %zu mount%s\n", cfg->config_file.empty() ? "" : " in ",
-                cfg->config_file.c_str(), cfg->mounts.size(), cfg->mounts.size() == 1 ? "" : "s");
+    std::printf("gordo: configuration OK%s%s: %zu mount%s\n",
+                cfg->config_file.empty() ? "" : " in ", cfg->config_file.c_str(),
+                cfg->mounts.size(), cfg->mounts.size() == 1 ? "" : "s");
     for (const auto& m : cfg->mounts)
-      std::printf("  %s <- %s%s\n", m.path.c_str(), m.input.empty() ? "built-in test pattern" : m.input.c_str(),
+      std::printf("  %s <- %s%s\n", m.path.c_str(),
+                  m.input.empty() ? "built-in test pattern" : m.input.c_str(),
                   m.loop ? " (looped)" : "");
     return 0;
   }

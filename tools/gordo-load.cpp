@@ -74,7 +74,8 @@ proc_sample sample(int pid) {
     // 12th and 13th after the closing parenthesis.
     if (const char* p = std::strrchr(buf, ')')) {
       unsigned long long utime = 0, stime = 0;
-      if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
+      if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                      &stime) == 2)
         s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
   }
@@ -82,7 +83,8 @@ proc_sample sample(int pid) {
   if (FILE* f = std::fopen(path.c_str(), "r")) {
     char line[256];
     while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "VmRSS: %lu kB", reinterpret_cast<unsigned long*>(&s.rss_kib)) == 1) break;
+      if (std::sscanf(line, "VmRSS: %lu kB", reinterpret_cast<unsigned long*>(&s.rss_kib)) == 1)
+        break;
     std::fclose(f);
   }
   return s;
@@ -104,8 +106,8 @@ core_sample sample_core(int cpu) {
   while (std::fgets(line, sizeof line, f)) {
     if (std::strncmp(line, want.c_str(), want.size()) != 0) continue;
     unsigned long long v[8] = {};
-    std::sscanf(line + want.size(), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                &v[4], &v[5], &v[6], &v[7]);
+    std::sscanf(line + want.size(), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                &v[3], &v[4], &v[5], &v[6], &v[7]);
     for (unsigned long long x : v) s.total += static_cast<double>(x);
     s.busy = s.total - static_cast<double>(v[3] + v[4]);  // minus idle and iowait
     break;
@@ -122,9 +124,9 @@ struct options {
   double settle = 2;           // seconds after the last connect before rates are measured
   double bitrate = 0;          // expected bits/s of the stream; 0: measured from its PCRs
   int cpu = -1;
-  int server_pid = 0;  // also report this process's CPU and memory over the window
+  int server_pid = 0;    // also report this process's CPU and memory over the window
   int server_core = -1;  // also report how busy this CPU was over the window
-  bool raw = false;    // no HTTP: the server streams as soon as we connect (tcpserversink)
+  bool raw = false;      // no HTTP: the server streams as soon as we connect (tcpserversink)
   bool json = false;
   bool quiet = false;
 };
@@ -134,12 +136,12 @@ enum class state : uint8_t { connecting, head, body, done };
 struct viewer {
   int fd = -1;
   state st = state::connecting;
-  bool failed = false;       // never got a 200
+  bool failed = false;        // never got a 200
   bool closed_early = false;  // the server closed a 200 stream before the end
   int status = 0;
   double started = 0;
-  double first_byte = -1;  // seconds after `started`
-  double keyframe = -1;    // seconds after `started` to the first random-access TS packet
+  double first_byte = -1;        // seconds after `started`
+  double keyframe = -1;          // seconds after `started` to the first random-access TS packet
   uint64_t keyframe_packet = 0;  // which TS packet of the body that was (1: the first)
   uint64_t body_bytes = 0;
   uint64_t bytes_at_mark = 0;
@@ -190,7 +192,8 @@ int load::run() {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (int err = getaddrinfo(o_.target.host.c_str(), std::to_string(o_.target.port).c_str(), &hints, &res)) {
+  if (int err = getaddrinfo(o_.target.host.c_str(), std::to_string(o_.target.port).c_str(), &hints,
+                            &res)) {
     fmt::print(stderr, "gordo-load: cannot resolve {}: {}\n", o_.target.host, gai_strerror(err));
     return 2;
   }
@@ -198,10 +201,12 @@ int load::run() {
   addr_len_ = res->ai_addrlen;
   freeaddrinfo(res);
   // Host as RFC 9110 §7.2 has it: an IPv6 address in brackets, the port unless http's 80.
-  std::string host = o_.target.host.find(':') == std::string::npos ? o_.target.host : "[" + o_.target.host + "]";
+  std::string host =
+      o_.target.host.find(':') == std::string::npos ? o_.target.host : "[" + o_.target.host + "]";
   if (o_.target.port != 80) host += ":" + std::to_string(o_.target.port);
-  request_ = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
-                         o_.target.path, host);
+  request_ = fmt::format(
+      "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
+      o_.target.path, host);
 
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   std::vector<epoll_event> events(4096);
@@ -212,7 +217,8 @@ int load::run() {
   for (;;) {
     double t = now_s();
     // Connect at the requested rate.
-    auto due = static_cast<unsigned>(std::min<double>(o_.viewers, (t - begin) * o_.connect_rate + 1));
+    auto due =
+        static_cast<unsigned>(std::min<double>(o_.viewers, (t - begin) * o_.connect_rate + 1));
     while (started_ < due) start(viewers_[started_++]);
     if (started_ == o_.viewers && all_connected < 0) {
       all_connected = t;
@@ -258,7 +264,8 @@ void load::start(viewer& v) {
   v.fd = socket(addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (v.fd < 0) return finish(v, fmt::format("socket: {}", std::strerror(errno)));
   int r = connect(v.fd, reinterpret_cast<sockaddr*>(&addr_), addr_len_);
-  if (r < 0 && errno != EINPROGRESS) return finish(v, fmt::format("connect: {}", std::strerror(errno)));
+  if (r < 0 && errno != EINPROGRESS)
+    return finish(v, fmt::format("connect: {}", std::strerror(errno)));
   epoll_event ev{};
   ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
   ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
@@ -275,8 +282,8 @@ void load::on_event(viewer& v, uint32_t events) {
     if (err) return finish(v, fmt::format("connect: {}", std::strerror(err)));
     if (!(events & EPOLLOUT)) return;
     // The request is tiny: one send into an empty socket buffer always takes all of it.
-    if (!o_.raw &&
-        send(v.fd, request_.data(), request_.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request_.size()))
+    if (!o_.raw && send(v.fd, request_.data(), request_.size(), MSG_NOSIGNAL) !=
+                       static_cast<ssize_t>(request_.size()))
       return finish(v, fmt::format("send: {}", std::strerror(errno)));
     v.st = o_.raw ? state::body : state::head;
     if (o_.raw) v.status = 200;
@@ -296,7 +303,8 @@ void load::on_event(viewer& v, uint32_t events) {
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (v.st == state::body) v.closed_early = true;
-    return finish(v, n == 0 ? "closed by the server" : fmt::format("recv: {}", std::strerror(errno)));
+    return finish(v,
+                  n == 0 ? "closed by the server" : fmt::format("recv: {}", std::strerror(errno)));
   }
 }
 
@@ -309,7 +317,8 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
       if (v.head.size() > 16384) finish(v, "response head too large");
       return;
     }
-    if (v.head.compare(0, 5, "HTTP/") == 0 && v.head.size() > 12) v.status = std::atoi(v.head.c_str() + 9);
+    if (v.head.compare(0, 5, "HTTP/") == 0 && v.head.size() > 12)
+      v.status = std::atoi(v.head.c_str() + 9);
     if (v.status != 200) {
       v.failed = true;
       return finish(v, fmt::format("HTTP {}", v.status));
@@ -356,7 +365,7 @@ void load::progress(double t, bool last) {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(v.size()))) ;
+  size_t i = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(v.size())));
   return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
 }
 
@@ -377,7 +386,8 @@ unsigned load::report(double window) {
       tkey.push_back(v.keyframe * 1e3);
       key_packet.push_back(static_cast<double>(v.keyframe_packet));
     }
-    if (window > 0) rates.push_back(static_cast<double>(v.body_bytes - v.bytes_at_mark) * 8 / window);
+    if (window > 0)
+      rates.push_back(static_cast<double>(v.body_bytes - v.bytes_at_mark) * 8 / window);
     receiving += window > 0 && v.body_bytes > v.bytes_at_mark;
     // The stream's rate as its PCRs say, from viewers whose PCRs span a second or more (a
     // viewer far behind covers less stream time than the window, but at the same rate).
@@ -387,7 +397,9 @@ unsigned load::report(double window) {
   // "Behind" is against the source's rate, never the viewers': against their median a
   // server that is slow for everyone would show nobody behind.
   double expected = o_.bitrate > 0 ? o_.bitrate : percentile(stream_rates, 50);
-  const char* expected_from = o_.bitrate > 0 ? "bitrate" : stream_rates.empty() ? nullptr : "stream";
+  const char* expected_from = o_.bitrate > 0         ? "bitrate"
+                              : stream_rates.empty() ? nullptr
+                                                     : "stream";
   double behind = NAN;
   if (expected_from) {
     behind = 0;
@@ -406,7 +418,9 @@ unsigned load::report(double window) {
     std::string value;
     std::string json;
   };
-  auto num = [](double x, int prec) { return std::isnan(x) ? std::string("null") : fmt::format("{:.{}f}", x, prec); };
+  auto num = [](double x, int prec) {
+    return std::isnan(x) ? std::string("null") : fmt::format("{:.{}f}", x, prec);
+  };
   std::vector<row> rows = {
       {"viewers", fmt::format("{}", o_.viewers), fmt::format("{}", o_.viewers)},
       {"ok", fmt::format("{}", ok), fmt::format("{}", ok)},
@@ -510,7 +524,8 @@ int main(int argc, char** argv) {
     }
     auto target = gordo::load::parse_url(args["url"].as<std::string>());
     if (!target) {
-      fmt::print(stderr, "gordo-load: '{}' is not an http://HOST[:PORT]/PATH URL\n", args["url"].as<std::string>());
+      fmt::print(stderr, "gordo-load: '{}' is not an http://HOST[:PORT]/PATH URL\n",
+                 args["url"].as<std::string>());
       return 2;
     }
     o.target = *target;

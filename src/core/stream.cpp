@@ -61,7 +61,8 @@ void stream::publish(chunk_ref chunk, uint32_t flags) {
   pos_ += chunk.size();
   measure(chunk.size(), now);
   if (flags & chunk_keyframe) {
-    if (last_keyframe_ns_) keyframe_interval_ns_.store(now - last_keyframe_ns_, std::memory_order_relaxed);
+    if (last_keyframe_ns_)
+      keyframe_interval_ns_.store(now - last_keyframe_ns_, std::memory_order_relaxed);
     last_keyframe_ns_ = now;
   }
   next_seq_.store(seq + 1, std::memory_order_relaxed);

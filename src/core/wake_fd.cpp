@@ -13,7 +13,9 @@ wake_fd::wake_fd() : fd_(eventfd(0, EFD_CLOEXEC)) {
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
-wake_fd::~wake_fd() { close(fd_); }
+wake_fd::~wake_fd() {
+  close(fd_);
+}
 
 void wake_fd::wake() {
   if (pending_.exchange(true, std::memory_order_seq_cst)) return;

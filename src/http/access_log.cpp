@@ -69,7 +69,8 @@ access_log::~access_log() {
 int access_log::open_file() const {
   if (path_ == "-") return STDOUT_FILENO;
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open access log " + path_);
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "cannot open access log " + path_);
   return fd;
 }
 

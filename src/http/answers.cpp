@@ -17,19 +17,26 @@ canned_response make_canned(int status, std::string_view body, std::string_view 
 
 answer answer_for(http_parse refused) {
   switch (refused) {
-    case http_parse::too_many_fields: return answer::too_large;
-    case http_parse::bad_version: return answer::bad_version;
-    case http_parse::uri_too_long: return answer::uri_too_long;
-    case http_parse::bad_host: return answer::bad_host;
-    case http_parse::bad_length: return answer::bad_length;
+    case http_parse::too_many_fields:
+      return answer::too_large;
+    case http_parse::bad_version:
+      return answer::bad_version;
+    case http_parse::uri_too_long:
+      return answer::uri_too_long;
+    case http_parse::bad_host:
+      return answer::bad_host;
+    case http_parse::bad_length:
+      return answer::bad_length;
     case http_parse::bad_request:
     case http_parse::complete:
-    case http_parse::incomplete: break;
+    case http_parse::incomplete:
+      break;
   }
   return answer::bad_request;
 }
 
-answer_table::answer_table(uint32_t keep_alive_s, unsigned max_requests, const std::string& redirect) {
+answer_table::answer_table(uint32_t keep_alive_s, unsigned max_requests,
+                           const std::string& redirect) {
   struct spec {
     answer what;
     int status;
@@ -40,19 +47,23 @@ answer_table::answer_table(uint32_t keep_alive_s, unsigned max_requests, const s
   const spec specs[] = {
       {answer::bad_request, 400, "malformed HTTP request"},
       {answer::not_found, 404, "no such mount"},
-      {answer::bad_method, 405, "only GET and HEAD (and PUT, POST or SOURCE from an encoder) are allowed",
+      {answer::bad_method, 405,
+       "only GET and HEAD (and PUT, POST or SOURCE from an encoder) are allowed",
        "Allow: GET, HEAD, PUT, POST, SOURCE\r\n"},
       {answer::timeout, 408, "the request head did not arrive in time"},
       {answer::too_large, 431, "request head too large"},
       {answer::ended, 503, "the source of this mount has ended"},
-      {answer::full, 503, "server full: too many viewers or too much bandwidth", "Retry-After: 10\r\n"},
+      {answer::full, 503, "server full: too many viewers or too much bandwidth",
+       "Retry-After: 10\r\n"},
       {answer::redirect, 302, "server full: try " + redirect, "Location: " + redirect + "\r\n"},
       {answer::bad_version, 505, "only HTTP/1.0 and HTTP/1.1 are supported"},
-      {answer::offline, 503, "the source of this mount is not live; try again shortly", "Retry-After: 5\r\n"},
+      {answer::offline, 503, "the source of this mount is not live; try again shortly",
+       "Retry-After: 5\r\n"},
       {answer::unauthorized, 401, "this mount needs the source password",
        "WWW-Authenticate: Basic realm=\"gordo source\"\r\n"},
       {answer::push_busy, 409, "another encoder is pushing to this mount"},
-      {answer::not_push, 405, "this mount pulls its source; it takes no pushes", "Allow: GET, HEAD\r\n"},
+      {answer::not_push, 405, "this mount pulls its source; it takes no pushes",
+       "Allow: GET, HEAD\r\n"},
       // What Icecast answers its sources' metadata updates.
       {answer::metadata_updated, 200,
        "<?xml version=\"1.0\"?>\n<iceresponse><message>Metadata update successful</message>"
@@ -68,7 +79,8 @@ answer_table::answer_table(uint32_t keep_alive_s, unsigned max_requests, const s
       {answer::bad_length, 400, std::string(http_parse_error(http_parse::bad_length))},
   };
   static_assert(std::size(specs) == static_cast<size_t>(answer::count));
-  std::string keep_alive = fmt::format("Keep-Alive: timeout={}, max={}\r\n", keep_alive_s, max_requests);
+  std::string keep_alive =
+      fmt::format("Keep-Alive: timeout={}, max={}\r\n", keep_alive_s, max_requests);
   for (const spec& s : specs) {
     auto i = static_cast<size_t>(s.what);
     std::string body = s.body + "\n";

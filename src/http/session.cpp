@@ -24,7 +24,8 @@ void http_session::record(const http_request& req) {
 bool http_session::keep(const http_request* req, bool stopping) {
   // Only answers to requests without a body: what follows the head is then the next
   // request (a body we did not read would be taken for one).
-  keep_alive = req && !stopping && answered + 1u < max_requests && req->keep_alive && !req->has_body();
+  keep_alive =
+      req && !stopping && answered + 1u < max_requests && req->keep_alive && !req->has_body();
   if (keep_alive) {
     pipelined = static_cast<uint32_t>(length - req->head_length);
     std::memmove(buffer.get(), buffer.get() + req->head_length, pipelined);
@@ -51,7 +52,8 @@ std::string http_session::finish(uint64_t bytes_sent, uint32_t head_bytes) {
   access_record& r = *log;
   r.body_bytes = bytes_sent > head_bytes ? bytes_sent - head_bytes : 0;
   r.seconds = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - r.at).count());
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - r.at)
+          .count());
   return format_access_line(r);
 }
 

@@ -38,7 +38,8 @@ std::string epoll_loop::error_text(int neg_errno) const {
 }
 
 epoll_loop::fd_ops& epoll_loop::slot(int fd) {
-  if (static_cast<size_t>(fd) >= fds_.size()) fds_.resize(std::max<size_t>(static_cast<size_t>(fd) + 1, fds_.size() * 2));
+  if (static_cast<size_t>(fd) >= fds_.size())
+    fds_.resize(std::max<size_t>(static_cast<size_t>(fd) + 1, fds_.size() * 2));
   return fds_[static_cast<size_t>(fd)];
 }
 
@@ -83,11 +84,20 @@ void epoll_loop::start(int fd, op& o) {
 bool epoll_loop::attempt(int fd, op& o) {
   ssize_t n = 0;
   switch (o.what) {
-    case kind::none: return true;
-    case kind::recv: n = ::recv(fd, o.buf, o.len, MSG_DONTWAIT); break;
-    case kind::read: n = ::read(fd, o.buf, o.len); break;
-    case kind::send: n = ::send(fd, o.buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL); break;
-    case kind::sendmsg: n = ::sendmsg(fd, o.msg, MSG_DONTWAIT | MSG_NOSIGNAL); break;
+    case kind::none:
+      return true;
+    case kind::recv:
+      n = ::recv(fd, o.buf, o.len, MSG_DONTWAIT);
+      break;
+    case kind::read:
+      n = ::read(fd, o.buf, o.len);
+      break;
+    case kind::send:
+      n = ::send(fd, o.buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      break;
+    case kind::sendmsg:
+      n = ::sendmsg(fd, o.msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      break;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
   uint64_t user_data = o.user_data;

@@ -52,7 +52,9 @@ void uring::reserve(unsigned n) {
   if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
 }
 
-int uring::submit_and_wait() { return io_uring_submit_and_wait(&ring_, 1); }
+int uring::submit_and_wait() {
+  return io_uring_submit_and_wait(&ring_, 1);
+}
 
 int uring_probe() {
   uring ring;

@@ -8,7 +8,9 @@
 
 namespace gordo {
 
-const char* to_string(io_engine e) { return e == io_engine::epoll ? "epoll" : "io_uring"; }
+const char* to_string(io_engine e) {
+  return e == io_engine::epoll ? "epoll" : "io_uring";
+}
 
 std::unique_ptr<io_loop> make_loop(const loop_options& opts) {
   if (opts.engine == io_engine::epoll) return std::make_unique<epoll_loop>();
@@ -24,7 +26,8 @@ int uring_loop::init() {
 
 __kernel_timespec* uring_loop::timespec(clock::duration d) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-  return &times_.emplace_back(__kernel_timespec{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000});
+  return &times_.emplace_back(
+      __kernel_timespec{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000});
 }
 
 void uring_loop::accept(int fd, uint64_t user_data) {
@@ -68,8 +71,8 @@ void uring_loop::send_zc(int fd, const msghdr* msg, const chunk_ref* whole, uint
   io_uring_sqe* sqe = ring_.sqe();
   int buffer = msg->msg_iovlen == 1 && whole ? zc_.buffer_index(*whole) : -1;
   if (buffer >= 0)
-    io_uring_prep_send_zc_fixed(sqe, fd, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len, MSG_NOSIGNAL, 0,
-                                static_cast<unsigned>(buffer));
+    io_uring_prep_send_zc_fixed(sqe, fd, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len,
+                                MSG_NOSIGNAL, 0, static_cast<unsigned>(buffer));
   else
     io_uring_prep_sendmsg_zc(sqe, fd, msg, MSG_NOSIGNAL);
   sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
@@ -91,7 +94,8 @@ void uring_loop::timeout(clock::duration after, uint64_t user_data) {
 
 int uring_loop::wait(bool block) {
   int r = block ? ring_.submit_and_wait() : ring_.submit_and_get_events();
-  if (io_uring_sq_ready(ring_.get()) == 0) times_.clear();  // all submitted: the kernel has read them
+  if (io_uring_sq_ready(ring_.get()) == 0)
+    times_.clear();  // all submitted: the kernel has read them
   taken_.clear();
   if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) return r;
   unsigned head, seen = 0;

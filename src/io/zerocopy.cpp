@@ -28,10 +28,14 @@ std::string memlock_text() {
 
 const char* to_string(zerocopy_state s) {
   switch (s) {
-    case zerocopy_state::active: return "active";
-    case zerocopy_state::unavailable: return "unavailable";
-    case zerocopy_state::copying: return "copying";
-    case zerocopy_state::off: break;
+    case zerocopy_state::active:
+      return "active";
+    case zerocopy_state::unavailable:
+      return "unavailable";
+    case zerocopy_state::copying:
+      return "copying";
+    case zerocopy_state::off:
+      break;
   }
   return "off";
 }
@@ -48,7 +52,8 @@ void zerocopy::init(uring& ring, zerocopy_mode mode, const slab_pool& pool, unsi
   if (probe) io_uring_free_probe(probe);
   if (!have) {
     auto level = mode == zerocopy_mode::on ? spdlog::level::warn : spdlog::level::debug;
-    spdlog::log(level, "worker {}: this kernel has no zero-copy send (needs Linux 6.1); using plain send",
+    spdlog::log(level,
+                "worker {}: this kernel has no zero-copy send (needs Linux 6.1); using plain send",
                 worker);
     counters_.state.store(zerocopy_state::unavailable, std::memory_order_relaxed);
     return;
@@ -73,10 +78,11 @@ int zerocopy::buffer_index(const chunk_ref& chunk) {
     int err = io_uring_register_buffers_update_tag(ring_->get(), registered_, &iov, &tag, 1);
     if (err < 0) {
       // Pinning counts against RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK.
-      spdlog::warn("worker {}: cannot register {} MiB of chunk memory with io_uring: {} "
-                   "(RLIMIT_MEMLOCK is {}; raise LimitMEMLOCK= or ulimit -l). "
-                   "Zero-copy sends continue from unregistered memory",
-                   worker_, memory.size() >> 20, std::strerror(-err), memlock_text());
+      spdlog::warn(
+          "worker {}: cannot register {} MiB of chunk memory with io_uring: {} "
+          "(RLIMIT_MEMLOCK is {}; raise LimitMEMLOCK= or ulimit -l). "
+          "Zero-copy sends continue from unregistered memory",
+          worker_, memory.size() >> 20, std::strerror(-err), memlock_text());
       registered_table_ = false;
       return -1;
     }
@@ -108,9 +114,10 @@ void zerocopy::notified(bool copied) {
   if (window_copied_ * 2 > window_sends_) {
     enabled_ = false;
     counters_.state.store(zerocopy_state::copying, std::memory_order_relaxed);
-    spdlog::info("worker {}: the kernel copied {} of {} zero-copy sends (loopback, veth or a NIC "
-                 "without scatter-gather); using plain send",
-                 worker_, window_copied_, window_sends_);
+    spdlog::info(
+        "worker {}: the kernel copied {} of {} zero-copy sends (loopback, veth or a NIC "
+        "without scatter-gather); using plain send",
+        worker_, window_copied_, window_sends_);
   }
   window_sends_ = window_copied_ = 0;
 }

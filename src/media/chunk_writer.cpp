@@ -40,8 +40,7 @@ int chunk_writer::on_write_plain(void* opaque, const uint8_t* buf, int size) {
                   AV_NOPTS_VALUE);
 }
 
-int chunk_writer::on_write(void* opaque, uint8_t* buf, int size, AVIODataMarkerType type,
-                           int64_t) {
+int chunk_writer::on_write(void* opaque, uint8_t* buf, int size, AVIODataMarkerType type, int64_t) {
   auto* self = static_cast<chunk_writer*>(opaque);
   self->write({reinterpret_cast<const std::byte*>(buf), static_cast<size_t>(size)}, type);
   return size;

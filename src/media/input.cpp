@@ -36,8 +36,8 @@ std::unique_ptr<input> input::open(const source_spec& spec, AVIOInterruptCB inte
   return open(spec, std::move(read), interrupt, error);
 }
 
-std::unique_ptr<input> input::open(read_fn read, const std::string& label, AVIOInterruptCB interrupt,
-                                   std::string& error) {
+std::unique_ptr<input> input::open(read_fn read, const std::string& label,
+                                   AVIOInterruptCB interrupt, std::string& error) {
   source_spec spec;
   spec.label = label;
   return open(spec, std::move(read), interrupt, error);

@@ -86,7 +86,10 @@ bool push_framing(std::optional<uint64_t> content_length, std::string_view trans
 }
 
 push_reader::push_reader(push_connection c, int64_t timeout_us)
-    : c_(std::move(c)), buf_(std::move(c_.leftover)), heard_(!buf_.empty()), timeout_us_(timeout_us) {
+    : c_(std::move(c)),
+      buf_(std::move(c_.leftover)),
+      heard_(!buf_.empty()),
+      timeout_us_(timeout_us) {
   int flags = fcntl(c_.fd, F_GETFL);
   if (flags >= 0) fcntl(c_.fd, F_SETFL, flags & ~O_NONBLOCK);
   timeval tv{.tv_sec = timeout_us / 1'000'000, .tv_usec = timeout_us % 1'000'000};
@@ -117,7 +120,9 @@ void push_reader::refuse(int status, std::string_view why, std::string_view extr
   }
 }
 
-void push_reader::interrupt() { shutdown(c_.fd, SHUT_RDWR); }
+void push_reader::interrupt() {
+  shutdown(c_.fd, SHUT_RDWR);
+}
 
 int push_reader::fail(int status, std::string why, int err) {
   fault_status_ = status;
@@ -129,8 +134,10 @@ int push_reader::fail(int status, std::string why, int err) {
 int push_reader::cut_short() {
   truncated_ = true;
   if (c_.body == push_connection::framing::length)
-    return fail(400, fmt::format("the body ended after {} of {} bytes", bytes_, c_.length), AVERROR_EOF);
-  return fail(400, fmt::format("the body ended after {} bytes, before its chunked framing did", bytes_),
+    return fail(400, fmt::format("the body ended after {} of {} bytes", bytes_, c_.length),
+                AVERROR_EOF);
+  return fail(400,
+              fmt::format("the body ended after {} bytes, before its chunked framing did", bytes_),
               AVERROR_EOF);
 }
 
@@ -144,7 +151,7 @@ int push_reader::fill() {
     if (n > 0) heard_ = true;
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
       std::string wait = timeout_us_ % 1'000'000 == 0 ? fmt::format("{} s", timeout_us_ / 1'000'000)
-                                                       : fmt::format("{} ms", timeout_us_ / 1000);
+                                                      : fmt::format("{} ms", timeout_us_ / 1000);
       return fail(408,
                   heard_ ? fmt::format("the body stopped for {} after {} bytes", wait, bytes_)
                          : fmt::format("no body arrived within {} of the request", wait),
@@ -180,7 +187,8 @@ int push_reader::line(std::string& out) {
       return 0;
     }
     if (out.size() == max_line)
-      return fail(400, fmt::format("a chunked framing line is longer than {} bytes", max_line), AVERROR_INVALIDDATA);
+      return fail(400, fmt::format("a chunked framing line is longer than {} bytes", max_line),
+                  AVERROR_INVALIDDATA);
     out += ch;
   }
 }
@@ -194,8 +202,10 @@ int push_reader::read(uint8_t* out, int size) {
       n = raw(out, want);
       break;
     case push_connection::framing::length:
-      if (left_ == 0) n = 0;
-      else n = raw(out, std::min<uint64_t>(want, left_));
+      if (left_ == 0)
+        n = 0;
+      else
+        n = raw(out, std::min<uint64_t>(want, left_));
       if (n > 0) left_ -= static_cast<uint64_t>(n);
       if (n == 0 && left_ > 0) return cut_short();
       break;
@@ -209,7 +219,9 @@ int push_reader::read(uint8_t* out, int size) {
         // 1*HEXDIG (RFC 9112 §7.1): no sign, no prefix, and it fits 64 bits.
         auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), left_, 16);
         if (hex.empty() || ec != std::errc() || end != hex.data() + hex.size())
-          return fail(400, fmt::format("bad chunk size '{}': send hexadecimal digits, at most 16", printable(text)),
+          return fail(400,
+                      fmt::format("bad chunk size '{}': send hexadecimal digits, at most 16",
+                                  printable(text)),
                       AVERROR_INVALIDDATA);
         if (left_ == 0) {
           do {  // trailer fields, up to the blank line
@@ -225,7 +237,8 @@ int push_reader::read(uint8_t* out, int size) {
       if (n > 0 && left_ == 0) {
         chunk_open_ = false;
         if (int err = line(text); err < 0) return err;
-        if (!text.empty()) return fail(400, "a chunk's data is not followed by CRLF", AVERROR_INVALIDDATA);
+        if (!text.empty())
+          return fail(400, "a chunk's data is not followed by CRLF", AVERROR_INVALIDDATA);
       }
       if (n == 0) return cut_short();  // closed inside a chunk
       break;

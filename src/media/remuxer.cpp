@@ -30,8 +30,10 @@ bool same_layout(const source_layout& a, const source_layout& b) {
     const AVCodecParameters& y = *b[i].par;
     if (x.codec_type != y.codec_type || x.codec_id != y.codec_id || x.width != y.width ||
         x.height != y.height || x.sample_rate != y.sample_rate ||
-        x.ch_layout.nb_channels != y.ch_layout.nb_channels || x.extradata_size != y.extradata_size ||
-        (x.extradata_size > 0 && std::memcmp(x.extradata, y.extradata, static_cast<size_t>(x.extradata_size)) != 0) ||
+        x.ch_layout.nb_channels != y.ch_layout.nb_channels ||
+        x.extradata_size != y.extradata_size ||
+        (x.extradata_size > 0 &&
+         std::memcmp(x.extradata, y.extradata, static_cast<size_t>(x.extradata_size)) != 0) ||
         a[i].attached_pic != b[i].attached_pic)
       return false;
   }
@@ -44,13 +46,15 @@ namespace {
 // extradata, but Matroska, MP4 and FLV need it in theirs (their muxers strip the ADTS
 // headers from the packets): the AudioSpecificConfig of ISO/IEC 14496-3 §1.6.2.1.
 void add_aac_config(AVCodecParameters& p) {
-  constexpr int rates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350};
+  constexpr int rates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
+                           22050, 16000, 12000, 11025, 8000,  7350};
   int index = -1;
   for (int i = 0; i < 13; ++i)
     if (rates[i] == p.sample_rate) index = i;
   int channels = p.ch_layout.nb_channels;
   if (index < 0 || channels < 1 || channels > 7) return;  // the muxer says what is wrong
-  int object_type = p.profile >= 0 && p.profile < 31 ? p.profile + 1 : 2;  // FF_PROFILE_AAC_LOW + 1: LC
+  int object_type =
+      p.profile >= 0 && p.profile < 31 ? p.profile + 1 : 2;  // FF_PROFILE_AAC_LOW + 1: LC
   auto* config = static_cast<uint8_t*>(av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE));
   if (!config) throw std::bad_alloc();
   unsigned bits = (static_cast<unsigned>(object_type) << 11) | (static_cast<unsigned>(index) << 7) |
@@ -108,7 +112,8 @@ void remuxer::open(const source_layout& in, const std::string& source_label) {
   std::string muxer(format_.muxer);
   std::string name = format_.muxer == "mpegts" ? "MPEG-TS" : muxer;
   int err = avformat_alloc_output_context2(&oc, nullptr, muxer.c_str(), nullptr);
-  if (err < 0) throw std::runtime_error(mount_ + ": no " + muxer + " muxer: " + av::error_text(err));
+  if (err < 0)
+    throw std::runtime_error(mount_ + ": no " + muxer + " muxer: " + av::error_text(err));
   av::output_ptr mux(oc);
 
   for (const track& t : in) {
@@ -124,8 +129,8 @@ void remuxer::open(const source_layout& in, const std::string& source_label) {
       throw std::runtime_error(fmt::format(
           "{}: {} has {} {}, which {} cannot carry (it carries {}); transcode it first, "
           "e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.ts",
-          mount_, source_label, av_get_media_type_string(type), avcodec_get_name(t.par->codec_id), name,
-          codec_list(format_)));
+          mount_, source_label, av_get_media_type_string(type), avcodec_get_name(t.par->codec_id),
+          name, codec_list(format_)));
     AVStream* os = avformat_new_stream(oc, nullptr);
     if (!os || avcodec_parameters_copy(os->codecpar, t.par.get()) < 0) throw std::bad_alloc();
     os->codecpar->codec_tag = 0;
@@ -149,8 +154,8 @@ void remuxer::open(const source_layout& in, const std::string& source_label) {
   err = avformat_write_header(oc, &mux_opts);
   av_dict_free(&mux_opts);
   if (err < 0)
-    throw std::runtime_error(mount_ + ": cannot remux " + source_label + " (" + describe(in) + ") to " + name +
-                             ": " + av::error_text(err));
+    throw std::runtime_error(mount_ + ": cannot remux " + source_label + " (" + describe(in) +
+                             ") to " + name + ": " + av::error_text(err));
   mux_ = std::move(mux);
   if (opened_before_) spdlog::info("{}: new stream header ({})", mount_, describe(in));
   opened_before_ = true;
@@ -190,7 +195,8 @@ void remuxer::write(const AVPacket* in) {
   // allows. Audio-only streams can start anywhere: every chunk is a start.
   auto now = chunk_writer::clock::now();
   if (key && format_.holds_packets) end_cluster(now);
-  if (key && format_.mark_keyframes) avio_write_marker(mux_->pb, AV_NOPTS_VALUE, AVIO_DATA_MARKER_SYNC_POINT);
+  if (key && format_.mark_keyframes)
+    avio_write_marker(mux_->pb, AV_NOPTS_VALUE, AVIO_DATA_MARKER_SYNC_POINT);
   int err = av_write_frame(mux_.get(), pkt);
   av_packet_unref(pkt);
   if (err < 0) {
@@ -208,7 +214,9 @@ void remuxer::end_cluster(chunk_writer::clock::time_point now) {
   flushed_at_ = now;
 }
 
-void remuxer::set_title(std::string_view title) { writer_.publish_metadata(icy_block(title)); }
+void remuxer::set_title(std::string_view title) {
+  writer_.publish_metadata(icy_block(title));
+}
 
 // Whatever the muxer holds goes out.
 void remuxer::drain() {

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "gordo/core/secret.h"
-#include "gordo/net/http_request.h"
 #include "gordo/net/htpasswd.h"
+#include "gordo/net/http_request.h"
 
 #include <algorithm>
 #include <random>
@@ -15,7 +15,8 @@ namespace gordo {
 namespace {
 
 int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -38,11 +39,16 @@ AVIOInterruptCB source::interrupt() {
 
 const char* source::name(state s) {
   switch (s) {
-    case state::waiting: return "waiting";
-    case state::live: return "live";
-    case state::hungry: return "hungry";
-    case state::lost: return "lost";
-    case state::ended: return "ended";
+    case state::waiting:
+      return "waiting";
+    case state::live:
+      return "live";
+    case state::hungry:
+      return "hungry";
+    case state::lost:
+      return "lost";
+    case state::ended:
+      return "ended";
   }
   return "?";
 }
@@ -65,7 +71,9 @@ source::source(source_spec spec, std::chrono::microseconds lost_timeout)
                spec_.loop ? ", looped" : "");
 }
 
-source::~source() { stop(); }
+source::~source() {
+  stop();
+}
 
 void source::attach(remuxer* r) {
   std::lock_guard lock(mu_);
@@ -104,7 +112,8 @@ bool source::may_update(std::string_view authorization) const {
   if (!spec_.users) return authorized(basic_password(authorization));
   auto [user, password] = htpasswd::credentials(authorization);
   std::lock_guard lock(mu_);
-  return !verified_.first.empty() && same_secret(user, verified_.first) && same_secret(password, verified_.second);
+  return !verified_.first.empty() && same_secret(user, verified_.first) &&
+         same_secret(password, verified_.second);
 }
 
 void source::set_title(std::string title) {
@@ -124,7 +133,8 @@ void source::take_title(const AVFormatContext* ic) {
   std::string title = tag("StreamTitle");
   if (title.empty()) {
     title = tag("title");
-    if (std::string artist = tag("artist"); !artist.empty() && !title.empty()) title = artist + " - " + title;
+    if (std::string artist = tag("artist"); !artist.empty() && !title.empty())
+      title = artist + " - " + title;
   }
   if (!title.empty()) set_title(std::move(title));
 }
@@ -155,7 +165,8 @@ void source::set_state(state s) {
   state was = state_.exchange(s, std::memory_order_relaxed);
   if (was == s) return;
   std::lock_guard lock(mu_);
-  for (remuxer* r : outputs_) r->out().set_offline(s == state::lost || s == state::waiting || !r->is_open());
+  for (remuxer* r : outputs_)
+    r->out().set_offline(s == state::lost || s == state::waiting || !r->is_open());
 }
 
 void source::went_hungry(const std::string& why) {
@@ -171,14 +182,15 @@ bool source::sleep_for(std::chrono::milliseconds d) {
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     if (current() == state::hungry && now - hungry_since_ >= lost_timeout_) {
-      spdlog::warn("source {} is lost: hungry for {} s; its viewers are closed until it returns", who(),
-                   std::chrono::duration_cast<std::chrono::seconds>(lost_timeout_).count());
+      spdlog::warn("source {} is lost: hungry for {} s; its viewers are closed until it returns",
+                   who(), std::chrono::duration_cast<std::chrono::seconds>(lost_timeout_).count());
       set_state(state::lost);
     }
     if (now >= until) return !stop_;
     auto step = std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::seconds(1));
     std::unique_lock lock(mu_);
-    if (wake_.wait_for(lock, step, [this] { return stop_.load() || pending_.fd >= 0; })) return !stop_;
+    if (wake_.wait_for(lock, step, [this] { return stop_.load() || pending_.fd >= 0; }))
+      return !stop_;
   }
 }
 
@@ -204,8 +216,8 @@ bool source::wait_for_push() {
         verified_ = {std::move(user), std::move(password)};
       } else {
         auth_failures_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("{}: push from {} refused: user '{}' unknown or wrong password", spec_.label, pusher_->peer(),
-                     user);
+        spdlog::warn("{}: push from {} refused: user '{}' unknown or wrong password", spec_.label,
+                     pusher_->peer(), user);
         pusher_->refuse(401, "this mount needs a source user and password",
                         "WWW-Authenticate: Basic realm=\"gordo source\"\r\n");
         std::lock_guard lock(mu_);
@@ -226,7 +238,8 @@ bool source::wait_for_push() {
     }
     if (r->fault_status() != 0) {
       // The body's framing or its timing failed, not its bytes: say so (400, 408).
-      spdlog::warn("{}: push from {} refused ({}): {}", spec_.label, r->peer(), r->fault_status(), r->fault());
+      spdlog::warn("{}: push from {} refused ({}): {}", spec_.label, r->peer(), r->fault_status(),
+                   r->fault());
       r->refuse(r->fault_status(), r->fault());
     } else {
       spdlog::warn("{}: {}", spec_.label, error);
@@ -243,21 +256,24 @@ bool source::wait_for_push() {
 void source::end_push(int err) {
   push_reader& r = *pusher_;
   if (r.fault_status() != 0) {
-    spdlog::warn("{}: encoder {} {}: {}", spec_.label, r.peer(), r.truncated() ? "truncated" : "failed", r.fault());
+    spdlog::warn("{}: encoder {} {}: {}", spec_.label, r.peer(),
+                 r.truncated() ? "truncated" : "failed", r.fault());
     r.refuse(r.fault_status(), r.fault());
   } else if (err == AVERROR_EOF) {
     // Logged before the answer, so that whoever reads the answer finds the line.
     spdlog::info("{}: encoder {} finished after {} bytes", spec_.label, r.peer(), r.bytes());
     r.finish();
   } else {
-    spdlog::info("{}: encoder {} failed ({}) after {} bytes", spec_.label, r.peer(), av::error_text(err), r.bytes());
+    spdlog::info("{}: encoder {} failed ({}) after {} bytes", spec_.label, r.peer(),
+                 av::error_text(err), r.bytes());
   }
 }
 
 // A network source that failed or went quiet: open it again, waiting 0.5 s, 1 s, 2 s ...
 // up to 30 s (each ±20%) between attempts, until it is back or gordo stops.
 bool source::reconnect() {
-  std::minstd_rand jitter(static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::minstd_rand jitter(
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::chrono::milliseconds wait{500};
   for (unsigned attempt = 1; !stop_; ++attempt) {
     if (!sleep_for(wait * (80 + static_cast<int>(jitter() % 41)) / 100)) return false;
@@ -268,7 +284,8 @@ bool source::reconnect() {
       adopt(std::move(in));
       return true;
     }
-    if (attempt == 1 || attempt % 10 == 0) spdlog::warn("source {}: reconnecting: {}", who(), error);
+    if (attempt == 1 || attempt % 10 == 0)
+      spdlog::warn("source {}: reconnecting: {}", who(), error);
     wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(30));
   }
   return false;
@@ -282,7 +299,9 @@ void source::adopt(std::unique_ptr<input> in) {
   {
     std::lock_guard lock(mu_);
     if (!layout_ || !same_layout(*layout_, next)) {
-      if (layout_) spdlog::warn("source {} came back with other tracks ({}); new stream headers", name, describe(next));
+      if (layout_)
+        spdlog::warn("source {} came back with other tracks ({}); new stream headers", name,
+                     describe(next));
       for (remuxer* r : outputs_) {
         try {
           r->open(next, spec_.label);
@@ -342,8 +361,8 @@ void source::forward(AVPacket* pkt) {
   pkt->dts += shift;
   if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += shift;
   int64_t dts_us = av_rescale_q(pkt->dts, is->time_base, av::time_base_q);
-  end_us_ = std::max(end_us_, dts_us + av_rescale_q(std::max<int64_t>(pkt->duration, 1), is->time_base,
-                                                    av::time_base_q));
+  end_us_ = std::max(end_us_, dts_us + av_rescale_q(std::max<int64_t>(pkt->duration, 1),
+                                                    is->time_base, av::time_base_q));
   if (!pace(dts_us)) return;
   std::lock_guard lock(mu_);
   if (title_changed_) {
@@ -378,8 +397,9 @@ void source::run() {
         break;
       }
       went_hungry(err == AVERROR_EOF ? "it ended"
-                  : err == AVERROR_EXIT ? fmt::format("no packet for {} ms", spec_.timeout_us / 1000)
-                                        : av::error_text(err));
+                  : err == AVERROR_EXIT
+                      ? fmt::format("no packet for {} ms", spec_.timeout_us / 1000)
+                      : av::error_text(err));
       continue;
     }
     if (in_->ctx()->event_flags & AVFMT_EVENT_FLAG_METADATA_UPDATED) {

@@ -16,7 +16,8 @@ namespace gordo {
 namespace {
 
 void check(int err, const char* what) {
-  if (err < 0) throw std::runtime_error(fmt::format("test pattern: {}: {}", what, av::error_text(err)));
+  if (err < 0)
+    throw std::runtime_error(fmt::format("test pattern: {}: {}", what, av::error_text(err)));
 }
 
 // A filter graph made of source filters only, ending in a buffersink we can pull from.
@@ -26,7 +27,8 @@ struct source_graph {
 
   source_graph(const std::string& desc, bool video) {
     if (!graph) throw std::runtime_error("test pattern: out of memory");
-    check(avfilter_graph_create_filter(&sink, avfilter_get_by_name(video ? "buffersink" : "abuffersink"),
+    check(avfilter_graph_create_filter(&sink,
+                                       avfilter_get_by_name(video ? "buffersink" : "abuffersink"),
                                        "out", nullptr, nullptr, graph.get()),
           "buffersink");
     AVFilterInOut* in = avfilter_inout_alloc();
@@ -141,11 +143,10 @@ std::vector<uint8_t> encode_test_pattern(const test_pattern_options& o) {
   // Interleave the two packet lists by time.
   size_t vi = 0, ai = 0;
   while (vi < video.packets.size() || ai < audio.packets.size()) {
-    bool take_video =
-        ai == audio.packets.size() ||
-        (vi < video.packets.size() &&
-         av_compare_ts(video.packets[vi]->dts, video.stream->time_base, audio.packets[ai]->dts,
-                       audio.stream->time_base) <= 0);
+    bool take_video = ai == audio.packets.size() ||
+                      (vi < video.packets.size() &&
+                       av_compare_ts(video.packets[vi]->dts, video.stream->time_base,
+                                     audio.packets[ai]->dts, audio.stream->time_base) <= 0);
     AVPacket* pkt = take_video ? video.packets[vi++].get() : audio.packets[ai++].get();
     check(av_write_frame(mux.get(), pkt), "mux");
   }

@@ -33,9 +33,10 @@ std::shared_ptr<const htpasswd> htpasswd::parse(std::string_view text, const std
       throw std::runtime_error(fmt::format("{}:{}: not user:hash", path, n));
     std::string hash = line.substr(colon + 1);
     if (!supported(hash))
-      throw std::runtime_error(fmt::format("{}:{}: user '{}' has a hash libcrypt cannot check; make it with "
-                                     "htpasswd -B (bcrypt) or mkpasswd -m sha-512",
-                                     path, n, line.substr(0, colon)));
+      throw std::runtime_error(
+          fmt::format("{}:{}: user '{}' has a hash libcrypt cannot check; make it with "
+                      "htpasswd -B (bcrypt) or mkpasswd -m sha-512",
+                      path, n, line.substr(0, colon)));
     out->users_.emplace_back(line.substr(0, colon), std::move(hash));
   }
   if (out->users_.empty()) throw std::runtime_error("htpasswd file " + path + " has no users");

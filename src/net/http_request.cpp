@@ -13,14 +13,22 @@ bool is_tchar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
+}
 
 // Visible ASCII, no spaces: what an origin-form target may contain.
-bool is_target_char(char c) { return c > 0x20 && c < 0x7f; }
+bool is_target_char(char c) {
+  return c > 0x20 && c < 0x7f;
+}
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -28,7 +36,9 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-bool is_hex(char c) { return isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_hex(char c) {
+  return isxdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 // RFC 3986 unreserved / sub-delims, the characters of a reg-name besides pct-encoded.
 bool is_host_char(char c) {
@@ -45,7 +55,8 @@ bool is_host_value(std::string_view v) {
     size_t close = v.find(']');
     if (close == std::string_view::npos || close == 1) return false;
     std::string_view literal = v.substr(1, close - 1);  // IPv6address / IPvFuture
-    if (!std::all_of(literal.begin(), literal.end(), [](char c) { return c == ':' || is_host_char(c); }))
+    if (!std::all_of(literal.begin(), literal.end(),
+                     [](char c) { return c == ':' || is_host_char(c); }))
       return false;
     rest = v.substr(close + 1);
   } else {
@@ -121,15 +132,22 @@ http_parse parse_request_line(std::string_view line, http_request& out) {
 std::string_view http_parse_error(http_parse result) {
   switch (result) {
     case http_parse::complete:
-    case http_parse::incomplete: return "";
-    case http_parse::bad_request: return "malformed HTTP request";
-    case http_parse::too_many_fields: return "request head too large";
-    case http_parse::bad_version: return "only HTTP/1.0 and HTTP/1.1 are supported";
-    case http_parse::uri_too_long: return "request line too long";
+    case http_parse::incomplete:
+      return "";
+    case http_parse::bad_request:
+      return "malformed HTTP request";
+    case http_parse::too_many_fields:
+      return "request head too large";
+    case http_parse::bad_version:
+      return "only HTTP/1.0 and HTTP/1.1 are supported";
+    case http_parse::uri_too_long:
+      return "request line too long";
     case http_parse::bad_host:
-      return "an HTTP/1.1 request needs exactly one Host header, host[:port] (RFC 9112 section 3.2)";
+      return "an HTTP/1.1 request needs exactly one Host header, host[:port] (RFC 9112 section "
+             "3.2)";
     case http_parse::bad_length:
-      return "Content-Length must be one decimal number of bytes, below 2^63 (RFC 9110 section 8.6)";
+      return "Content-Length must be one decimal number of bytes, below 2^63 (RFC 9110 section "
+             "8.6)";
   }
   return "malformed HTTP request";
 }
@@ -162,7 +180,8 @@ http_parse parse_http_request(std::string_view buf, http_request& out) {
   // RFC 9112 §2.2: ignore at least one empty line before the request line.
   do {
     if (!next_line(buf, line))
-      return buf.size() > http_request::max_request_line ? http_parse::uri_too_long : http_parse::incomplete;
+      return buf.size() > http_request::max_request_line ? http_parse::uri_too_long
+                                                         : http_parse::incomplete;
   } while (line.empty() && total - buf.size() <= 4);
   if (line.empty()) return http_parse::bad_request;
   if (line.size() > http_request::max_request_line) return http_parse::uri_too_long;

@@ -25,7 +25,8 @@ cidr cidr::parse(std::string_view text) {
     std::string_view bits = text.substr(slash + 1);
     unsigned prefix = 0;
     auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
-    if (bits.empty() || ec != std::errc() || end != bits.data() + bits.size() || prefix > out.prefix)
+    if (bits.empty() || ec != std::errc() || end != bits.data() + bits.size() ||
+        prefix > out.prefix)
       throw std::invalid_argument("'" + std::string(text) + "' has a bad prefix length");
     out.prefix = prefix;
   }

@@ -11,7 +11,8 @@
 
 namespace gordo {
 
-std::string url_token(std::string_view secret, std::string_view path, int64_t expires, std::string_view ip) {
+std::string url_token(std::string_view secret, std::string_view path, int64_t expires,
+                      std::string_view ip) {
   std::string message = std::string(path) + std::to_string(expires) + std::string(ip);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -14,8 +14,8 @@
 #include <cerrno>
 #include <string>
 
-#include "gordo/net/http_response.h"
 #include "gordo/http/session.h"
+#include "gordo/net/http_response.h"
 
 namespace gordo {
 
@@ -27,7 +27,7 @@ constexpr int poll_ms = 200;       // how soon stop() is noticed
 constexpr auto request_time = 2s;  // to send a request head, or to read an answer
 constexpr auto linger_time = 1s;   // after an answer, to read what the client still sends
 constexpr size_t max_head = http_session::buffer_size;  // the viewers' port's limit
-constexpr size_t max_conns = 128;                    // more wait in the listen backlog
+constexpr size_t max_conns = 128;                       // more wait in the listen backlog
 // Password checks: two threads; one address has one check at a time (so it holds one
 // thread at most), and 16 in all wait at most (8 checks' time: 2 s at bcrypt cost 12).
 constexpr unsigned check_threads = 2;

@@ -20,7 +20,8 @@ namespace {
 // An htpasswd file's errors are the configuration's.
 std::shared_ptr<const htpasswd> load_users(const std::string& path) {
   try {
-    return htpasswd::parse(read_regular_file(path, "htpasswd file"), path);  // never a FIFO: reloads read it
+    return htpasswd::parse(read_regular_file(path, "htpasswd file"),
+                           path);  // never a FIFO: reloads read it
   } catch (const std::runtime_error& e) {
     throw config_error(e.what());
   }
@@ -34,7 +35,8 @@ T number(const cxxopts::ParseResult& args, const std::string& flag, T min, T max
   T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size())
-    throw config_error(fmt::format("--{} '{}' is not a number from {} to {}", flag, text, min, max));
+    throw config_error(
+        fmt::format("--{} '{}' is not a number from {} to {}", flag, text, min, max));
   if (value < min || value > max)
     throw config_error(
         fmt::format("--{} {} is out of range: give a number from {} to {}", flag, text, min, max));
@@ -144,7 +146,8 @@ std::shared_ptr<const mount_access> access_from(const cxxopts::ParseResult& args
     if (args.count("allow")) a->ips.allow = ip_acl::parse_list(args["allow"].as<std::string>());
     if (args.count("deny")) a->ips.deny = ip_acl::parse_list(args["deny"].as<std::string>());
   } catch (const std::invalid_argument& e) {
-    throw config_error(std::string(args.count("allow") ? "--allow/--deny: " : "--deny: ") + e.what());
+    throw config_error(std::string(args.count("allow") ? "--allow/--deny: " : "--deny: ") +
+                       e.what());
   }
   if (args.count("token-secret")) {
     a->token_secret = args["token-secret"].as<std::string>();
@@ -168,8 +171,9 @@ config from_args(const cxxopts::ParseResult& args) {
   std::string listen = args["listen"].as<std::string>();
   auto addr = address::parse(listen);
   if (!addr)
-    throw config_error("--listen '" + listen +
-                       "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
+    throw config_error(
+        "--listen '" + listen +
+        "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT with a numeric host");
   c.listen = *addr;
   c.access_log = args["access-log"].as<std::string>();
   if (c.access_log == "off") c.access_log.clear();
@@ -179,7 +183,8 @@ config from_args(const cxxopts::ParseResult& args) {
   if (admin != "off") {
     auto admin_addr = address::parse(admin);
     if (!admin_addr)
-      throw config_error("--admin-listen '" + admin + "' is not an address: use PORT, HOST:PORT, [IPV6]:PORT or off");
+      throw config_error("--admin-listen '" + admin +
+                         "' is not an address: use PORT, HOST:PORT, [IPV6]:PORT or off");
     c.admin_listen = *admin_addr;
   }
   c.workers = number<unsigned>(args, "workers", 0, 1024);
@@ -211,10 +216,13 @@ config from_args(const cxxopts::ParseResult& args) {
     if (c.limits.redirect.find_first_of("\r\n ") != std::string::npos ||
         (c.limits.redirect.rfind("http://", 0) != 0 && c.limits.redirect.rfind("https://", 0) != 0))
       throw config_error(  // not echoed: it may hold line breaks
-          "--redirect-on-overflow must be an http:// or https:// URL without spaces or line breaks");
+          "--redirect-on-overflow must be an http:// or https:// URL without spaces or line "
+          "breaks");
   }
-  stream_span source_timeout = parse_span("source-timeout", args["source-timeout"].as<std::string>());
-  if (source_timeout.bytes || source_timeout.ns < 100'000'000 || source_timeout.ns > 600'000'000'000)
+  stream_span source_timeout =
+      parse_span("source-timeout", args["source-timeout"].as<std::string>());
+  if (source_timeout.bytes || source_timeout.ns < 100'000'000 ||
+      source_timeout.ns > 600'000'000'000)
     throw config_error("--source-timeout must be a time from 100ms to 600s");
   c.source_timeout_us = source_timeout.ns / 1000;
   stream_span lost = parse_span("lost-timeout", args["lost-timeout"].as<std::string>());
@@ -243,22 +251,27 @@ config from_args(const cxxopts::ParseResult& args) {
     throw config_error("--engine '" + engine + "' must be auto, uring or epoll");
   c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
   c.log_level = args["log-level"].as<std::string>();
-  if (args.count("admin-htpasswd")) c.admin_users = load_users(args["admin-htpasswd"].as<std::string>());
-  if (args.count("source-htpasswd")) c.source_users = load_users(args["source-htpasswd"].as<std::string>());
+  if (args.count("admin-htpasswd"))
+    c.admin_users = load_users(args["admin-htpasswd"].as<std::string>());
+  if (args.count("source-htpasswd"))
+    c.source_users = load_users(args["source-htpasswd"].as<std::string>());
   return c;
 }
 
 void check_mount_path(const std::string& path) {
-  if (path.size() < 2 || path.front() != '/' || path.find_first_of(" ?#=\t\r\n") != std::string::npos)
+  if (path.size() < 2 || path.front() != '/' ||
+      path.find_first_of(" ?#=\t\r\n") != std::string::npos)
     throw config_error("--mount '" + path + "' must be a path like /live.ts");
 }
 
-mount_config mount_from(const cxxopts::ParseResult& args, const std::string& path, const std::string& input) {
+mount_config mount_from(const cxxopts::ParseResult& args, const std::string& path,
+                        const std::string& input) {
   mount_config m;
   m.path = path;
   check_mount_path(m.path);
   m.input = input;
-  if (args.count("input") && m.input.empty()) throw config_error("--input is empty: give a file or URL");
+  if (args.count("input") && m.input.empty())
+    throw config_error("--input is empty: give a file or URL");
   m.loop = args.count("loop") > 0;
   if (args.count("source-password")) {
     m.password = args["source-password"].as<std::string>();
@@ -294,15 +307,16 @@ stream_span parse_span(const std::string& flag, const std::string& text) {
   auto [unit, ec] = std::from_chars(begin, end, value);
   std::string_view suffix(unit, static_cast<size_t>(end - unit));
   if (text.empty() || ec != std::errc() || !std::isfinite(value) || value < 0)
-    throw config_error(fmt::format("--{} '{}' is not an amount like 2s, 500ms, 512KiB or 2MB", flag, text));
+    throw config_error(
+        fmt::format("--{} '{}' is not an amount like 2s, 500ms, 512KiB or 2MB", flag, text));
   struct unit_t {
     std::string_view name;
     double bytes;
     double ns;
   };
   constexpr unit_t units[] = {
-      {"", 1, 0},          {"B", 1, 0},         {"KB", 1e3, 0},  {"KiB", 1024, 0},
-      {"MB", 1e6, 0},      {"MiB", 1 << 20, 0}, {"s", 0, 1e9},   {"ms", 0, 1e6},
+      {"", 1, 0},     {"B", 1, 0},         {"KB", 1e3, 0}, {"KiB", 1024, 0},
+      {"MB", 1e6, 0}, {"MiB", 1 << 20, 0}, {"s", 0, 1e9},  {"ms", 0, 1e6},
   };
   for (const unit_t& u : units) {
     if (suffix != u.name) continue;
@@ -326,7 +340,8 @@ std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t dash = item.find('-');
     int lo = 0, hi = 0;
     auto read = [&](std::string_view v, int& out) {
@@ -383,7 +398,8 @@ std::optional<config> parse_args(int argc, char** argv) {
     for (size_t i = 0; i < file.flags.size(); ++i) {
       const auto& [flag, value] = file.flags[i];
       try {
-        from_args(value.empty() ? parse(opts, {argv[0], flag}) : parse(opts, {argv[0], flag, value}));
+        from_args(value.empty() ? parse(opts, {argv[0], flag})
+                                : parse(opts, {argv[0], flag, value}));
       } catch (const config_error& e) {
         throw config_error(file.where[i] + ": " + e.what());
       }
@@ -401,8 +417,9 @@ std::optional<config> parse_args(int argc, char** argv) {
   if (!specs.empty()) {
     for (const std::string& spec : specs) {
       size_t eq = spec.find('=');
-      c.mounts.push_back(eq == std::string::npos ? mount_from(args, spec, input)
-                                                 : mount_from(args, spec.substr(0, eq), spec.substr(eq + 1)));
+      c.mounts.push_back(eq == std::string::npos
+                             ? mount_from(args, spec, input)
+                             : mount_from(args, spec.substr(0, eq), spec.substr(eq + 1)));
       if (eq != std::string::npos && c.mounts.back().input.empty())
         throw config_error("--mount '" + spec + "' has an empty source");
     }
@@ -413,8 +430,9 @@ std::optional<config> parse_args(int argc, char** argv) {
       try {
         auto margs = parse(opts, argv_m);
         if (!margs.count("mount")) throw config_error("a [[mount]] needs a path");
-        c.mounts.push_back(mount_from(margs, margs["mount"].as<std::string>(),
-                                      margs.count("input") ? margs["input"].as<std::string>() : ""));
+        c.mounts.push_back(
+            mount_from(margs, margs["mount"].as<std::string>(),
+                       margs.count("input") ? margs["input"].as<std::string>() : ""));
       } catch (const config_error& e) {
         throw config_error(fm.where + ": " + e.what());
       }

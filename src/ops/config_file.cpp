@@ -5,11 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
-#include <toml++/toml.h>
 
 #include "gordo/ops/config.h"
 
@@ -19,20 +19,53 @@ namespace {
 
 // Top-level keys: the flags of the same name with '_' for '-'.
 constexpr std::string_view global_keys[] = {
-    "listen",        "admin_listen",  "access_log",         "workers",         "cpus",
-    "ring_chunks",   "chunk_size",    "chunk_duration",     "burst",           "max_lag",
-    "on_slow",       "client_limit",  "mount_client_limit", "bandwidth_limit", "redirect_on_overflow",
-    "header_timeout", "write_timeout", "zerocopy",          "engine",          "sndbuf",  "log_level",
-    "source_timeout", "lost_timeout",    "source_password",    "allow",           "deny",
-    "token_secret",   "token_secret_file", "token_bind_ip",    "admin_htpasswd",  "source_htpasswd",
+    "listen",
+    "admin_listen",
+    "access_log",
+    "workers",
+    "cpus",
+    "ring_chunks",
+    "chunk_size",
+    "chunk_duration",
+    "burst",
+    "max_lag",
+    "on_slow",
+    "client_limit",
+    "mount_client_limit",
+    "bandwidth_limit",
+    "redirect_on_overflow",
+    "header_timeout",
+    "write_timeout",
+    "zerocopy",
+    "engine",
+    "sndbuf",
+    "log_level",
+    "source_timeout",
+    "lost_timeout",
+    "source_password",
+    "allow",
+    "deny",
+    "token_secret",
+    "token_secret_file",
+    "token_bind_ip",
+    "admin_htpasswd",
+    "source_htpasswd",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
-    {"path", "--mount"},   {"input", "--input"},     {"loop", "--loop"},
-    {"burst", "--burst"},  {"max_lag", "--max-lag"}, {"on_slow", "--on-slow"},
-    {"client_limit", "--mount-client-limit"}, {"source_password", "--source-password"},
-    {"allow", "--allow"}, {"deny", "--deny"}, {"token_secret", "--token-secret"},
-    {"token_secret_file", "--token-secret-file"}, {"token_bind_ip", "--token-bind-ip"},
+    {"path", "--mount"},
+    {"input", "--input"},
+    {"loop", "--loop"},
+    {"burst", "--burst"},
+    {"max_lag", "--max-lag"},
+    {"on_slow", "--on-slow"},
+    {"client_limit", "--mount-client-limit"},
+    {"source_password", "--source-password"},
+    {"allow", "--allow"},
+    {"deny", "--deny"},
+    {"token_secret", "--token-secret"},
+    {"token_secret_file", "--token-secret-file"},
+    {"token_bind_ip", "--token-bind-ip"},
 };
 
 std::string flag_of(std::string_view key) {
@@ -51,18 +84,22 @@ std::string text_of(const std::string& path, std::string_view key, const toml::n
   if (auto s = v.as_string()) return s->get();
   if (auto i = v.as_integer()) return std::to_string(i->get());
   if (auto f = v.as_floating_point()) return fmt::format("{}", f->get());
-  throw config_error(fmt::format("{}: key '{}' must be a string or a number, not {}", where(path, v), key,
+  throw config_error(fmt::format("{}: key '{}' must be a string or a number, not {}",
+                                 where(path, v), key,
                                  toml::impl::node_type_friendly_names[static_cast<int>(v.type())]));
 }
 
 file_args config_args(const toml::table& root, const std::string& path);
 
 // Keys whose flags take no value: true sets them.
-bool is_switch(std::string_view key) { return key == "loop" || key == "token_bind_ip"; }
+bool is_switch(std::string_view key) {
+  return key == "loop" || key == "token_bind_ip";
+}
 
 bool switch_on(const std::string& path, std::string_view key, const toml::node& v) {
   auto b = v.as_boolean();
-  if (!b) throw config_error(fmt::format("{}: key '{}' must be true or false", where(path, v), key));
+  if (!b)
+    throw config_error(fmt::format("{}: key '{}' must be true or false", where(path, v), key));
   return b->get();
 }
 
@@ -146,9 +183,11 @@ file_args config_args(const toml::table& root, const std::string& path) {
           auto known = std::find_if(std::begin(mount_keys), std::end(mount_keys),
                                     [name](const auto& p) { return p.first == name; });
           if (known == std::end(mount_keys))
-            throw config_error(fmt::format("{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
-                                           "max_lag, on_slow, client_limit, source_password, allow, deny, token_secret, "
-                                           "token_secret_file, token_bind_ip)", where(path, mvalue), mkey.str()));
+            throw config_error(fmt::format(
+                "{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
+                "max_lag, on_slow, client_limit, source_password, allow, deny, token_secret, "
+                "token_secret_file, token_bind_ip)",
+                where(path, mvalue), mkey.str()));
           if (is_switch(name)) {
             if (switch_on(path, name, mvalue)) m.args.emplace_back(known->second);
             continue;
@@ -161,10 +200,12 @@ file_args config_args(const toml::table& root, const std::string& path) {
       continue;
     }
     if (std::find(std::begin(global_keys), std::end(global_keys), k) == std::end(global_keys))
-      throw config_error(fmt::format("{}: unknown key '{}'{}", where(path, value), k,
-                                     k == "input" || k == "path" || k == "loop" ? " (it belongs in a [[mount]] table)" : ""));
+      throw config_error(fmt::format(
+          "{}: unknown key '{}'{}", where(path, value), k,
+          k == "input" || k == "path" || k == "loop" ? " (it belongs in a [[mount]] table)" : ""));
     if (is_switch(k)) {
-      if (switch_on(path, k, value)) out.flags.emplace_back(flag_of(k), "");  // a flag without a value
+      if (switch_on(path, k, value))
+        out.flags.emplace_back(flag_of(k), "");  // a flag without a value
     } else {
       out.flags.emplace_back(flag_of(k), text_of(path, k, value));
     }

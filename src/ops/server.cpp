@@ -30,7 +30,8 @@ constexpr size_t slabs_per_arena = 64;
 constexpr size_t feed_capacity = 4096;
 
 // `pattern` holds the test pattern once encoded, for every mount without an input.
-source_spec make_source(const mount_config& mc, std::shared_ptr<const std::vector<uint8_t>>& pattern) {
+source_spec make_source(const mount_config& mc,
+                        std::shared_ptr<const std::vector<uint8_t>>& pattern) {
   source_spec spec;
   spec.loop = mc.loop;
   if (std::string push = mc.push_path(); !push.empty()) {
@@ -95,7 +96,10 @@ unsigned worker_count(const config& cfg) {
 }  // namespace
 
 server::server(const config& cfg, reread_fn reread)
-    : pool_(slab_size, slabs_per_arena), admission_(cfg.limits), cfg_(cfg), reread_(std::move(reread)) {
+    : pool_(slab_size, slabs_per_arena),
+      admission_(cfg.limits),
+      cfg_(cfg),
+      reread_(std::move(reread)) {
   rlim_t fds = raise_fd_limit();
   if (!cfg.access_log.empty()) log_ = std::make_unique<access_log>(cfg.access_log);
   address at = cfg.listen;
@@ -124,7 +128,8 @@ server::server(const config& cfg, reread_fn reread)
   // Everything that can fail on the user's input is done before a thread starts.
   if (cfg.admin_listen) {
     address admin_at = *cfg.admin_listen;
-    admin_ = std::make_unique<admin>(admin_at, [this] { return snapshot(); }, cfg.admin_users);
+    admin_ = std::make_unique<admin>(
+        admin_at, [this] { return snapshot(); }, cfg.admin_users);
     stats_url_ = "http://" + admin_at.url_host() + ":" + std::to_string(admin_at.port()) + "/stats";
   }
 
@@ -147,14 +152,16 @@ server::server(const config& cfg, reread_fn reread)
 // A mount with its stream, its muxer and its source (shared with the mounts that name the
 // same one; a new source is opened here, not yet started), in
 // the lowest slot no live, retiring or `also` mount holds.
-std::unique_ptr<mount> server::make_mount(const mount_config& mc, const std::vector<std::unique_ptr<mount>>& also) {
+std::unique_ptr<mount> server::make_mount(const mount_config& mc,
+                                          const std::vector<std::unique_ptr<mount>>& also) {
   auto m = std::make_unique<mount>();
   m->path = mc.path;
   m->content_type = std::string(format_for_path(mc.path).content_type);
   m->response_head = http_stream_head(m->content_type);
   const output_format& format = format_for_path(mc.path);
   if (format.audio_only && format.header_in_band)  // MP3 and AAC radio, as Icecast offers it
-    m->icy_head = http_stream_head(m->content_type, fmt::format("icy-metaint: {}\r\n", icy_metaint));
+    m->icy_head =
+        http_stream_head(m->content_type, fmt::format("icy-metaint: {}\r\n", icy_metaint));
   m->policy = mc.policy;
   m->client_limit.store(mc.policy.client_limit, std::memory_order_relaxed);
   std::vector<bool> taken(worker::max_mounts);
@@ -202,17 +209,20 @@ void server::reload() {
   }
   if (!next) return;
   const config& n = *next;
-  auto differs = [](const char* what) { spdlog::warn("reload: {} changed; that takes a restart", what); };
+  auto differs = [](const char* what) {
+    spdlog::warn("reload: {} changed; that takes a restart", what);
+  };
   if (n.listen.to_string() != cfg_.listen.to_string()) differs("listen");
   if (n.workers != cfg_.workers || n.cpus != cfg_.cpus) differs("workers/cpus");
-  if (n.chunking.target_bytes != cfg_.chunking.target_bytes || n.chunking.max_delay != cfg_.chunking.max_delay ||
-      n.ring_chunks != cfg_.ring_chunks)
+  if (n.chunking.target_bytes != cfg_.chunking.target_bytes ||
+      n.chunking.max_delay != cfg_.chunking.max_delay || n.ring_chunks != cfg_.ring_chunks)
     differs("chunking");
   if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf || n.engine != cfg_.engine)
     differs("engine/zerocopy/sndbuf");
   if (n.access_log != cfg_.access_log) differs("access_log");
   if (n.limits.redirect != cfg_.limits.redirect) differs("redirect_on_overflow");
-  if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s) differs("timeouts");
+  if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s)
+    differs("timeouts");
 
   std::vector<std::unique_ptr<mount>> added;
   try {
@@ -222,8 +232,11 @@ void server::reload() {
       const mount_config* old = nullptr;
       for (const mount_config& o : cfg_.mounts)
         if (o.path == mc.path) old = &o;
-      if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password) continue;
-      if (at >= 0) throw std::runtime_error("mount " + mc.path + " has a new source: remove it, reload, add it back");
+      if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password)
+        continue;
+      if (at >= 0)
+        throw std::runtime_error("mount " + mc.path +
+                                 " has a new source: remove it, reload, add it back");
       added.push_back(make_mount(mc, added));  // opens the source: a bad one fails the whole reload
     }
   } catch (const std::exception& e) {
@@ -234,7 +247,8 @@ void server::reload() {
   std::lock_guard lock(mu_);
   for (size_t i = mounts_.size(); i-- > 0;) {
     mount& m = mounts_.at(i);
-    auto it = std::find_if(n.mounts.begin(), n.mounts.end(), [&](const mount_config& mc) { return mc.path == m.path; });
+    auto it = std::find_if(n.mounts.begin(), n.mounts.end(),
+                           [&](const mount_config& mc) { return mc.path == m.path; });
     if (it == n.mounts.end()) {
       spdlog::info("reload: {} ends", m.path);
       admission_.remove_mount(m);  // first: a worker lets the mount go only after this
@@ -267,7 +281,8 @@ void server::reload() {
   cfg_.log_level = n.log_level;
   cfg_.source_timeout_us = n.source_timeout_us;  // for sources opened from now on
   cfg_.lost_timeout = n.lost_timeout;
-  sd_notifyf(0, "STATUS=serving %zu mount%s (reloaded)", mounts_.size(), mounts_.size() == 1 ? "" : "s");
+  sd_notifyf(0, "STATUS=serving %zu mount%s (reloaded)", mounts_.size(),
+             mounts_.size() == 1 ? "" : "s");
 }
 
 // Mounts every worker has let go of: their sources stop and they are freed.
@@ -364,7 +379,8 @@ void server::run() {
              mounts_.size() == 1 ? "" : "s", workers_.size(), workers_.size() == 1 ? "" : "s");
   sigaddset(&set, SIGHUP);
   std::vector<uint64_t> ticks(workers_.size(), 0);
-  std::vector<std::chrono::steady_clock::time_point> ticked(workers_.size(), std::chrono::steady_clock::now());
+  std::vector<std::chrono::steady_clock::time_point> ticked(workers_.size(),
+                                                            std::chrono::steady_clock::now());
   // Wake at least once a second: retired mounts are reaped here.
   uint64_t every_us = watchdog_us ? std::min<uint64_t>(watchdog_us / 2, 1'000'000) : 1'000'000;
   timespec every{.tv_sec = static_cast<time_t>(every_us / 1'000'000),
@@ -390,8 +406,10 @@ void server::run() {
         ticks[i] = t;
         alive = alive && now - ticked[i] < std::chrono::seconds(3);
       }
-      if (alive) sd_notify(0, "WATCHDOG=1");
-      else spdlog::error("a worker's event loop has not ticked; not pinging the watchdog");
+      if (alive)
+        sd_notify(0, "WATCHDOG=1");
+      else
+        spdlog::error("a worker's event loop has not ticked; not pinging the watchdog");
     }
   }
   sd_notify(0, "STOPPING=1");

@@ -33,7 +33,10 @@ constexpr size_t ready_slice = 1024;
 }  // namespace
 
 worker::worker(unsigned id, listener sock, const worker_options& opts)
-    : id_(id), sock_(std::move(sock)), opts_(opts), discard_(new char[http_session::linger_read_size]) {
+    : id_(id),
+      sock_(std::move(sock)),
+      opts_(opts),
+      discard_(new char[http_session::linger_read_size]) {
   reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -112,27 +115,52 @@ void worker::log_counters() const {
 void worker::handle(const completion& done) {
   auto* c = reinterpret_cast<client*>(done.user_data & ~tag_mask);
   switch (static_cast<tag>(done.user_data & tag_mask)) {
-    case tag_ignore: break;
-    case tag_accept: on_accept(done.res, done.flags); break;
-    case tag_accept_retry: if (!stopping_) arm_accept(); break;
-    case tag_wake: on_wake(); break;
-    case tag_tick: on_tick(); break;
-    case tag_recv: --c->inflight; on_recv(c, done.res); break;
+    case tag_ignore:
+      break;
+    case tag_accept:
+      on_accept(done.res, done.flags);
+      break;
+    case tag_accept_retry:
+      if (!stopping_) arm_accept();
+      break;
+    case tag_wake:
+      on_wake();
+      break;
+    case tag_tick:
+      on_tick();
+      break;
+    case tag_recv:
+      --c->inflight;
+      on_recv(c, done.res);
+      break;
     case tag_send:
       --c->inflight;
       c->sending = false;
       counters_.sends_in_flight.fetch_sub(1, std::memory_order_relaxed);
       on_send(c, done.res);
       break;
-    case tag_send_zc: on_send_zc(reinterpret_cast<zc_hold*>(c), done.res, done.flags); break;
-    case tag_cancel: --c->inflight; on_cancel(c); break;
-    case tag_stop_deadline: on_stop_deadline(); break;
+    case tag_send_zc:
+      on_send_zc(reinterpret_cast<zc_hold*>(c), done.res, done.flags);
+      break;
+    case tag_cancel:
+      --c->inflight;
+      on_cancel(c);
+      break;
+    case tag_stop_deadline:
+      on_stop_deadline();
+      break;
   }
 }
 
-void worker::arm_accept() { loop_->accept(sock_.fd(), tag_accept); }
-void worker::arm_wake() { loop_->read(wake_.fd(), &wake_buf_, sizeof wake_buf_, tag_wake); }
-void worker::arm_tick() { loop_->timeout(1s, tag_tick); }
+void worker::arm_accept() {
+  loop_->accept(sock_.fd(), tag_accept);
+}
+void worker::arm_wake() {
+  loop_->read(wake_.fd(), &wake_buf_, sizeof wake_buf_, tag_wake);
+}
+void worker::arm_tick() {
+  loop_->timeout(1s, tag_tick);
+}
 
 void worker::on_accept(int res, uint32_t flags) {
   bool more = flags & completion::more;
@@ -153,8 +181,10 @@ void worker::on_accept(int res, uint32_t flags) {
     // Out of fds or memory. Viewers already connected are not affected; the waiting
     // connections get a 503 (when an fd can be had) and accepting resumes shortly.
     if (!warned_fds_)
-      spdlog::warn("worker {}: cannot accept: {}; answering 503 until fds free up "
-                   "(raise LimitNOFILE / ulimit -n)", id_, std::strerror(-res));
+      spdlog::warn(
+          "worker {}: cannot accept: {}; answering 503 until fds free up "
+          "(raise LimitNOFILE / ulimit -n)",
+          id_, std::strerror(-res));
     warned_fds_ = true;
     if (res == -EMFILE || res == -ENFILE) shed_backlog();
     if (!more && !stopping_) loop_->timeout(100ms, tag_accept_retry);

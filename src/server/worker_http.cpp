@@ -30,7 +30,8 @@ void worker::on_recv(client* c, int res) {
     if (c->http.answered > 0 && c->http.length == 0 && res <= 0) return close(c);
     return reply(c, answer::timeout);
   }
-  if (res <= 0) return close(c);  // the viewer left before finishing its request, or we are stopping
+  if (res <= 0)
+    return close(c);  // the viewer left before finishing its request, or we are stopping
   c->http.received(static_cast<size_t>(res));
   read_request(c);
 }
@@ -50,10 +51,14 @@ void worker::dispatch(client* c, const http_request& req) {
   c->http.record(req);
   route r = route_request(req);
   switch (r.kind) {
-    case route::watch: return watch(c, req, r);
-    case route::push: return take_push(c, req);
-    case route::metadata: return update_metadata(c, req, r);
-    case route::refuse: return reply(c, r.refused, &req);
+    case route::watch:
+      return watch(c, req, r);
+    case route::push:
+      return take_push(c, req);
+    case route::metadata:
+      return update_metadata(c, req, r);
+    case route::refuse:
+      return reply(c, r.refused, &req);
   }
 }
 
@@ -111,11 +116,15 @@ std::optional<answer> worker::check_access(client* c, const view& v, const http_
   if (!a.ips.permits(peer)) return answer::ip_denied;
   if (a.token_secret.empty()) return std::nullopt;
   std::string ip = a.token_binds_ip ? peer.address() : std::string();
-  switch (check_url_token(a.token_secret, req.path, req.query, ip, static_cast<int64_t>(time(nullptr)))) {
-    case token_check::ok: return std::nullopt;
-    case token_check::expired: return answer::token_expired;
+  switch (check_url_token(a.token_secret, req.path, req.query, ip,
+                          static_cast<int64_t>(time(nullptr)))) {
+    case token_check::ok:
+      return std::nullopt;
+    case token_check::expired:
+      return answer::token_expired;
     case token_check::missing:
-    case token_check::invalid: return answer::token_needed;
+    case token_check::invalid:
+      return answer::token_needed;
   }
   return answer::token_needed;
 }
@@ -129,7 +138,8 @@ void worker::update_metadata(client* c, const http_request& req, const route& r)
   if (!feed.is_push()) return reply(c, answer::not_pushed, &req);
   if (!feed.may_update(req.header("authorization"))) {
     found->denied.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("{}: metadata update from {} refused: wrong or missing source credentials", r.mount, peer(c));
+    spdlog::warn("{}: metadata update from {} refused: wrong or missing source credentials",
+                 r.mount, peer(c));
     return reply(c, answer::unauthorized, &req);
   }
   feed.set_title(r.title);
@@ -144,8 +154,8 @@ void worker::take_push(client* c, const http_request& req) {
   source& feed = *found->m->feed;
   if (!feed.is_push()) return reply(c, answer::not_push, &req);
   if (!found->push_elsewhere.text.empty()) {
-    spdlog::warn("{}: push from {} refused: this mount takes the stream pushed to {}", req.path, peer(c),
-                 feed.push_path());
+    spdlog::warn("{}: push from {} refused: this mount takes the stream pushed to {}", req.path,
+                 peer(c), feed.push_path());
     c->http.keep(nullptr, stopping_);
     return send_canned(c, found->push_elsewhere);
   }
@@ -199,10 +209,13 @@ void worker::next_request(client* c) {
 
 // One line per request (a connection that never sent a request is not one).
 void worker::log_request(client* c) {
-  if (std::string line = c->http.finish(c->bytes_sent, c->head_bytes); !line.empty()) opts_.log->write(std::move(line));
+  if (std::string line = c->http.finish(c->bytes_sent, c->head_bytes); !line.empty())
+    opts_.log->write(std::move(line));
 }
 
-std::string worker::peer(client* c) { return c->http.log ? c->http.log->peer : peer_address(c->fd); }
+std::string worker::peer(client* c) {
+  return c->http.log ? c->http.log->peer : peer_address(c->fd);
+}
 
 // Closing a socket whose receive queue holds unread bytes sends RST, which can destroy
 // the response before the client reads it (a 431 for a request still being sent). So,

@@ -6,9 +6,15 @@
 
 namespace gordo {
 
-void worker::add_mount(mount* m) { post({command::add, m, m->slot, {}}); }
-void worker::set_policy(uint32_t slot, const mount_policy& policy) { post({command::policy, nullptr, slot, policy}); }
-void worker::retire_mount(uint32_t slot) { post({command::retire, nullptr, slot, {}}); }
+void worker::add_mount(mount* m) {
+  post({command::add, m, m->slot, {}});
+}
+void worker::set_policy(uint32_t slot, const mount_policy& policy) {
+  post({command::policy, nullptr, slot, policy});
+}
+void worker::retire_mount(uint32_t slot) {
+  post({command::retire, nullptr, slot, {}});
+}
 
 void worker::post(command cmd) {
   {
@@ -98,9 +104,9 @@ std::unique_ptr<worker::view> worker::new_view(mount* m) {
   // because views live as long as the worker, so the answer outlives any send of it.
   const source& feed = *m->feed;
   if (feed.is_push() && feed.push_path() != m->path)
-    v->push_elsewhere = make_canned(405, fmt::format("push to {}; {} takes its stream from there\n",
-                                                     feed.push_path(), m->path),
-                                    "Allow: GET, HEAD\r\n");
+    v->push_elsewhere = make_canned(
+        405, fmt::format("push to {}; {} takes its stream from there\n", feed.push_path(), m->path),
+        "Allow: GET, HEAD\r\n");
   return v;
 }
 

@@ -39,8 +39,11 @@ void worker::on_cancel(client* c) {
 bool worker::fill(client* c) {
   view& v = at(c->view);
   switch (gordo::fill(*c, {v.ring, v.policy, v.m->header_in_band, v.icy_block, v.icy_gen})) {
-    case fill_result::filled: return true;
-    case fill_result::skipped: counted_skip(v); return true;
+    case fill_result::filled:
+      return true;
+    case fill_result::skipped:
+      counted_skip(v);
+      return true;
     case fill_result::drop:
       counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
       v.slow_drops.fetch_add(1, std::memory_order_relaxed);
@@ -66,8 +69,8 @@ void worker::pump(client* c) {
   if (c->state == client::phase::streaming && !fill(c)) return close(c);
   if (c->queued() == 0) {
     // Caught up. A viewer waits for the next chunk unless none will come.
-    bool wait = c->state == client::phase::streaming && !at(c->view).ended && !at(c->view).offline &&
-                !c->finished && !stopping_;
+    bool wait = c->state == client::phase::streaming && !at(c->view).ended &&
+                !at(c->view).offline && !c->finished && !stopping_;
     if (c->state == client::phase::answering && c->http.keep_alive && !stopping_) {
       next_request(c);
     } else if (c->state == client::phase::answering && !stopping_) {
@@ -102,7 +105,8 @@ void worker::send(client* c) {
   }
   auto* h = new zc_hold{c, {}};
   for (size_t i = 0; i < c->queued(); ++i) h->refs[i] = c->refs[i].share();
-  loop_->send_zc(c->fd, c->message(), c->queued() == 1 ? &c->refs[0] : nullptr, encode(h, tag_send_zc));
+  loop_->send_zc(c->fd, c->message(), c->queued() == 1 ? &c->refs[0] : nullptr,
+                 encode(h, tag_send_zc));
   ++holds_;
 }
 

@@ -22,6 +22,8 @@ enum tag : uint64_t {
 };
 constexpr uint64_t tag_mask = 15;
 
-inline uint64_t encode(const void* p, tag t) { return reinterpret_cast<uint64_t>(p) | t; }
+inline uint64_t encode(const void* p, tag t) {
+  return reinterpret_cast<uint64_t>(p) | t;
+}
 
 }  // namespace gordo::worker_tags

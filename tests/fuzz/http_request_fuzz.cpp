@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (result != gordo::http_parse::complete) return 0;
   // Every view lies inside the input.
   auto inside = [&](std::string_view v) {
-    return v.empty() || (v.data() >= text.data() && v.data() + v.size() <= text.data() + text.size());
+    return v.empty() ||
+           (v.data() >= text.data() && v.data() + v.size() <= text.data() + text.size());
   };
   if (req.head_length > size || !inside(req.method) || !inside(req.target) || !inside(req.path) ||
       !inside(req.query) || req.header_count > gordo::http_request::max_headers)
@@ -25,10 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < req.header_count; ++i)
     if (!inside(req.headers[i].name) || !inside(req.headers[i].value)) std::abort();
   gordo::push_connection push;
-  gordo::push_framing(req.content_length, req.header("transfer-encoding"), req.header("expect"), push);
+  gordo::push_framing(req.content_length, req.header("transfer-encoding"), req.header("expect"),
+                      push);
   gordo::has_token(req.header("connection"), "keep-alive");
   gordo::basic_password(req.header("authorization"));
   gordo::query_param(req.query, "song");
-  gordo::check_url_token("a fuzzing secret, long enough", req.path, req.query, "192.0.2.1", 1'000'000'000);
+  gordo::check_url_token("a fuzzing secret, long enough", req.path, req.query, "192.0.2.1",
+                         1'000'000'000);
   return 0;
 }

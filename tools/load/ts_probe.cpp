@@ -13,7 +13,8 @@ bool ts_probe::keyframe(const uint8_t* p) const {
   if (!unit_start || !(afc & 1) || payload >= packet) return false;
   // An IDR slice (nal_unit_type 5) in the first packet of a PES.
   for (size_t i = payload; i + 3 < packet; ++i)
-    if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1 && (p[i + 3] & 0x1F) == 5 && (p[i + 3] & 0x80) == 0)
+    if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1 && (p[i + 3] & 0x1F) == 5 &&
+        (p[i + 3] & 0x80) == 0)
       return true;
   return false;
 }

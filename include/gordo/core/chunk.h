@@ -130,7 +130,9 @@ class chunk_builder {
   size_t pending() const { return used_ - sealed_; }
   // The pending chunk's bytes, which may still be rearranged before seal() makes them
   // immutable.
-  std::span<std::byte> pending_bytes() { return {slab_ ? slab_->data + sealed_ : nullptr, pending()}; }
+  std::span<std::byte> pending_bytes() {
+    return {slab_ ? slab_->data + sealed_ : nullptr, pending()};
+  }
   // The largest chunk there can be.
   size_t capacity() const { return pool_.slab_size(); }
 

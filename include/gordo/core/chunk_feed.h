@@ -16,8 +16,8 @@ struct feed_item {
   kind_t kind = chunk;
   uint32_t flags = 0;  // chunk flags
   uint64_t seq = 0;
-  uint64_t pos = 0;      // stream bytes published before this chunk
-  int64_t time_ns = 0;   // when it was published (CLOCK_MONOTONIC)
+  uint64_t pos = 0;     // stream bytes published before this chunk
+  int64_t time_ns = 0;  // when it was published (CLOCK_MONOTONIC)
   chunk_ref ref;
 };
 
@@ -47,7 +47,7 @@ class chunk_feed {
   uint64_t mask_;
   alignas(64) std::atomic<uint64_t> head_{0};  // next to read (consumer)
   alignas(64) std::atomic<uint64_t> tail_{0};  // next to write (producer)
-  alignas(64) uint64_t head_cache_ = 0;         // producer's view of head_
+  alignas(64) uint64_t head_cache_ = 0;        // producer's view of head_
 };
 
 }  // namespace gordo

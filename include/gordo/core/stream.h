@@ -42,7 +42,9 @@ class stream {
   // Bits per second published, averaged over the last few seconds (0 until measured).
   uint64_t bitrate() const { return bitrate_.load(std::memory_order_relaxed); }
   // Nanoseconds between the last two chunks flagged keyframe (0 until seen twice).
-  int64_t keyframe_interval_ns() const { return keyframe_interval_ns_.load(std::memory_order_relaxed); }
+  int64_t keyframe_interval_ns() const {
+    return keyframe_interval_ns_.load(std::memory_order_relaxed);
+  }
   // Read before draining a feed: when true, the drain yields every chunk there will be.
   bool ended() const { return ended_.load(std::memory_order_acquire); }
   bool offline() const { return offline_.load(std::memory_order_relaxed); }
@@ -62,7 +64,7 @@ class stream {
   std::atomic<uint64_t> bitrate_{0};
   std::atomic<int64_t> keyframe_interval_ns_{0};
   int64_t last_keyframe_ns_ = 0;  // publisher only
-  uint64_t pos_ = 0;  // publisher only
+  uint64_t pos_ = 0;              // publisher only
   uint64_t rate_bytes_ = 0;
   int64_t rate_since_ns_ = 0;
 };

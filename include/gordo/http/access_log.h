@@ -13,14 +13,14 @@
 namespace gordo {
 
 struct access_record {
-  std::string peer;          // client address, without port
+  std::string peer;                          // client address, without port
   std::chrono::system_clock::time_point at;  // when the connection was accepted
-  std::string request_line;  // "GET /live.ts HTTP/1.1"; empty when none arrived
+  std::string request_line;                  // "GET /live.ts HTTP/1.1"; empty when none arrived
   int status = 0;
-  uint64_t body_bytes = 0;   // bytes after the response head
+  uint64_t body_bytes = 0;  // bytes after the response head
   std::string referer;
   std::string user_agent;
-  uint64_t seconds = 0;      // connected for
+  uint64_t seconds = 0;  // connected for
 };
 
 // 127.0.0.1 - - [25/Nov/2026:17:50:46 +0000] "GET /live.ts HTTP/1.1" 200 123456 "-" "VLC/3.0.18" 42

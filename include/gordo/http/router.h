@@ -19,10 +19,10 @@ struct route {
     refuse,    // answered at once with `refused`
   } kind = refuse;
   answer refused = answer::bad_method;
-  bool head_only = false;    // watch: HEAD
-  bool icy = false;          // watch: the player asks for ICY metadata (Icy-MetaData: 1)
-  std::string mount;         // metadata: the mount to retitle
-  std::string title;         // metadata: the new title
+  bool head_only = false;  // watch: HEAD
+  bool icy = false;        // watch: the player asks for ICY metadata (Icy-MetaData: 1)
+  std::string mount;       // metadata: the mount to retitle
+  std::string title;       // metadata: the new title
 };
 
 route route_request(const http_request& req);

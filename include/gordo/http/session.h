@@ -26,12 +26,12 @@ struct http_session {
   static constexpr std::chrono::seconds linger_read_time{1};
   static constexpr size_t linger_read_size = 64 * 1024;
 
-  std::unique_ptr<char[]> buffer;  // only while a request is read or kept for the next
-  uint32_t length = 0;             // bytes in buffer
-  uint32_t pipelined = 0;          // of those, after the head being answered: the next request
-  uint8_t answered = 0;            // requests answered on this connection
-  uint8_t lingered = 0;            // discarding reads done
-  bool keep_alive = false;         // after this answer, read the next request
+  std::unique_ptr<char[]> buffer;      // only while a request is read or kept for the next
+  uint32_t length = 0;                 // bytes in buffer
+  uint32_t pipelined = 0;              // of those, after the head being answered: the next request
+  uint8_t answered = 0;                // requests answered on this connection
+  uint8_t lingered = 0;                // discarding reads done
+  bool keep_alive = false;             // after this answer, read the next request
   std::unique_ptr<access_record> log;  // only when access logging is on
 
   // Starts a connection (logging it as from `peer` when `logging`).
@@ -42,7 +42,9 @@ struct http_session {
   void received(size_t n) { length += static_cast<uint32_t>(n); }
   bool full() const { return length == buffer_size; }
   // Parses what has arrived; `req`'s views point into the buffer.
-  http_parse parse(http_request& req) const { return parse_http_request({buffer.get(), length}, req); }
+  http_parse parse(http_request& req) const {
+    return parse_http_request({buffer.get(), length}, req);
+  }
 
   // Notes a complete request in the access record.
   void record(const http_request& req);

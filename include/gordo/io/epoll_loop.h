@@ -27,7 +27,8 @@ class epoll_loop final : public io_loop {
   std::string error_text(int neg_errno) const override;
 
   void accept(int fd, uint64_t user_data) override;
-  void recv(int fd, void* buf, size_t len, uint64_t user_data, clock::duration timeout = {}) override;
+  void recv(int fd, void* buf, size_t len, uint64_t user_data,
+            clock::duration timeout = {}) override;
   // read(2) has no MSG_DONTWAIT: the fd is made non-blocking.
   void read(int fd, void* buf, size_t len, uint64_t user_data) override;
   void send(int fd, const void* buf, size_t len, uint64_t user_data) override;
@@ -83,7 +84,9 @@ class epoll_loop final : public io_loop {
   void watch(int fd);
   void accept_ready();
   void expire(clock::time_point now);
-  void done(uint64_t user_data, int res, uint32_t flags = 0) { done_.push_back({user_data, res, flags}); }
+  void done(uint64_t user_data, int res, uint32_t flags = 0) {
+    done_.push_back({user_data, res, flags});
+  }
 
   int epfd_ = -1;
   int listen_fd_ = -1;
@@ -93,7 +96,7 @@ class epoll_loop final : public io_loop {
   std::vector<fd_ops> fds_;  // by fd
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   std::vector<completion> done_, taken_;
-  std::string mode_;     // (none)
+  std::string mode_;      // (none)
   zerocopy_counters zc_;  // always off
 };
 

@@ -25,11 +25,13 @@ namespace gordo {
 
 struct completion {
   // Flags.
-  static constexpr uint32_t more = 1;   // the operation goes on (accept) or a notification follows (zero-copy send)
-  static constexpr uint32_t notif = 2;  // a zero-copy send's notification: the kernel is done with its memory
+  static constexpr uint32_t more =
+      1;  // the operation goes on (accept) or a notification follows (zero-copy send)
+  static constexpr uint32_t notif =
+      2;  // a zero-copy send's notification: the kernel is done with its memory
 
   uint64_t user_data;
-  int res;         // bytes, a new fd, or -errno
+  int res;  // bytes, a new fd, or -errno
   uint32_t flags;
 };
 
@@ -63,7 +65,8 @@ class io_loop {
   virtual void accept(int fd, uint64_t user_data) = 0;
   // At most one receive (or read) and one send pending per fd at a time. A receive with
   // a timeout completes with -ECANCELED when it runs out.
-  virtual void recv(int fd, void* buf, size_t len, uint64_t user_data, clock::duration timeout = {}) = 0;
+  virtual void recv(int fd, void* buf, size_t len, uint64_t user_data,
+                    clock::duration timeout = {}) = 0;
   virtual void read(int fd, void* buf, size_t len, uint64_t user_data) = 0;  // e.g. an eventfd
   virtual void send(int fd, const void* buf, size_t len, uint64_t user_data) = 0;
   virtual void sendmsg(int fd, const msghdr* msg, uint64_t user_data) = 0;

@@ -37,7 +37,9 @@ class uring {
 
   io_uring* get() { return &ring_; }
   // Completions the kernel could not post because the CQ was full (any thread).
-  unsigned cq_overflows() const { return live_ ? __atomic_load_n(ring_.cq.koverflow, __ATOMIC_RELAXED) : 0; }
+  unsigned cq_overflows() const {
+    return live_ ? __atomic_load_n(ring_.cq.koverflow, __ATOMIC_RELAXED) : 0;
+  }
   // The setup flags in use, for logs: e.g. "single-issuer defer-taskrun".
   const std::string& mode() const { return mode_; }
 

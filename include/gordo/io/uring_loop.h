@@ -22,7 +22,8 @@ class uring_loop final : public io_loop {
   std::string error_text(int neg_errno) const override { return uring_error_text(neg_errno); }
 
   void accept(int fd, uint64_t user_data) override;
-  void recv(int fd, void* buf, size_t len, uint64_t user_data, clock::duration timeout = {}) override;
+  void recv(int fd, void* buf, size_t len, uint64_t user_data,
+            clock::duration timeout = {}) override;
   void read(int fd, void* buf, size_t len, uint64_t user_data) override;
   void send(int fd, const void* buf, size_t len, uint64_t user_data) override;
   void sendmsg(int fd, const msghdr* msg, uint64_t user_data) override;

@@ -47,7 +47,9 @@ class zerocopy {
   void init(uring& ring, zerocopy_mode mode, const slab_pool& pool, unsigned worker);
 
   // Whether a send of `bytes` should go zero-copy now.
-  bool use_for(size_t bytes) const { return enabled_ && (mode_ == zerocopy_mode::on || bytes >= min_bytes); }
+  bool use_for(size_t bytes) const {
+    return enabled_ && (mode_ == zerocopy_mode::on || bytes >= min_bytes);
+  }
   // The registered buffer holding `chunk`, registering its arena on first use; -1 when
   // there is none (registration refused or unavailable).
   int buffer_index(const chunk_ref& chunk);
@@ -68,7 +70,7 @@ class zerocopy {
   unsigned worker_ = 0;
   bool enabled_ = false;
   bool registered_table_ = false;
-  uint32_t registered_ = 0;   // arenas [0, registered_) have buffers
+  uint32_t registered_ = 0;    // arenas [0, registered_) have buffers
   uint64_t window_sends_ = 0;  // automatic mode: notifications in the current window
   uint64_t window_copied_ = 0;
   zerocopy_counters counters_;

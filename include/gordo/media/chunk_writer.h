@@ -23,7 +23,7 @@ struct chunk_writer_options {
 
 // Where a format's stream header (what a new viewer needs before any chunk) comes from.
 enum class header_source {
-  muxer,   // the bytes the muxer marks AVIO_DATA_MARKER_HEADER (FLV, MP4, Matroska)
+  muxer,  // the bytes the muxer marks AVIO_DATA_MARKER_HEADER (FLV, MP4, Matroska)
   // none apart from the chunks: each keyframe chunk starts with its own PAT + PMT, moved
   // there by the writer (MPEG-TS). A cached copy would carry other continuity counters
   // than the chunk a viewer starts at, which players count as lost packets.

@@ -15,14 +15,14 @@ extern "C" {
 namespace gordo {
 
 struct output_format {
-  std::string_view muxer;         // libavformat's name
+  std::string_view muxer;  // libavformat's name
   std::string_view content_type;
-  std::string_view options;       // muxer options, "key=value:key=value"
+  std::string_view options;  // muxer options, "key=value:key=value"
   header_source header;
-  bool mark_keyframes;            // the remuxer marks video keyframes as sync points (the muxer marks none)
-  bool audio_only;                // video streams are left out
-  bool header_in_band;            // a viewer can follow a change of header mid-stream
-  bool holds_packets;             // the muxer writes only when flushed (Matroska clusters)
+  bool mark_keyframes;  // the remuxer marks video keyframes as sync points (the muxer marks none)
+  bool audio_only;      // video streams are left out
+  bool header_in_band;  // a viewer can follow a change of header mid-stream
+  bool holds_packets;   // the muxer writes only when flushed (Matroska clusters)
   bool (*carries)(AVCodecID);
 };
 

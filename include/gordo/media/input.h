@@ -19,9 +19,10 @@ struct source_spec {
   std::shared_ptr<const std::vector<uint8_t>> memory;  // the source's bytes, when in memory
   std::string push;      // encoders push to this mount path (url and memory unused)
   std::string password;  // push: what encoders must send (empty: anyone may push)
-  std::shared_ptr<const class htpasswd> users;  // push: encoders authenticate as one of these instead
-  std::string label;     // how logs name it
-  bool loop = false;     // start again at the end
+  std::shared_ptr<const class htpasswd>
+      users;                        // push: encoders authenticate as one of these instead
+  std::string label;                // how logs name it
+  bool loop = false;                // start again at the end
   int64_t timeout_us = 10'000'000;  // network sources: no data for this long is an error
 
   // Files and memory are read faster than real time and must be paced; network sources
@@ -39,8 +40,8 @@ class input {
   // The same, reading the bytes from `read` (as an AVIOContext's read_packet: bytes read,
   // or an AVERROR).
   using read_fn = std::function<int(uint8_t* out, int size)>;
-  static std::unique_ptr<input> open(read_fn read, const std::string& label, AVIOInterruptCB interrupt,
-                                     std::string& error);
+  static std::unique_ptr<input> open(read_fn read, const std::string& label,
+                                     AVIOInterruptCB interrupt, std::string& error);
   ~input();
   input(const input&) = delete;
   input& operator=(const input&) = delete;
@@ -49,8 +50,8 @@ class input {
 
  private:
   input() = default;
-  static std::unique_ptr<input> open(const source_spec& spec, read_fn read, AVIOInterruptCB interrupt,
-                                     std::string& error);
+  static std::unique_ptr<input> open(const source_spec& spec, read_fn read,
+                                     AVIOInterruptCB interrupt, std::string& error);
 
   read_fn read_;
   AVIOContext* avio_ = nullptr;  // ours, when read_ is set

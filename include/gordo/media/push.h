@@ -21,14 +21,14 @@ struct push_connection {
   push_connection& operator=(push_connection&& o) noexcept;
   ~push_connection();
 
-  int fd = -1;                // owned
-  std::string peer;           // the encoder's address, for logs
-  std::string leftover;       // body bytes that arrived with the request head
+  int fd = -1;           // owned
+  std::string peer;      // the encoder's address, for logs
+  std::string leftover;  // body bytes that arrived with the request head
   framing body = framing::until_close;
-  uint64_t length = 0;        // framing::length
+  uint64_t length = 0;           // framing::length
   bool expect_continue = false;  // "Expect: 100-continue": it waits for 100 before sending
-  bool icecast = false;       // SOURCE: it waits for "200 OK" before sending
-  std::string authorization;  // its Authorization header, when an htpasswd file decides
+  bool icecast = false;          // SOURCE: it waits for "200 OK" before sending
+  std::string authorization;     // its Authorization header, when an htpasswd file decides
 };
 
 // Fills a push_connection's framing from its request's Content-Length (as the request
@@ -73,19 +73,19 @@ class push_reader {
   const std::string& peer() const { return c_.peer; }
 
  private:
-  int fill();                          // more bytes into buf_: >0, 0 at EOF, or AVERROR
-  int raw(uint8_t* out, size_t size);  // buffered bytes first, then the socket
-  int line(std::string& out);          // a chunk-size line, without CRLF
+  int fill();                                      // more bytes into buf_: >0, 0 at EOF, or AVERROR
+  int raw(uint8_t* out, size_t size);              // buffered bytes first, then the socket
+  int line(std::string& out);                      // a chunk-size line, without CRLF
   int fail(int status, std::string why, int err);  // records the fault; returns err
-  int cut_short();                     // the encoder closed inside the body: AVERROR_EOF
+  int cut_short();  // the encoder closed inside the body: AVERROR_EOF
 
   push_connection c_;
-  std::string buf_;          // starts as the leftover
+  std::string buf_;  // starts as the leftover
   size_t pos_ = 0;
-  uint64_t left_ = 0;       // of the body (length) or of the current chunk (chunked)
-  bool chunk_open_ = false; // chunked: inside a chunk's data
+  uint64_t left_ = 0;        // of the body (length) or of the current chunk (chunked)
+  bool chunk_open_ = false;  // chunked: inside a chunk's data
   bool done_ = false;
-  bool heard_ = false;      // any byte of the body (or its framing) arrived
+  bool heard_ = false;  // any byte of the body (or its framing) arrived
   uint64_t bytes_ = 0;
   int64_t timeout_us_;
   int fault_status_ = 0;

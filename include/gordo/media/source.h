@@ -84,9 +84,9 @@ class source {
   static int interrupted(void* opaque);
   AVIOInterruptCB interrupt();  // for an input about to be opened
   void run();
-  bool acquire();            // the next input: reconnect, reopen or wait for an encoder
+  bool acquire();  // the next input: reconnect, reopen or wait for an encoder
   bool wait_for_push();
-  void end_push(int err);    // logs and answers how the encoder's body ended
+  void end_push(int err);  // logs and answers how the encoder's body ended
   bool reconnect();
   void adopt(std::unique_ptr<input> in);
   bool sleep_for(std::chrono::milliseconds d);  // false when stopping
@@ -119,9 +119,10 @@ class source {
   push_connection pending_;              // an encoder accepted, not yet read; guarded by mu_
   std::unique_ptr<push_reader> pusher_;  // the encoder being read; guarded by mu_
   bool busy_ = false;                    // pending_ or pusher_ holds an encoder; guarded by mu_
-  std::pair<std::string, std::string> verified_;  // user, password of the last push let in; guarded by mu_
-  std::string title_;                    // guarded by mu_
-  bool title_changed_ = false;           // not yet given to the muxers; guarded by mu_
+  std::pair<std::string, std::string>
+      verified_;                // user, password of the last push let in; guarded by mu_
+  std::string title_;           // guarded by mu_
+  bool title_changed_ = false;  // not yet given to the muxers; guarded by mu_
 
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<bool> stop_{false};

@@ -17,8 +17,8 @@ struct address {
   int family() const { return storage.ss_family; }
   uint16_t port() const;
   void set_port(uint16_t port);
-  bool is_any() const;        // 0.0.0.0 or ::
-  std::string host() const;   // numeric, IPv6 without brackets
+  bool is_any() const;       // 0.0.0.0 or ::
+  std::string host() const;  // numeric, IPv6 without brackets
   // "host:port" with IPv6 in brackets.
   std::string to_string() const;
   // How a player on this machine reaches it: the wildcard becomes loopback.

@@ -23,11 +23,11 @@ struct http_request {
   std::string_view method;
   std::string_view target;  // as sent: path and query
   std::string_view path;
-  std::string_view query;   // after '?', without it
-  int minor_version = 1;    // HTTP/1.<minor>
+  std::string_view query;  // after '?', without it
+  int minor_version = 1;   // HTTP/1.<minor>
   std::array<http_header, max_headers> headers{};
   size_t header_count = 0;
-  size_t head_length = 0;   // bytes up to and including the blank line
+  size_t head_length = 0;  // bytes up to and including the blank line
   // Content-Length, when one was sent: 1*DIGIT up to 2^63 - 1 (anything else is refused).
   std::optional<uint64_t> content_length;
   bool transfer_encoding = false;  // a Transfer-Encoding was sent (the body is framed by it)
@@ -43,13 +43,13 @@ struct http_request {
 
 enum class http_parse {
   complete,
-  incomplete,      // need more bytes
-  bad_request,     // 400: malformed
-  too_many_fields, // 431: more than max_headers
-  bad_version,     // 505: well-formed, but not HTTP/1.x
-  uri_too_long,    // 414: a request line over max_request_line
-  bad_host,        // 400: HTTP/1.1 without Host, two Hosts, or one that is not host[:port]
-  bad_length,      // 400: a Content-Length that is not one decimal number
+  incomplete,       // need more bytes
+  bad_request,      // 400: malformed
+  too_many_fields,  // 431: more than max_headers
+  bad_version,      // 505: well-formed, but not HTTP/1.x
+  uri_too_long,     // 414: a request line over max_request_line
+  bad_host,         // 400: HTTP/1.1 without Host, two Hosts, or one that is not host[:port]
+  bad_length,       // 400: a Content-Length that is not one decimal number
 };
 
 // What a refusal tells the client: which rule the request broke and what to send instead.

@@ -9,7 +9,8 @@ namespace gordo {
 // A complete response with Content-Length and `Connection: <connection>`.
 // `extra_headers` are whole lines, each ending in CRLF.
 std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::string_view extra_headers = {}, std::string_view connection = "close");
+                          std::string_view extra_headers = {},
+                          std::string_view connection = "close");
 
 // http_response() with a short text body (a line end is added).
 std::string http_error(int status, std::string_view body, std::string_view extra_headers = {},

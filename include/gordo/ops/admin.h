@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "gordo/net/address.h"
+#include "gordo/net/htpasswd.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
 #include "gordo/ops/check_pool.h"
 #include "gordo/ops/credential_cache.h"
-#include "gordo/net/htpasswd.h"
 #include "gordo/ops/stats.h"
 
 namespace gordo {

@@ -12,8 +12,8 @@
 #include "gordo/io/zerocopy.h"
 #include "gordo/media/chunk_writer.h"
 #include "gordo/net/address.h"
-#include "gordo/server/admission.h"
 #include "gordo/net/htpasswd.h"
+#include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
 
 namespace gordo {
@@ -23,7 +23,7 @@ struct mount_config {
   std::string input;  // empty: the built-in test pattern; "push" or "push:/PATH": encoders push
   bool loop = false;
   std::string password;  // push: the source password; empty: none asked
-  mount_policy policy;  // --burst, --max-lag, --on-slow, --mount-client-limit
+  mount_policy policy;   // --burst, --max-lag, --on-slow, --mount-client-limit
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;
@@ -39,13 +39,13 @@ struct config {
   address listen;
   std::optional<address> admin_listen;  // /stats and /metrics; nullopt: none
   std::string access_log;               // a file, "-" (stdout) or empty (none)
-  std::vector<mount_config> mounts;  // at least one
-  unsigned workers = 0;   // 0: one per online CPU (or per --cpus entry)
-  std::vector<int> cpus;  // pin worker i to cpus[i % size]; empty: no pinning
+  std::vector<mount_config> mounts;     // at least one
+  unsigned workers = 0;                 // 0: one per online CPU (or per --cpus entry)
+  std::vector<int> cpus;                // pin worker i to cpus[i % size]; empty: no pinning
   size_t ring_chunks = 1024;
   chunk_writer_options chunking;  // --chunk-size, --chunk-duration
-  mount_policy policy;     // every mount's unless its [[mount]] table says otherwise
-  admission_limits limits;  // --client-limit, --bandwidth-limit, --redirect-on-overflow
+  mount_policy policy;            // every mount's unless its [[mount]] table says otherwise
+  admission_limits limits;        // --client-limit, --bandwidth-limit, --redirect-on-overflow
   uint32_t header_timeout_s = 10;
   uint32_t write_timeout_s = 30;
   int64_t source_timeout_us = 10'000'000;  // a network source quiet this long is reconnected
@@ -54,10 +54,11 @@ struct config {
   engine_choice engine = engine_choice::automatic;
   int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string log_level = "info";
-  std::shared_ptr<const htpasswd> admin_users;   // --admin-htpasswd: /stats and /metrics need Basic auth
+  std::shared_ptr<const htpasswd>
+      admin_users;  // --admin-htpasswd: /stats and /metrics need Basic auth
   std::shared_ptr<const htpasswd> source_users;  // --source-htpasswd: encoders push as one of these
-  std::string config_file;    // --config, when given
-  bool check_only = false;    // --check-config: validate, print a summary, exit
+  std::string config_file;                       // --config, when given
+  bool check_only = false;                       // --check-config: validate, print a summary, exit
 };
 
 // A bad command line; the message says what was wrong.

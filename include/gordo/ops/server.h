@@ -4,16 +4,16 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "gordo/core/chunk.h"
 #include "gordo/ops/admin.h"
-#include "gordo/server/admission.h"
 #include "gordo/ops/config.h"
+#include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
 #include "gordo/server/worker.h"
 
@@ -45,7 +45,8 @@ class server {
 
  private:
   void shutdown();
-  std::unique_ptr<mount> make_mount(const mount_config& mc, const std::vector<std::unique_ptr<mount>>& also);
+  std::unique_ptr<mount> make_mount(const mount_config& mc,
+                                    const std::vector<std::unique_ptr<mount>>& also);
   void reload();
   void reap_retired();
 
@@ -61,7 +62,7 @@ class server {
   std::shared_ptr<const std::vector<uint8_t>> pattern_;  // the test pattern, once encoded
   std::mutex mu_;  // mounts_ and retiring_, between reloads and stats
   std::vector<std::unique_ptr<mount>> retiring_;  // removed; waiting for workers to let go
-  std::unique_ptr<admin> admin_;  // last member: stopped and destroyed first
+  std::unique_ptr<admin> admin_;                  // last member: stopped and destroyed first
   std::string stats_url_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_snapshot_ = started_;

@@ -22,7 +22,9 @@ class admission {
   static constexpr size_t max_mounts = 256;  // mount slots, as workers have
 
   explicit admission(admission_limits limits)
-      : clients_(limits.clients), bandwidth_bps_(limits.bandwidth_bps), redirect_(std::move(limits.redirect)) {}
+      : clients_(limits.clients),
+        bandwidth_bps_(limits.bandwidth_bps),
+        redirect_(std::move(limits.redirect)) {}
 
   // The mounts whose viewers count against the bandwidth limit, by slot. A mount is
   // removed before its workers are told to retire it, so that no admit() still reads it

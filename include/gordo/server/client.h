@@ -45,25 +45,25 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's
 
   int fd;  // -1 once handed over (an encoder's push)
   phase state = phase::reading;
-  bool closing = false;        // shut down; freed when its last operation completes
-  bool parked = false;         // caught up, waiting on its mount for the next chunk
-  bool sending = false;        // a send is in flight
-  bool timed_out = false;      // its request head took too long; answered when the recv ends
-  bool need_keyframe = true;   // its next chunk must start a GOP
-  bool head_begun = false;     // the first queued slice has been partly sent
-  bool skipping = false;       // its send was cancelled to skip it ahead
-  bool started = false;        // has been given a chunk of the stream
-  bool finished = false;       // closes once its queue is sent (its stream's header changed)
-  uint8_t inflight = 0;        // loop operations not yet completed
+  bool closing = false;       // shut down; freed when its last operation completes
+  bool parked = false;        // caught up, waiting on its mount for the next chunk
+  bool sending = false;       // a send is in flight
+  bool timed_out = false;     // its request head took too long; answered when the recv ends
+  bool need_keyframe = true;  // its next chunk must start a GOP
+  bool head_begun = false;    // the first queued slice has been partly sent
+  bool skipping = false;      // its send was cancelled to skip it ahead
+  bool started = false;       // has been given a chunk of the stream
+  bool finished = false;      // closes once its queue is sent (its stream's header changed)
+  uint8_t inflight = 0;       // loop operations not yet completed
   uint8_t n_iov = 0;
-  int view = -1;               // mount index while streaming
-  uint32_t slot = 0;           // index in the worker's client list
-  uint32_t since_s = 0;        // accepted at, then the last progress (worker seconds)
-  uint64_t next_seq = 0;       // next chunk to queue
+  int view = -1;          // mount index while streaming
+  uint32_t slot = 0;      // index in the worker's client list
+  uint32_t since_s = 0;   // accepted at, then the last progress (worker seconds)
+  uint64_t next_seq = 0;  // next chunk to queue
   uint64_t bytes_sent = 0;
-  http_session http;          // the request, keep-alive, the access record
-  uint32_t head_bytes = 0;    // of the response: not counted as body
-  uint32_t offset = 0;        // bytes of chunk next_seq already queued (ICY splits chunks)
+  http_session http;        // the request, keep-alive, the access record
+  uint32_t head_bytes = 0;  // of the response: not counted as body
+  uint32_t offset = 0;      // bytes of chunk next_seq already queued (ICY splits chunks)
   // ICY metadata (net/icy.h), when the viewer asked for it: audio bytes until the next
   // block, the metadata generation it last got, and icy_left as each queued slice began.
   bool icy = false;

@@ -20,7 +20,7 @@ namespace gordo {
 // Who may watch a mount: client addresses, and signed URLs (net/signed_url.h).
 struct mount_access {
   ip_acl ips;
-  std::string token_secret;  // empty: no token asked
+  std::string token_secret;     // empty: no token asked
   bool token_binds_ip = false;  // the token signs the client's address too
 };
 
@@ -31,7 +31,7 @@ struct mount_policy {
   stream_span burst;    // history a new viewer gets, from a keyframe (none: newest keyframe)
   stream_span max_lag;  // how far behind live a viewer may fall (none: the ring's window)
   slow_policy on_slow = slow_policy::skip_to_keyframe;
-  uint64_t client_limit = 0;  // viewers of this mount; 0: no limit
+  uint64_t client_limit = 0;                   // viewers of this mount; 0: no limit
   std::shared_ptr<const mount_access> access;  // nullptr: anyone
 };
 
@@ -46,18 +46,19 @@ struct mount {
   std::string path;           // "/live.ts"
   std::string content_type;   // "video/mp2t"
   std::string response_head;  // the 200 head every viewer gets first
-  std::string icy_head;       // ... with icy-metaint, for viewers asking for ICY metadata; empty: not offered
-  mount_policy policy;         // as created; workers keep their own copy, updated on reload
+  std::string
+      icy_head;  // ... with icy-metaint, for viewers asking for ICY metadata; empty: not offered
+  mount_policy policy;  // as created; workers keep their own copy, updated on reload
   std::atomic<uint64_t> client_limit{0};  // policy.client_limit, as reloads change it
-  uint32_t slot = 0;          // its view's index in every worker
-  std::atomic<uint32_t> released{0};  // workers done with it, once it is retired
+  uint32_t slot = 0;                      // its view's index in every worker
+  std::atomic<uint32_t> released{0};      // workers done with it, once it is retired
   bool header_in_band = false;  // a viewer can follow a new stream header (MPEG-TS, ADTS, MP3)
   std::unique_ptr<stream> out;
-  std::unique_ptr<remuxer> remux;  // feeds `out`
-  std::shared_ptr<source> feed;    // feeds `remux`, and maybe other mounts' muxers
-  std::string source_key;     // mounts with the same key share their source
-  std::string source_label;   // what feeds it, for stats
-  std::atomic<uint64_t> viewers{0};       // across all workers
+  std::unique_ptr<remuxer> remux;    // feeds `out`
+  std::shared_ptr<source> feed;      // feeds `remux`, and maybe other mounts' muxers
+  std::string source_key;            // mounts with the same key share their source
+  std::string source_label;          // what feeds it, for stats
+  std::atomic<uint64_t> viewers{0};  // across all workers
   std::atomic<uint64_t> viewers_peak{0};
 };
 

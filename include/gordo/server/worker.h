@@ -8,8 +8,8 @@
 
 #include <array>
 #include <atomic>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -107,7 +107,7 @@ class worker {
     enum kind_t { add, policy, retire } kind;
     mount* m = nullptr;  // add
     uint32_t slot = 0;
-    mount_policy pol;    // policy
+    mount_policy pol;  // policy
   };
   void post(command cmd);
   void run_commands();
@@ -168,11 +168,11 @@ class worker {
   std::atomic<bool> stop_{false};
   bool stopping_ = false;
   uint64_t wake_buf_ = 0;
-  uint32_t now_s_ = 0;  // seconds since start, advanced by the tick
+  uint32_t now_s_ = 0;   // seconds since start, advanced by the tick
   int reserve_fd_ = -1;  // given up to answer 503 when out of fds
   bool warned_fds_ = false;
   std::unique_ptr<io_loop> loop_;
-  uint64_t holds_ = 0;  // zero-copy sends not yet notified
+  uint64_t holds_ = 0;    // zero-copy sends not yet notified
   bool gave_up_ = false;  // on holds_, at the end of a shutdown
   const slab_pool* pool_ = nullptr;
   mount_table* mounts_ = nullptr;
@@ -186,8 +186,8 @@ class worker {
   std::vector<client*> clients_;
   std::optional<answer_table> answers_;  // built by start()
   std::vector<client*> scratch_;
-  std::deque<client*> ready_;  // woken, their next send not yet prepared
-  bool last_grace_ = false;  // shutting down: the deadline after the resets
+  std::deque<client*> ready_;        // woken, their next send not yet prepared
+  bool last_grace_ = false;          // shutting down: the deadline after the resets
   std::unique_ptr<char[]> discard_;  // lingering reads land here, never read back
   worker_counters counters_;
   std::thread thread_;

@@ -74,7 +74,7 @@ TEST(chunk, append_refuses_a_chunk_larger_than_a_slab) {
   chunk_builder b(pool);
   ASSERT_TRUE(b.append(bytes_of("12345")));
   EXPECT_FALSE(b.append(bytes_of("6789")));  // 9 bytes would not fit any slab
-  EXPECT_EQ(b.pending(), 5u);               // nothing was appended
+  EXPECT_EQ(b.pending(), 5u);                // nothing was appended
   EXPECT_EQ(text_of(b.seal()), "12345");
   EXPECT_TRUE(b.append(bytes_of("6789")));
 }

@@ -143,7 +143,8 @@ TEST_F(burst_and_lag, a_new_header_waits_for_its_restart_and_bursts_never_cross_
   EXPECT_EQ(ring_.burst_start({.ns = 300'000'000}), 4u) << "the first header waits for nothing";
   ring_.set_header(make("H2"));
   EXPECT_FALSE(ring_.burst_start({})) << "old chunks do not go with the new header";
-  EXPECT_EQ(ring_.newest_keyframe(), 8u) << "viewers already on the old stream may still resync in it";
+  EXPECT_EQ(ring_.newest_keyframe(), 8u)
+      << "viewers already on the old stream may still resync in it";
   EXPECT_EQ(ring_.size(), 10u) << "and lose nothing they have not been sent";
   ring_.push(10, make("k"), chunk_keyframe | chunk_restart, 1000, 1'000'000'000);
   ring_.push(11, make("d"), 0, 1001, 1'100'000'000);

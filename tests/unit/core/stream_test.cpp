@@ -102,17 +102,20 @@ TEST(stream, a_stalled_reader_loses_chunks_but_never_blocks_the_publisher) {
   for (uint64_t seq = 0; seq < 10; ++seq) {
     s.publish(make(b, seq), seq == 8 ? chunk_keyframe : 0);
     s.feed(0).drain([&](feed_item&& i) { fast.push(i.seq, std::move(i.ref), i.flags); });
-    if (seq == 1) s.feed(1).drain([&](feed_item&& i) { stalled.push(i.seq, std::move(i.ref), i.flags); });
+    if (seq == 1)
+      s.feed(1).drain([&](feed_item&& i) { stalled.push(i.seq, std::move(i.ref), i.flags); });
   }
   EXPECT_EQ(s.feed_overflows(), 4u);  // 2..5 fit in feed 1; 6..9 did not
   bool continuous = true;
-  s.feed(1).drain([&](feed_item&& i) { continuous &= stalled.push(i.seq, std::move(i.ref), i.flags); });
+  s.feed(1).drain(
+      [&](feed_item&& i) { continuous &= stalled.push(i.seq, std::move(i.ref), i.flags); });
   EXPECT_TRUE(continuous);  // 2..5 follow 0..1
   EXPECT_EQ(fast.end_seq(), 10u);
   EXPECT_EQ(stalled.end_seq(), 6u);
   // The next chunk it does get (10) is after a gap: the ring starts over there.
   s.publish(make(b, 10), chunk_keyframe);
-  s.feed(1).drain([&](feed_item&& i) { continuous = stalled.push(i.seq, std::move(i.ref), i.flags); });
+  s.feed(1).drain(
+      [&](feed_item&& i) { continuous = stalled.push(i.seq, std::move(i.ref), i.flags); });
   EXPECT_FALSE(continuous);
   EXPECT_EQ(stalled.begin_seq(), 10u);
   EXPECT_EQ(stalled.newest_keyframe(), 10u);

@@ -36,7 +36,8 @@ TEST(answer_table, every_answer_knows_its_status_and_head) {
   }
   EXPECT_EQ(t.get(answer::not_found, false).status, 404);
   EXPECT_EQ(t.get(answer::full, false).status, 503);
-  EXPECT_NE(t.get(answer::redirect, false).text.find("Location: http://other:8080/\r\n"), std::string::npos);
+  EXPECT_NE(t.get(answer::redirect, false).text.find("Location: http://other:8080/\r\n"),
+            std::string::npos);
   EXPECT_EQ(t.get(answer::metadata_updated, true).status, 200);
   EXPECT_NE(t.get(answer::metadata_updated, true).text.find("<iceresponse>"), std::string::npos);
 }

@@ -30,23 +30,29 @@ TEST(router, players_watch_with_get_and_head) {
 
 TEST(router, encoders_push_with_put_post_and_source) {
   for (const char* method : {"PUT", "POST", "SOURCE"})
-    EXPECT_EQ(routed(std::string(method) + " /in.ts HTTP/1.1\r\nHost: tv\r\n\r\n").kind, route::push) << method;
+    EXPECT_EQ(routed(std::string(method) + " /in.ts HTTP/1.1\r\nHost: tv\r\n\r\n").kind,
+              route::push)
+        << method;
 }
 
 TEST(router, icecast_metadata_updates_need_all_three_fields) {
-  route r = routed("GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song=A%20B+C HTTP/1.0\r\n\r\n");
+  route r =
+      routed("GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song=A%20B+C HTTP/1.0\r\n\r\n");
   EXPECT_EQ(r.kind, route::metadata);
   EXPECT_EQ(r.mount, "/radio.mp3");
   EXPECT_EQ(r.title, "A B C");
-  EXPECT_EQ(routed("GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song= HTTP/1.0\r\n\r\n").title, "");
-  for (const char* query : {"mode=updinfo&mount=/r.mp3", "mode=other&mount=/r.mp3&song=x", "mode=updinfo&mount=&song=x",
-                            "mount=/r.mp3&song=x", "mode=updinfo&mount=/r.mp3&song=%zz"}) {
+  EXPECT_EQ(
+      routed("GET /admin/metadata?mode=updinfo&mount=/radio.mp3&song= HTTP/1.0\r\n\r\n").title, "");
+  for (const char* query :
+       {"mode=updinfo&mount=/r.mp3", "mode=other&mount=/r.mp3&song=x", "mode=updinfo&mount=&song=x",
+        "mount=/r.mp3&song=x", "mode=updinfo&mount=/r.mp3&song=%zz"}) {
     r = routed(std::string("GET /admin/metadata?") + query + " HTTP/1.0\r\n\r\n");
     EXPECT_EQ(r.kind, route::refuse) << query;
     EXPECT_EQ(r.refused, answer::bad_metadata) << query;
   }
   // Only GET updates; a HEAD of the path is a mount like any other (there is none).
-  EXPECT_EQ(routed("HEAD /admin/metadata?mode=updinfo&mount=/r&song=x HTTP/1.0\r\n\r\n").kind, route::watch);
+  EXPECT_EQ(routed("HEAD /admin/metadata?mode=updinfo&mount=/r&song=x HTTP/1.0\r\n\r\n").kind,
+            route::watch);
 }
 
 TEST(router, other_methods_are_refused_with_405) {

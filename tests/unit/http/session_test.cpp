@@ -77,14 +77,18 @@ TEST(http_session, one_log_line_per_request_with_the_body_bytes) {
   http_session s;
   s.open(true, "192.0.2.7");
   http_request req;
-  arrive(s, "GET /a?x=1 HTTP/1.1\r\nHost: tv\r\nUser-Agent: VLC/3.0.18\r\nReferer: http://x/\r\n\r\nGET /b HTTP/1.1\r\nHost: tv\r\n\r\n");
+  arrive(s,
+         "GET /a?x=1 HTTP/1.1\r\nHost: tv\r\nUser-Agent: VLC/3.0.18\r\nReferer: "
+         "http://x/\r\n\r\nGET /b HTTP/1.1\r\nHost: tv\r\n\r\n");
   ASSERT_EQ(s.parse(req), http_parse::complete);
   s.record(req);
   ASSERT_TRUE(s.keep(&req, false));
   s.log->status = 404;
   std::string line = s.finish(150, 100);
   EXPECT_EQ(line.rfind("192.0.2.7 - - [", 0), 0u) << line;
-  EXPECT_NE(line.find("\"GET /a?x=1 HTTP/1.1\" 404 50 \"http://x/\" \"VLC/3.0.18\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"GET /a?x=1 HTTP/1.1\" 404 50 \"http://x/\" \"VLC/3.0.18\""),
+            std::string::npos)
+      << line;
   s.next();
   EXPECT_EQ(s.log->peer, "192.0.2.7");
   EXPECT_EQ(s.log->status, 0);

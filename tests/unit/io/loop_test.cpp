@@ -77,7 +77,8 @@ std::vector<completion> gather(io_loop& loop, size_t n, std::chrono::millisecond
 }
 
 const completion* find(const std::vector<completion>& done, uint64_t user_data) {
-  auto it = std::find_if(done.begin(), done.end(), [&](const completion& c) { return c.user_data == user_data; });
+  auto it = std::find_if(done.begin(), done.end(),
+                         [&](const completion& c) { return c.user_data == user_data; });
   return it == done.end() ? nullptr : &*it;
 }
 
@@ -343,7 +344,8 @@ TEST_P(loop_test, a_zero_copy_send_completes_then_notifies) {
   loop.send_zc(out, &msg, nullptr, 8);
   auto done = gather(loop, 2);
   ASSERT_FALSE(done.empty());
-  if (done[0].res == -EINVAL || done[0].res == -EOPNOTSUPP) GTEST_SKIP() << "this kernel has no zero-copy send";
+  if (done[0].res == -EINVAL || done[0].res == -EOPNOTSUPP)
+    GTEST_SKIP() << "this kernel has no zero-copy send";
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(done[0].user_data, 8u);
   EXPECT_EQ(done[0].res, 16384);

@@ -39,8 +39,10 @@ TEST(ts_probe, finds_a_keyframe_split_across_reads) {
 }
 
 TEST(ts_probe, idr_nal_unit_without_the_flag_is_a_keyframe) {
-  std::string pes("\x00\x00\x01\xe0\x00\x00\x80\x80\x05\x21\x00\x01\x00\x01"
-                  "\x00\x00\x00\x01\x09\xf0\x00\x00\x00\x01\x65", 25);
+  std::string pes(
+      "\x00\x00\x01\xe0\x00\x00\x80\x80\x05\x21\x00\x01\x00\x01"
+      "\x00\x00\x00\x01\x09\xf0\x00\x00\x00\x01\x65",
+      25);
   ts_probe probe;
   EXPECT_TRUE(probe.feed(packet(false, true, pes).data(), 188));
   std::string non_idr = pes;

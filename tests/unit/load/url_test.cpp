@@ -25,8 +25,8 @@ TEST(parse_url, defaults_and_ipv6) {
 }
 
 TEST(parse_url, rejects_what_it_cannot_view) {
-  for (const char* bad : {"https://a/", "a:80/x", "http://", "http://:80/", "http://a:0/", "http://a:99999/",
-                          "http://a:/", "http://[::1/", "http://[::1]x/"})
+  for (const char* bad : {"https://a/", "a:80/x", "http://", "http://:80/", "http://a:0/",
+                          "http://a:99999/", "http://a:/", "http://[::1/", "http://[::1]x/"})
     EXPECT_FALSE(parse_url(bad)) << bad;
 }
 

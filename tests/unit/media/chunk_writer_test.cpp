@@ -67,7 +67,8 @@ TEST_F(chunk_writer_test, muxer_header_then_a_chunk_per_sync_point) {
 }
 
 TEST_F(chunk_writer_test, chunk_published_when_target_size_reached) {
-  chunk_writer w(out_, pool_, header_source::muxer, {.target_bytes = 8, .max_delay = std::chrono::hours(1)});
+  chunk_writer w(out_, pool_, header_source::muxer,
+                 {.target_bytes = 8, .max_delay = std::chrono::hours(1)});
   std::unique_ptr<AVIOContext, avio_freer> pb(w.make_avio());
   auto now = chunk_writer::clock::now();
   write(pb.get(), "abcd", AVIO_DATA_MARKER_SYNC_POINT);
@@ -90,7 +91,8 @@ TEST_F(chunk_writer_test, chunk_published_when_target_size_reached) {
 }
 
 TEST_F(chunk_writer_test, chunk_published_when_old_enough) {
-  chunk_writer w(out_, pool_, header_source::muxer, {.target_bytes = 1 << 20, .max_delay = std::chrono::milliseconds(50)});
+  chunk_writer w(out_, pool_, header_source::muxer,
+                 {.target_bytes = 1 << 20, .max_delay = std::chrono::milliseconds(50)});
   std::unique_ptr<AVIOContext, avio_freer> pb(w.make_avio());
   write(pb.get(), "tiny", AVIO_DATA_MARKER_UNKNOWN);
   w.tick(chunk_writer::clock::now());

@@ -34,7 +34,8 @@ TEST(formats, what_each_carries) {
 }
 
 TEST(formats, which_viewers_can_follow_a_new_header) {
-  for (const char* path : {"/a.ts", "/a.aac", "/a.mp3"}) EXPECT_TRUE(format_for_path(path).header_in_band) << path;
+  for (const char* path : {"/a.ts", "/a.aac", "/a.mp3"})
+    EXPECT_TRUE(format_for_path(path).header_in_band) << path;
   for (const char* path : {"/a.flv", "/a.mp4", "/a.webm", "/a.mkv", "/a.ogg"})
     EXPECT_FALSE(format_for_path(path).header_in_band) << path;
 }

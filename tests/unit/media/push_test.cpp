@@ -46,8 +46,8 @@ struct outcome {
   bool truncated = false;
 };
 
-outcome read_all(push_connection::framing framing, const std::string& leftover, const std::string& wire,
-                 uint64_t length = 0) {
+outcome read_all(push_connection::framing framing, const std::string& leftover,
+                 const std::string& wire, uint64_t length = 0) {
   int fds[2];
   EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   push_connection c;
@@ -65,7 +65,8 @@ outcome read_all(push_connection::framing framing, const std::string& leftover, 
   outcome o;
   uint8_t buf[5];
   int n;
-  while ((n = r.read(buf, sizeof buf)) > 0) o.body.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+  while ((n = r.read(buf, sizeof buf)) > 0)
+    o.body.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
   o.last = n;
   writer.join();
   EXPECT_EQ(r.bytes(), o.body.size());
@@ -75,8 +76,8 @@ outcome read_all(push_connection::framing framing, const std::string& leftover, 
   return o;
 }
 
-std::string read_body(push_connection::framing framing, const std::string& leftover, const std::string& wire,
-                      uint64_t length = 0) {
+std::string read_body(push_connection::framing framing, const std::string& leftover,
+                      const std::string& wire, uint64_t length = 0) {
   return read_all(framing, leftover, wire, length).body;
 }
 
@@ -92,8 +93,10 @@ TEST(push_reader, decodes_chunked_bodies_split_anywhere) {
 TEST(push_reader, bad_chunk_framing_is_invalid_data_and_a_400) {
   // Negative, 17 and 18 hex digits (past 64 bits), not hex, a prefix, nothing: all 400, none
   // of them a stream the demuxer should be blamed for (415).
-  for (const char* size : {"-5", "10000000000000000", "123456789abcdef012", "zz", "0x5", "", " 5", "5 x"}) {
-    outcome o = read_all(push_connection::framing::chunked, "", std::string(size) + "\r\nabcde\r\n0\r\n\r\n");
+  for (const char* size :
+       {"-5", "10000000000000000", "123456789abcdef012", "zz", "0x5", "", " 5", "5 x"}) {
+    outcome o = read_all(push_connection::framing::chunked, "",
+                         std::string(size) + "\r\nabcde\r\n0\r\n\r\n");
     EXPECT_EQ(o.last, AVERROR_INVALIDDATA) << size;
     EXPECT_EQ(o.status, 400) << size;
     EXPECT_NE(o.fault.find("bad chunk size"), std::string::npos) << o.fault;

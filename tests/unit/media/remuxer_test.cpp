@@ -110,7 +110,8 @@ TEST_F(remuxer_test, matroska_chunks_start_at_keyframes_and_a_new_layout_restart
   size_t first_key = 0;
   while (first_key < log_.flags.size() && !(log_.flags[first_key] & chunk_keyframe)) ++first_key;
   ASSERT_LT(first_key, log_.flags.size());
-  EXPECT_TRUE(log_.flags[first_key] & chunk_restart) << "the first keyframe after it is flagged restart";
+  EXPECT_TRUE(log_.flags[first_key] & chunk_restart)
+      << "the first keyframe after it is flagged restart";
   EXPECT_TRUE(out_.ended());
 }
 
@@ -129,7 +130,10 @@ TEST_F(remuxer_test, mpegts_keyframe_chunks_start_with_their_own_tables) {
   for (size_t i = 0; i < log_.chunks.size(); ++i) {
     const auto& c = log_.chunks[i];
     ASSERT_EQ(c.size() % ts::packet_size, 0u);
-    auto pid = [&](size_t k) { return (std::to_integer<int>(c[k * 188 + 1]) & 0x1f) << 8 | std::to_integer<int>(c[k * 188 + 2]); };
+    auto pid = [&](size_t k) {
+      return (std::to_integer<int>(c[k * 188 + 1]) & 0x1f) << 8 |
+             std::to_integer<int>(c[k * 188 + 2]);
+    };
     if (log_.flags[i] & chunk_keyframe) {
       ++keyframes;
       ASSERT_GE(c.size(), 2 * ts::packet_size);
@@ -141,7 +145,8 @@ TEST_F(remuxer_test, mpegts_keyframe_chunks_start_with_their_own_tables) {
       bool payload = std::to_integer<int>(c[k * 188 + 3]) & 0x10;
       auto [it, fresh] = cc.try_emplace(pid(k), counter);
       if (!fresh) {
-        EXPECT_EQ(counter, payload ? (it->second + 1) % 16 : it->second) << "chunk " << i << " PID " << pid(k);
+        EXPECT_EQ(counter, payload ? (it->second + 1) % 16 : it->second)
+            << "chunk " << i << " PID " << pid(k);
       }
       it->second = counter;
     }
@@ -168,7 +173,8 @@ TEST_F(remuxer_test, a_format_that_cannot_carry_the_codecs_says_so) {
     r.open(layout_of(in->ctx()), "pattern");
     FAIL() << "mp3 cannot carry aac";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("/radio.mp3: pattern has audio aac"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/radio.mp3: pattern has audio aac"), std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(r.is_open());
 }

@@ -21,16 +21,21 @@ packet ts_packet(uint16_t pid, bool unit_start, std::vector<uint8_t> payload) {
 
 // PAT listing program 1 at `pmt_pid` (its CRC is not checked).
 packet pat(uint16_t pmt_pid) {
-  return ts_packet(0, true, {0x00,                    // pointer_field
-                             0x00, 0xb0, 0x0d,        // table 0, section length 13
-                             0x00, 0x01, 0xc1, 0x00, 0x00,  // ts id, version, sections
-                             0x00, 0x01,              // program 1
-                             uint8_t(0xe0 | (pmt_pid >> 8)), uint8_t(pmt_pid & 0xff),
-                             0xde, 0xad, 0xbe, 0xef});  // CRC
+  return ts_packet(
+      0, true,
+      {0x00,                          // pointer_field
+       0x00, 0xb0, 0x0d,              // table 0, section length 13
+       0x00, 0x01, 0xc1, 0x00, 0x00,  // ts id, version, sections
+       0x00, 0x01,                    // program 1
+       uint8_t(0xe0 | (pmt_pid >> 8)), uint8_t(pmt_pid & 0xff), 0xde, 0xad, 0xbe, 0xef});  // CRC
 }
 
-packet pmt(uint16_t pid) { return ts_packet(pid, true, {0x00, 0x02, 0xb0, 0x12}); }
-packet pes(uint16_t pid) { return ts_packet(pid, true, {0x00, 0x00, 0x01, 0xe0}); }
+packet pmt(uint16_t pid) {
+  return ts_packet(pid, true, {0x00, 0x02, 0xb0, 0x12});
+}
+packet pes(uint16_t pid) {
+  return ts_packet(pid, true, {0x00, 0x00, 0x01, 0xe0});
+}
 
 std::vector<std::byte> join(std::initializer_list<packet> packets) {
   std::vector<std::byte> out;
@@ -78,8 +83,9 @@ TEST(ts, nothing_moves_without_a_pat_and_its_pmt) {
   EXPECT_EQ(lead(no_pmt, false), no_pmt);
   auto pmt_first = join({pes(0x101), pmt(0x1000), pat(0x1000)});
   EXPECT_EQ(lead(pmt_first, false), pmt_first);
-  packet network_only = ts_packet(0, true, {0x00, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00,
-                                            0x00, 0x00, 0x00, 0xe0, 0x10, 0, 0, 0, 0});
+  packet network_only = ts_packet(
+      0, true,
+      {0x00, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x10, 0, 0, 0, 0});
   auto no_program = join({pes(0x101), network_only, pmt(0x10)});
   EXPECT_EQ(lead(no_program, false), no_program);
 }

@@ -7,7 +7,9 @@
 namespace gordo {
 namespace {
 
-http_parse parse(std::string_view text, http_request& req) { return parse_http_request(text, req); }
+http_parse parse(std::string_view text, http_request& req) {
+  return parse_http_request(text, req);
+}
 
 http_parse parse(std::string_view text) {
   http_request req;
@@ -69,19 +71,14 @@ TEST(http_request, head_length_excludes_bytes_after_the_head) {
 
 TEST(http_request, rejects_malformed_request_lines) {
   for (const char* bad : {
-           "GARBAGE\r\n\r\n",
-           "GET\r\n\r\n",
-           "GET /\r\n\r\n",
-           "GET  / HTTP/1.1\r\n\r\n",        // two spaces
-           "GET / HTTP/1.1 \r\n\r\n",        // trailing space
-           "GET live.ts HTTP/1.1\r\n\r\n",   // not origin-form
+           "GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /\r\n\r\n",
+           "GET  / HTTP/1.1\r\n\r\n",       // two spaces
+           "GET / HTTP/1.1 \r\n\r\n",       // trailing space
+           "GET live.ts HTTP/1.1\r\n\r\n",  // not origin-form
            "GET http://h/x HTTP/1.1\r\n\r\n",
-           "G(T / HTTP/1.1\r\n\r\n",         // method not a token
-           "GET /a b HTTP/1.1\r\n\r\n",
-           "GET /\x01 HTTP/1.1\r\n\r\n",
-           "GET / HTTP/1.10\r\n\r\n",
-           "GET / HTTQ/1.1\r\n\r\n",
-           "GET / HTTP/x.1\r\n\r\n",
+           "G(T / HTTP/1.1\r\n\r\n",  // method not a token
+           "GET /a b HTTP/1.1\r\n\r\n", "GET /\x01 HTTP/1.1\r\n\r\n", "GET / HTTP/1.10\r\n\r\n",
+           "GET / HTTQ/1.1\r\n\r\n", "GET / HTTP/x.1\r\n\r\n",
            "\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",  // too many leading empty lines
        })
     EXPECT_EQ(parse(bad), http_parse::bad_request) << bad;
@@ -89,11 +86,11 @@ TEST(http_request, rejects_malformed_request_lines) {
 
 TEST(http_request, rejects_malformed_header_fields) {
   for (const char* bad : {
-           "GET / HTTP/1.1\r\nHost : x\r\n\r\n",          // space before colon
+           "GET / HTTP/1.1\r\nHost : x\r\n\r\n",  // space before colon
            "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
            "GET / HTTP/1.1\r\n: empty-name\r\n\r\n",
-           "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",   // obs-fold
-           "GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",         // control character
+           "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",  // obs-fold
+           "GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",        // control character
            "GET / HTTP/1.1\r\nA\x7f: b\r\n\r\n",
        })
     EXPECT_EQ(parse(bad), http_parse::bad_request) << bad;
@@ -107,10 +104,13 @@ TEST(http_request, other_http_versions_are_unsupported_not_malformed) {
 TEST(http_request, two_framings_are_refused) {
   EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\n"),
             http_parse::bad_length);
-  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n"),
+  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                  "x\r\n\r\n"),
             http_parse::bad_request);
-  EXPECT_EQ(parse("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
-            http_parse::complete) << "one of each parses; the push decides (400)";
+  EXPECT_EQ(
+      parse("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+      http_parse::complete)
+      << "one of each parses; the push decides (400)";
 }
 
 // RFC 9112 §9.3, from the version and every Connection line's tokens; and whether a body
@@ -122,7 +122,8 @@ TEST(http_request, persistence_and_body_are_parsed_from_the_headers) {
   } cases[] = {
       {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", true, false},
       {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false, false},
-      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: Close\r\n\r\n", false, false},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: Close\r\n\r\n", false,
+       false},
       {"GET / HTTP/1.1\r\nHost: x\r\nConnection: closed\r\n\r\n", true, false},  // not the token
       {"GET / HTTP/1.0\r\n\r\n", false, false},
       {"GET / HTTP/1.0\r\nConnection: TE, Keep-Alive\r\n\r\n", true, false},
@@ -144,43 +145,61 @@ TEST(http_request, http_1_1_needs_exactly_one_valid_host) {
   EXPECT_EQ(parse("GET / HTTP/1.1\r\n\r\n"), http_parse::bad_host);
   EXPECT_EQ(parse("GET / HTTP/1.1\r\nX-Host: x\r\nHosts: y\r\n\r\n"), http_parse::bad_host)
       << "a name containing 'host' is not Host";
-  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n"), http_parse::bad_host) << "two, even equal";
-  EXPECT_EQ(parse("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), http_parse::bad_host) << "two, in 1.0 too";
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n"), http_parse::bad_host)
+      << "two, even equal";
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), http_parse::bad_host)
+      << "two, in 1.0 too";
   EXPECT_EQ(parse("GET / HTTP/1.0\r\n\r\n"), http_parse::complete) << "HTTP/1.0 may omit it";
-  EXPECT_EQ(parse("GET / HTTP/1.1\r\nhost: x\r\n\r\n"), http_parse::complete) << "names are case-insensitive";
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nhost: x\r\n\r\n"), http_parse::complete)
+      << "names are case-insensitive";
   for (const char* good : {"example.com", "127.0.0.1:8080", "[::1]:8000", "[v1.fe]",
                            "xn--bcher-kva.example", "caf%C3%A9", "host:", ""})
-    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: ") + good + "\r\n\r\n"), http_parse::complete) << good;
-  for (const char* bad : {"a b", "a, b", "x:y", "x:80:90", "[::1", "[]", "[::1]x", "a/b", "a@b", "%zz", "%4", "a\tb",
-                          "\"x\""})
-    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n"), http_parse::bad_host) << bad;
-  EXPECT_EQ(parse("GET / HTTP/1.1\r\n"), http_parse::incomplete) << "no verdict before the head ends";
+    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: ") + good + "\r\n\r\n"),
+              http_parse::complete)
+        << good;
+  for (const char* bad : {"a b", "a, b", "x:y", "x:80:90", "[::1", "[]", "[::1]x", "a/b", "a@b",
+                          "%zz", "%4", "a\tb", "\"x\""})
+    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n"),
+              http_parse::bad_host)
+        << bad;
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\n"), http_parse::incomplete)
+      << "no verdict before the head ends";
 }
 
 TEST(http_request, content_length_is_one_decimal_number_below_2_pow_63) {
   http_request req;
   ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", req), http_parse::complete);
   EXPECT_FALSE(req.content_length);
-  for (auto [text, value] : {std::pair<const char*, uint64_t>{"0", 0}, {"42", 42}, {"007", 7},
+  for (auto [text, value] : {std::pair<const char*, uint64_t>{"0", 0},
+                             {"42", 42},
+                             {"007", 7},
                              {"9223372036854775807", 9223372036854775807u}}) {
-    ASSERT_EQ(parse(std::string("PUT / HTTP/1.1\r\nHost: x\r\nCONTENT-LENGTH: ") + text + "\r\n\r\n", req),
-              http_parse::complete) << text;
+    ASSERT_EQ(
+        parse(std::string("PUT / HTTP/1.1\r\nHost: x\r\nCONTENT-LENGTH: ") + text + "\r\n\r\n",
+              req),
+        http_parse::complete)
+        << text;
     EXPECT_EQ(req.content_length, value) << text;
   }
-  for (const char* bad : {"-1", "+1", "", "1 2", "1,1", "1, 1", "0x10", "1e3", "١", "9223372036854775808",
-                          "18446744073709551616", "99999999999999999999999999"})
-    EXPECT_EQ(parse(std::string("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: ") + bad + "\r\n\r\n"),
-              http_parse::bad_length) << bad;
+  for (const char* bad :
+       {"-1", "+1", "", "1 2", "1,1", "1, 1", "0x10", "1e3", "١", "9223372036854775808",
+        "18446744073709551616", "99999999999999999999999999"})
+    EXPECT_EQ(
+        parse(std::string("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: ") + bad + "\r\n\r\n"),
+        http_parse::bad_length)
+        << bad;
   ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", req), http_parse::complete);
   EXPECT_FALSE(req.content_length) << "reset by each parse";
 }
 
 TEST(http_request, every_refusal_says_what_was_wrong) {
-  for (http_parse r : {http_parse::bad_request, http_parse::too_many_fields, http_parse::bad_version,
-                       http_parse::uri_too_long, http_parse::bad_host, http_parse::bad_length})
+  for (http_parse r :
+       {http_parse::bad_request, http_parse::too_many_fields, http_parse::bad_version,
+        http_parse::uri_too_long, http_parse::bad_host, http_parse::bad_length})
     EXPECT_FALSE(http_parse_error(r).empty()) << static_cast<int>(r);
   EXPECT_NE(http_parse_error(http_parse::bad_host).find("Host"), std::string_view::npos);
-  EXPECT_NE(http_parse_error(http_parse::bad_length).find("Content-Length"), std::string_view::npos);
+  EXPECT_NE(http_parse_error(http_parse::bad_length).find("Content-Length"),
+            std::string_view::npos);
 }
 
 TEST(http_request, request_line_too_long_is_414_even_before_it_ends) {
@@ -192,7 +211,8 @@ TEST(http_request, request_line_too_long_is_414_even_before_it_ends) {
 
 TEST(http_request, too_many_header_fields) {
   std::string text = "GET / HTTP/1.1\r\nHost: x\r\n";
-  for (size_t i = 1; i < http_request::max_headers; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
+  for (size_t i = 1; i < http_request::max_headers; ++i)
+    text += "X-" + std::to_string(i) + ": v\r\n";
   EXPECT_EQ(parse(text + "\r\n"), http_parse::complete);
   EXPECT_EQ(parse(text + "One-More: v\r\n\r\n"), http_parse::too_many_fields);
 }
@@ -204,9 +224,9 @@ namespace gordo {
 namespace {
 
 TEST(basic_password, decodes_the_password_of_any_user) {
-  EXPECT_EQ(basic_password("Basic c291cmNlOmhhY2ttZQ=="), "hackme");      // source:hackme
-  EXPECT_EQ(basic_password("basic   c291cmNlOmE6Yg=="), "a:b");          // source:a:b
-  EXPECT_EQ(basic_password("Basic OnB3"), "pw");                           // :pw
+  EXPECT_EQ(basic_password("Basic c291cmNlOmhhY2ttZQ=="), "hackme");  // source:hackme
+  EXPECT_EQ(basic_password("basic   c291cmNlOmE6Yg=="), "a:b");       // source:a:b
+  EXPECT_EQ(basic_password("Basic OnB3"), "pw");                      // :pw
   EXPECT_EQ(basic_password(""), "");
   EXPECT_EQ(basic_password("Bearer c291cmNlOmhhY2ttZQ=="), "");
   EXPECT_EQ(basic_password("Basic bm9jb2xvbg=="), "") << "no colon";

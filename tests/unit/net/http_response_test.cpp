@@ -30,20 +30,24 @@ TEST(http_response, every_status_gordo_sends_has_its_reason) {
   std::set<int> used;
   std::map<int, std::string> written;  // a status line spelled out, and its reason
   for (const char* dir : {"/src", "/include"}) {
-    for (const auto& e : std::filesystem::recursive_directory_iterator(GORDO_SOURCE_DIR + std::string(dir))) {
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(GORDO_SOURCE_DIR + std::string(dir))) {
       if (!e.is_regular_file()) continue;
       std::ifstream in(e.path());
       std::stringstream text;
       text << in.rdbuf();
       std::string s = text.str();
-      for (std::sregex_iterator m(s.begin(), s.end(), built), end; m != end; ++m) used.insert(std::stoi((*m)[1]));
+      for (std::sregex_iterator m(s.begin(), s.end(), built), end; m != end; ++m)
+        used.insert(std::stoi((*m)[1]));
       for (std::sregex_iterator m(s.begin(), s.end(), literal), end; m != end; ++m)
         written[std::stoi((*m)[1])] = (*m)[2];
     }
   }
   // The scan found the sources (a wrong path would find nothing and prove nothing).
-  for (int known : {200, 302, 400, 404, 405, 414, 431, 503}) EXPECT_TRUE(used.count(known)) << known;
-  for (int status : used) EXPECT_NE(http_reason(status), "Unknown") << status << " has no reason phrase";
+  for (int known : {200, 302, 400, 404, 405, 414, 431, 503})
+    EXPECT_TRUE(used.count(known)) << known;
+  for (int status : used)
+    EXPECT_NE(http_reason(status), "Unknown") << status << " has no reason phrase";
   for (const auto& [status, reason] : written) EXPECT_EQ(http_reason(status), reason) << status;
   EXPECT_TRUE(written.count(100)) << "push.cpp's 100 Continue";
 }

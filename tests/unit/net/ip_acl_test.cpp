@@ -7,7 +7,9 @@
 namespace gordo {
 namespace {
 
-cidr at(const char* text) { return cidr::parse(text); }
+cidr at(const char* text) {
+  return cidr::parse(text);
+}
 
 TEST(cidr, ranges_of_both_families) {
   EXPECT_TRUE(at("10.0.0.0/8").contains(at("10.200.3.4")));
@@ -20,7 +22,8 @@ TEST(cidr, ranges_of_both_families) {
   EXPECT_FALSE(at("::/0").contains(at("127.0.0.1"))) << "families never match each other";
   EXPECT_TRUE(at("127.0.0.1").contains(at("127.0.0.1")));
   EXPECT_EQ(at("2001:db8::1").address(), "2001:db8::1");
-  for (const char* bad : {"", "10.0.0.0/33", "::/129", "10.0.0/8", "10.0.0.0/", "10.0.0.0/x", "host"})
+  for (const char* bad :
+       {"", "10.0.0.0/33", "::/129", "10.0.0/8", "10.0.0.0/", "10.0.0.0/x", "host"})
     EXPECT_THROW(cidr::parse(bad), std::invalid_argument) << bad;
 }
 

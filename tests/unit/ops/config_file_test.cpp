@@ -18,7 +18,8 @@ class config_file_test : public ::testing::Test {
 
   void write(const std::string& text) { std::ofstream(path_) << text; }
   config parse(std::vector<std::string> flags) {
-    std::vector<char*> argv{const_cast<char*>("gordo"), const_cast<char*>("--config"), path_.data()};
+    std::vector<char*> argv{const_cast<char*>("gordo"), const_cast<char*>("--config"),
+                            path_.data()};
     for (std::string& f : flags) argv.push_back(f.data());
     return *parse_args(static_cast<int>(argv.size()), argv.data());
   }
@@ -34,9 +35,11 @@ class config_file_test : public ::testing::Test {
 };
 
 TEST_F(config_file_test, settings_and_mounts) {
-  write("workers = 3\nmax_lag = \"4MiB\"\nzerocopy = \"off\"\nengine = \"epoll\"\n"
-        "[[mount]]\npath = \"/a.ts\"\ninput = \"udp://239.0.0.1:1234\"\n"
-        "[[mount]]\npath = \"/b.ts\"\nloop = true\nburst = \"2s\"\non_slow = \"drop\"\nclient_limit = 7\n");
+  write(
+      "workers = 3\nmax_lag = \"4MiB\"\nzerocopy = \"off\"\nengine = \"epoll\"\n"
+      "[[mount]]\npath = \"/a.ts\"\ninput = \"udp://239.0.0.1:1234\"\n"
+      "[[mount]]\npath = \"/b.ts\"\nloop = true\nburst = \"2s\"\non_slow = \"drop\"\nclient_limit "
+      "= 7\n");
   config c = parse({});
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.zerocopy, zerocopy_mode::off);
@@ -46,7 +49,7 @@ TEST_F(config_file_test, settings_and_mounts) {
   EXPECT_EQ(c.mounts[0].input, "udp://239.0.0.1:1234");
   EXPECT_FALSE(c.mounts[0].loop);
   EXPECT_EQ(c.mounts[0].policy.max_lag.bytes, 4u << 20);  // the file's default
-  EXPECT_EQ(c.mounts[1].input, "");                        // the test pattern
+  EXPECT_EQ(c.mounts[1].input, "");                       // the test pattern
   EXPECT_TRUE(c.mounts[1].loop);
   EXPECT_EQ(c.mounts[1].policy.burst.ns, 2'000'000'000);
   EXPECT_EQ(c.mounts[1].policy.on_slow, slow_policy::drop);
@@ -67,9 +70,12 @@ TEST_F(config_file_test, errors_name_the_file_line_and_key) {
   std::string e = error("# comment\nwrokers = 2\n");
   EXPECT_NE(e.find(path_ + ":2: unknown key 'wrokers'"), std::string::npos) << e;
   e = error("workers = \"many\"\n");
-  EXPECT_NE(e.find(path_ + ":1: key 'workers': --workers 'many' is not a number"), std::string::npos) << e;
+  EXPECT_NE(e.find(path_ + ":1: key 'workers': --workers 'many' is not a number"),
+            std::string::npos)
+      << e;
   e = error("workers = [1, 2]\n");
-  EXPECT_NE(e.find(path_ + ":1: key 'workers' must be a string or a number"), std::string::npos) << e;
+  EXPECT_NE(e.find(path_ + ":1: key 'workers' must be a string or a number"), std::string::npos)
+      << e;
   e = error("input = \"x.ts\"\n");
   EXPECT_NE(e.find("belongs in a [[mount]] table"), std::string::npos) << e;
   e = error("\n[[mount]]\npath = \"/a\"\nloop = \"yes\"\n");
@@ -116,7 +122,8 @@ TEST_F(config_file_test, only_a_regular_file_is_read) {
 }
 
 TEST(mount_flags, repeated_mounts_with_sources) {
-  std::vector<std::string> args{"gordo", "--mount", "/a=udp://x:1", "--mount=/b", "--input", "f.ts", "--loop"};
+  std::vector<std::string> args{"gordo",   "--mount", "/a=udp://x:1", "--mount=/b",
+                                "--input", "f.ts",    "--loop"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   config c = *parse_args(static_cast<int>(argv.size()), argv.data());

@@ -50,11 +50,34 @@ TEST(parse_cpu_list, ranges_and_singles) {
 }
 
 TEST(parse_args, engine_flags) {
-  config c = parse({"--workers", "3", "--cpus", "1-2", "--burst", "2s", "--max-lag", "4MiB",
-                    "--on-slow", "drop", "--client-limit", "10", "--mount-client-limit", "5",
-                    "--bandwidth-limit", "100", "--redirect-on-overflow", "http://b/live.ts",
-                    "--zerocopy", "off", "--sndbuf", "65536", "--chunk-size", "64KiB",
-                    "--chunk-duration", "250ms", "--engine", "epoll"});
+  config c = parse({"--workers",
+                    "3",
+                    "--cpus",
+                    "1-2",
+                    "--burst",
+                    "2s",
+                    "--max-lag",
+                    "4MiB",
+                    "--on-slow",
+                    "drop",
+                    "--client-limit",
+                    "10",
+                    "--mount-client-limit",
+                    "5",
+                    "--bandwidth-limit",
+                    "100",
+                    "--redirect-on-overflow",
+                    "http://b/live.ts",
+                    "--zerocopy",
+                    "off",
+                    "--sndbuf",
+                    "65536",
+                    "--chunk-size",
+                    "64KiB",
+                    "--chunk-duration",
+                    "250ms",
+                    "--engine",
+                    "epoll"});
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.cpus, (std::vector<int>{1, 2}));
   EXPECT_EQ(c.policy.burst.ns, 2'000'000'000);
@@ -84,8 +107,9 @@ TEST(parse_args, a_number_out_of_range_says_the_range) {
 }
 
 TEST(parse_args, push_mounts_share_their_source) {
-  config c = parse({"--mount", "/live.ts=push", "--mount", "/live.flv=push:/live.ts", "--mount", "/b.ts=x.ts",
-                    "--mount", "/b.flv=x.ts", "--source-password", "pw", "--lost-timeout", "5s"});
+  config c = parse({"--mount", "/live.ts=push", "--mount", "/live.flv=push:/live.ts", "--mount",
+                    "/b.ts=x.ts", "--mount", "/b.flv=x.ts", "--source-password", "pw",
+                    "--lost-timeout", "5s"});
   ASSERT_EQ(c.mounts.size(), 4u);
   EXPECT_EQ(c.mounts[0].push_path(), "/live.ts");
   EXPECT_EQ(c.mounts[1].push_path(), "/live.ts");
@@ -141,7 +165,8 @@ TEST(parse_args, access_rules) {
 TEST(parse_args, source_password_from_the_environment) {
   setenv("GORDO_SOURCE_PASSWORD", "from-env", 1);
   EXPECT_EQ(parse({"--mount", "/a.ts=push"}).mounts[0].password, "from-env");
-  EXPECT_EQ(parse({"--mount", "/a.ts=push", "--source-password", "flag"}).mounts[0].password, "flag");
+  EXPECT_EQ(parse({"--mount", "/a.ts=push", "--source-password", "flag"}).mounts[0].password,
+            "flag");
   unsetenv("GORDO_SOURCE_PASSWORD");
   EXPECT_EQ(parse({"--mount", "/a.ts=push"}).mounts[0].password, "");
 }

@@ -38,7 +38,7 @@ TEST(client, sent_slices_release_their_chunks) {
     ASSERT_TRUE(b.append(std::as_bytes(std::span("abcdef", 6))));
     chunk_ref chunk = b.seal();
     ASSERT_TRUE(c.queue(chunk.data(), chunk.size(), chunk.share()));
-  }  // the builder and the original reference are gone
+  }                                  // the builder and the original reference are gone
   EXPECT_EQ(pool.slabs_free(), 0u);  // the client's reference keeps the slab
   c.consume(3);
   EXPECT_EQ(pool.slabs_free(), 0u);  // half sent: still needed
