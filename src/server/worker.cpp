@@ -69,6 +69,11 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
   }
 }
 
+const zerocopy_counters& worker::zerocopy_stats() const {
+  static const zerocopy_counters none;  // before start(): no loop yet
+  return loop_ ? loop_->zerocopy_stats() : none;
+}
+
 void worker::stop() {
   if (!thread_.joinable()) return;
   stop_.store(true);

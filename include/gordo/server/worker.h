@@ -73,13 +73,12 @@ class worker {
   void retire_mount(uint32_t slot);
 
   const worker_counters& counters() const { return counters_; }
-  // The loop's figures: only once start() has returned.
-  const zerocopy_counters& zerocopy_stats() const { return loop_->zerocopy_stats(); }
+  const zerocopy_counters& zerocopy_stats() const;
   mount_counts mount_stats(uint32_t slot) const;
   int cpu() const { return opts_.cpu; }
   const char* engine() const { return to_string(opts_.engine); }
-  const std::string& uring_mode() const { return loop_->mode(); }  // empty with epoll
-  unsigned cq_overflows() const { return loop_->overflows(); }
+  std::string uring_mode() const { return loop_ ? loop_->mode() : std::string(); }  // empty with epoll
+  unsigned cq_overflows() const { return loop_ ? loop_->overflows() : 0; }
 
  private:
   struct view : mount_counters {  // one mount, as this worker sees it
