@@ -77,7 +77,9 @@ class worker {
   mount_counts mount_stats(uint32_t slot) const;
   int cpu() const { return opts_.cpu; }
   const char* engine() const { return to_string(opts_.engine); }
-  std::string uring_mode() const { return loop_ ? loop_->mode() : std::string(); }  // empty with epoll
+  std::string uring_mode() const {
+    return loop_ ? loop_->mode() : std::string();
+  }  // empty with epoll
   unsigned cq_overflows() const { return loop_ ? loop_->overflows() : 0; }
 
  private:
