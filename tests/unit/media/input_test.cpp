@@ -13,26 +13,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gordo/media/test_pattern.h"
 #include "gordo/net/listener.h"
+#include "unit/small_pattern.h"
 
 namespace gordo {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::shared_ptr<const std::vector<uint8_t>> pattern() {
-  static auto bytes = [] {
-    test_pattern_options o;
-    o.width = 160;
-    o.height = 120;
-    o.fps = 10;
-    o.seconds = 1;
-    o.video_bitrate = 200'000;
-    return std::make_shared<const std::vector<uint8_t>>(encode_test_pattern(o));
-  }();
-  return bytes;
-}
 
 // The pattern's tracks, as the demuxer found them.
 void expect_pattern_tracks(const input& in) {
@@ -75,7 +62,7 @@ struct temp_dir {
 
 TEST(source_spec, files_and_memory_are_paced_network_and_pushes_are_not) {
   source_spec s;
-  s.memory = pattern();
+  s.memory = small_pattern();
   EXPECT_TRUE(s.needs_pacing());
   s = {};
   s.url = "/srv/media/film.ts";
@@ -94,7 +81,7 @@ TEST(source_spec, files_and_memory_are_paced_network_and_pushes_are_not) {
 
 TEST(input, opens_bytes_in_memory) {
   source_spec spec;
-  spec.memory = pattern();
+  spec.memory = small_pattern();
   spec.label = "pattern";
   std::string error;
   auto in = input::open(spec, AVIOInterruptCB{}, error);
@@ -114,7 +101,7 @@ TEST(input, opens_bytes_in_memory) {
 TEST(input, opens_a_file_and_says_what_is_wrong_with_one_it_cannot) {
   temp_dir dir;
   source_spec spec;
-  spec.url = dir.write("pattern.ts", pattern()->data(), pattern()->size());
+  spec.url = dir.write("pattern.ts", small_pattern()->data(), small_pattern()->size());
   spec.label = "pattern.ts";
   std::string error;
   auto in = input::open(spec, AVIOInterruptCB{}, error);
@@ -134,7 +121,7 @@ TEST(input, opens_a_file_and_says_what_is_wrong_with_one_it_cannot) {
 }
 
 TEST(input, reads_through_a_function_in_any_sizes) {
-  auto bytes = pattern();
+  auto bytes = small_pattern();
   size_t pos = 0, calls = 0;
   // A push arrives in whatever pieces the network gives: here 1000 bytes at most.
   auto read = [&](uint8_t* out, int size) -> int {

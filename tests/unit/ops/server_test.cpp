@@ -16,7 +16,7 @@
 #include <future>
 #include <thread>
 
-#include "gordo/media/test_pattern.h"
+#include "unit/small_pattern.h"
 
 namespace gordo {
 namespace {
@@ -153,13 +153,7 @@ struct temp_dir {
 };
 
 TEST(server, mounts_of_one_file_go_live_and_end_with_it) {
-  test_pattern_options o;
-  o.width = 160;
-  o.height = 120;
-  o.fps = 10;
-  o.seconds = 1;
-  o.video_bitrate = 200'000;
-  std::vector<uint8_t> bytes = encode_test_pattern(o);
+  const std::vector<uint8_t>& bytes = *small_pattern();
   temp_dir dir;
   std::string file = (dir.path / "pattern.ts").string();
   // Its first 0.4 s or so (whole TS packets), as it is paced to real time.

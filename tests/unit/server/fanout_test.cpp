@@ -137,7 +137,9 @@ TEST_F(fanout_test, a_new_header_finishes_viewers_unless_it_travels_in_band) {
 TEST_F(fanout_test, icy_viewers_get_a_metadata_block_every_metaint_bytes) {
   std::string audio(icy_metaint + 100, 'a');
   push(1, audio, chunk_keyframe);
-  icy_ = make(std::string("\x01StreamTitle='x';\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 33));
+  std::string block = "\x02StreamTitle='x';";  // a length byte (2: 32 bytes follow), padded
+  block.resize(33, '\0');
+  icy_ = make(block);
   icy_gen_ = 1;
   client c(-1);
   c.icy = true;
@@ -146,7 +148,7 @@ TEST_F(fanout_test, icy_viewers_get_a_metadata_block_every_metaint_bytes) {
   std::string got = sent(c);
   ASSERT_EQ(got.size(), audio.size() + 33);
   EXPECT_EQ(got.substr(0, icy_metaint), audio.substr(0, icy_metaint));
-  EXPECT_EQ(got[icy_metaint], '\x01') << "the title, which changed";
+  EXPECT_EQ(got.substr(icy_metaint, 33), block) << "the title, which changed";
   EXPECT_EQ(got.substr(icy_metaint + 33), std::string(100, 'a'));
   push(2, std::string(icy_metaint, 'b'), 0);
   fill(c);

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "gordo/media/test_pattern.h"
+#include "unit/small_pattern.h"
 
 namespace gordo {
 namespace {
@@ -71,14 +71,8 @@ bool publishes_past(const stream& s, uint64_t than) {
 }
 
 TEST(mount, a_removed_mount_leaves_its_shared_source_feeding_the_others) {
-  test_pattern_options o;
-  o.width = 160;
-  o.height = 120;
-  o.fps = 10;
-  o.seconds = 1;
-  o.video_bitrate = 200'000;
   source_spec spec;
-  spec.memory = std::make_shared<const std::vector<uint8_t>>(encode_test_pattern(o));
+  spec.memory = small_pattern();
   spec.label = "pattern";
   spec.loop = true;
   auto feed = std::make_shared<source>(spec, std::chrono::seconds(30));
