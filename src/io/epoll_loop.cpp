@@ -100,12 +100,18 @@ bool epoll_loop::attempt(int fd, op& o) {
       break;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+  finish(o, n < 0 ? -errno : static_cast<int>(n));
+  return true;
+}
+
+// The operation is over: its completion (a zero-copy send's notification with it: the
+// syscall has copied the data), and the slot is free.
+void epoll_loop::finish(op& o, int res) {
   uint64_t user_data = o.user_data;
   bool zc = o.zc;
   o = {};
-  done(user_data, n < 0 ? -errno : static_cast<int>(n), zc ? completion::more : 0);
+  done(user_data, res, zc ? completion::more : 0);
   if (zc) done(user_data, 0, completion::notif);
-  return true;
 }
 
 // Registered once per fd, edge-triggered for both directions: a socket costs no
@@ -123,12 +129,7 @@ void epoll_loop::watch(int fd) {
   }
   int err = -errno;  // (ENOMEM, ENOSPC: max_user_watches) the operations fail, not hang
   for (op* o : {&s.in, &s.out}) {
-    if (o->what == kind::none) continue;
-    uint64_t user_data = o->user_data;
-    bool zc = o->zc;
-    *o = {};
-    done(user_data, err, zc ? completion::more : 0);
-    if (zc) done(user_data, 0, completion::notif);
+    if (o->what != kind::none) finish(*o, err);
   }
 }
 
@@ -142,10 +143,7 @@ void epoll_loop::cancel(int fd, uint64_t target, uint64_t user_data) {
   fd_ops& s = slot(fd);
   for (op* o : {&s.in, &s.out}) {
     if (o->what == kind::none || o->user_data != target) continue;
-    bool zc = o->zc;
-    *o = {};
-    done(target, -ECANCELED, zc ? completion::more : 0);
-    if (zc) done(target, 0, completion::notif);
+    finish(*o, -ECANCELED);
     done(user_data, 0);
     return;
   }
@@ -209,8 +207,7 @@ void epoll_loop::expire(clock::time_point now) {
     }
     op& o = slot(t.fd).in;
     if (o.what == kind::none || o.gen != t.gen) continue;  // it completed in time
-    o = {};
-    done(t.user_data, -ECANCELED);
+    finish(o, -ECANCELED);
   }
 }
 

@@ -104,11 +104,11 @@ server::server(const config& cfg, reread_fn reread)
   if (!cfg.access_log.empty()) log_ = std::make_unique<access_log>(cfg.access_log);
   address at = cfg.listen;
   unsigned n = worker_count(cfg);
-  bool epoll = cfg.engine == engine_choice::epoll;
+  io_engine engine = cfg.engine == engine_choice::epoll ? io_engine::epoll : io_engine::uring;
   if (cfg.engine == engine_choice::automatic) {
     if (int err = uring_probe(); err < 0) {
       spdlog::warn("{}; serving with epoll instead", uring_error_text(err));
-      epoll = true;
+      engine = io_engine::epoll;
     }
   }
   for (unsigned i = 0; i < n; ++i) {
@@ -117,7 +117,7 @@ server::server(const config& cfg, reread_fn reread)
     wopts.header_timeout_s = cfg.header_timeout_s;
     wopts.write_timeout_s = cfg.write_timeout_s;
     wopts.zerocopy = cfg.zerocopy;
-    wopts.engine = epoll ? io_engine::epoll : io_engine::uring;
+    wopts.engine = engine;
     wopts.log = log_.get();
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
@@ -140,7 +140,7 @@ server::server(const config& cfg, reread_fn reread)
     throw;
   }
   spdlog::info("{} worker{} on {}{}, with {}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
-               cfg.cpus.empty() ? "" : " (pinned)", epoll ? "epoll" : "io_uring", fds);
+               cfg.cpus.empty() ? "" : " (pinned)", to_string(engine), fds);
   for (size_t i = 0; i < mounts_.size(); ++i) {
     mounts_.at(i).feed->start();
     urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +

@@ -20,8 +20,7 @@ void worker::check_lag(client* c) {
   // A viewer about to jump to a keyframe already is where the policy wants it.
   if (c->skipping || c->need_keyframe || !v.ring.behind(c->next_seq, v.policy.max_lag)) return;
   if (v.policy.on_slow == slow_policy::drop) {
-    counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
-    v.slow_drops.fetch_add(1, std::memory_order_relaxed);
+    counted_drop(v);
     return close(c);
   }
   c->skipping = true;
@@ -45,8 +44,7 @@ bool worker::fill(client* c) {
       counted_skip(v);
       return true;
     case fill_result::drop:
-      counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
-      v.slow_drops.fetch_add(1, std::memory_order_relaxed);
+      counted_drop(v);
       return false;
   }
   return true;
@@ -55,6 +53,11 @@ bool worker::fill(client* c) {
 void worker::counted_skip(view& v) {
   counters_.resyncs.fetch_add(1, std::memory_order_relaxed);
   v.resyncs.fetch_add(1, std::memory_order_relaxed);
+}
+
+void worker::counted_drop(view& v) {
+  counters_.slow_drops.fetch_add(1, std::memory_order_relaxed);
+  v.slow_drops.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Starts the next send of a client with no send in flight, or parks or closes it.

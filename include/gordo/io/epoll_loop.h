@@ -81,6 +81,7 @@ class epoll_loop final : public io_loop {
   fd_ops& slot(int fd);
   void start(int fd, op& o);
   bool attempt(int fd, op& o);  // false: would block
+  void finish(op& o, int res);
   void watch(int fd);
   void accept_ready();
   void expire(clock::time_point now);

@@ -160,7 +160,8 @@ class worker {
   void on_send_zc(zc_hold* h, int res, uint32_t flags);
   void on_cancel(client* c);
   void check_lag(client* c);
-  void counted_skip(view& v);
+  void counted_skip(view& v);  // a slow viewer moved to the newest keyframe, counted
+  void counted_drop(view& v);  // a slow viewer disconnected, counted
 
   unsigned id_;
   listener sock_;
