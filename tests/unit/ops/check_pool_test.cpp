@@ -16,11 +16,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Waits (up to a generous deadline) until the pool's fd is readable, then takes.
+// Waits (up to a generous deadline) for results: the fd readable, then a take. The fd may
+// be readable with nothing to take (a result's wake-up that an earlier take() already
+// collected), as the admin loop also sees; then it waits again.
 std::vector<check_pool::result> wait_take(check_pool& pool) {
-  pollfd p{.fd = pool.fd(), .events = POLLIN, .revents = 0};
-  EXPECT_EQ(poll(&p, 1, 10000), 1);
-  return pool.take();
+  auto until = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    pollfd p{.fd = pool.fd(), .events = POLLIN, .revents = 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) != 1) {
+      ADD_FAILURE() << "no result within 10 s";
+      return {};
+    }
+    if (auto r = pool.take(); !r.empty()) return r;
+  }
 }
 
 TEST(check_pool, checks_run_on_the_pools_threads_and_report_through_the_fd) {
