@@ -114,8 +114,11 @@ class Push(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
+        # What an encoder loops is long enough that no seam of ffmpeg's -stream_loop falls in a
+        # capture that is decoded (with -c copy its timestamps repeat at the seam, before gordo).
         cls.small = make_media(os.path.join(cls.tmp.name, "small.ts"), seconds=4, fmt_args=("-f", "mpegts"))
-        cls.large = make_media(os.path.join(cls.tmp.name, "large.ts"), seconds=4, size="640x360",
+        cls.live = make_media(os.path.join(cls.tmp.name, "live.ts"), seconds=20, fmt_args=("-f", "mpegts"))
+        cls.large = make_media(os.path.join(cls.tmp.name, "large.ts"), seconds=20, size="640x360",
                                fmt_args=("-f", "mpegts"))
 
     @classmethod
@@ -132,7 +135,7 @@ class Push(unittest.TestCase):
             self.assertEqual(status, 503, "no encoder yet")
             self.assertEqual(headers["retry-after"], "5")
             self.assertEqual(state(g, "/live.ts"), "waiting")
-            encoder = put(g.port, self.small)
+            encoder = put(g.port, self.live)
             try:
                 self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
                 self.assertEqual(state(g, "/live.flv"), "live")
@@ -322,7 +325,7 @@ class Push(unittest.TestCase):
 
     def test_a_source_with_other_tracks_closes_viewers_that_need_a_new_header(self):
         with self.gordo() as g:
-            encoder = put(g.port, self.small)
+            encoder = put(g.port, self.live)
             try:
                 self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
                 time.sleep(1)
