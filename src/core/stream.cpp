@@ -36,11 +36,11 @@ constexpr int64_t rate_window_ns = 2'000'000'000;
 }  // namespace
 
 void stream::send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq,
-                  int64_t now_ns) {
+                  int64_t now_ns, const hls_stamp& hls) {
   for (size_t i = 0; i < feeds_.size(); ++i) {
     // A full feed means that worker has not run for a whole feed's worth of chunks. The
     // chunk is lost for it only; its ring sees the gap and its viewers resync.
-    if (!feeds_[i]->push(feed_item{kind, flags, seq, pos_, now_ns, ref.share()}))
+    if (!feeds_[i]->push(feed_item{kind, flags, seq, pos_, now_ns, ref.share(), hls}))
       overflows_.fetch_add(1, std::memory_order_relaxed);
     if (wakers_[i]) wakers_[i]->wake();
   }
@@ -54,10 +54,10 @@ void stream::set_metadata(chunk_ref block) {
   send(feed_item::metadata, block, 0, 0, monotonic_ns());
 }
 
-void stream::publish(chunk_ref chunk, uint32_t flags) {
+void stream::publish(chunk_ref chunk, uint32_t flags, const hls_stamp& hls) {
   int64_t now = monotonic_ns();
   uint64_t seq = next_seq_.load(std::memory_order_relaxed);
-  send(feed_item::chunk, chunk, flags, seq, now);
+  send(feed_item::chunk, chunk, flags, seq, now, hls);
   pos_ += chunk.size();
   measure(chunk.size(), now);
   if (flags & chunk_keyframe) {

@@ -9,10 +9,18 @@ namespace gordo {
 canned_response make_canned(int status, std::string_view body, std::string_view extra_headers,
                             std::string_view connection, std::string_view content_type) {
   canned_response r;
-  r.text = http_response(status, content_type, body, extra_headers, connection);
+  r.text = http_response(status, status == 204 ? std::string_view() : content_type, body,
+                         extra_headers, connection);
   r.status = status;
   r.head_bytes = static_cast<uint32_t>(r.text.find("\r\n\r\n") + 4);
   return r;
+}
+
+std::string cors_headers(std::string_view origin) {
+  if (origin.empty()) return {};
+  std::string lines = fmt::format("Access-Control-Allow-Origin: {}\r\n", origin);
+  if (origin != "*") lines += "Vary: Origin\r\n";
+  return lines;
 }
 
 answer answer_for(http_parse refused) {
@@ -36,7 +44,7 @@ answer answer_for(http_parse refused) {
 }
 
 answer_table::answer_table(uint32_t keep_alive_s, unsigned max_requests,
-                           const std::string& redirect) {
+                           const std::string& redirect, const std::string& cors) {
   struct spec {
     answer what;
     int status;
@@ -77,15 +85,22 @@ answer_table::answer_table(uint32_t keep_alive_s, unsigned max_requests,
       {answer::token_expired, 403, "this link has expired"},
       {answer::bad_host, 400, std::string(http_parse_error(http_parse::bad_host))},
       {answer::bad_length, 400, std::string(http_parse_error(http_parse::bad_length))},
+      {answer::preflight, 204, "",
+       "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+       "Access-Control-Allow-Headers: Range, Icy-MetaData\r\nAccess-Control-Max-Age: 86400\r\n"},
+      {answer::no_segment, 404, "no such segment: it is not in the playlist's window"},
+      {answer::hls_too_far, 400, "_HLS_msn is more than two segments ahead of the playlist"},
+      {answer::hls_too_late, 503, "what was asked for did not come within three target durations",
+       "Retry-After: 1\r\n"},
   };
   static_assert(std::size(specs) == static_cast<size_t>(answer::count));
   std::string keep_alive =
       fmt::format("Keep-Alive: timeout={}, max={}\r\n", keep_alive_s, max_requests);
   for (const spec& s : specs) {
     auto i = static_cast<size_t>(s.what);
-    std::string body = s.body + "\n";
-    closing_[i] = make_canned(s.status, body, s.extra, "close", s.type);
-    kept_[i] = make_canned(s.status, body, s.extra + keep_alive, "keep-alive", s.type);
+    std::string body = s.status == 204 ? "" : s.body + "\n";
+    closing_[i] = make_canned(s.status, body, s.extra + cors, "close", s.type);
+    kept_[i] = make_canned(s.status, body, s.extra + cors + keep_alive, "keep-alive", s.type);
   }
 }
 

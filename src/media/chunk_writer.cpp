@@ -99,7 +99,9 @@ void chunk_writer::flush() {
   }
   if ((flags & chunk_keyframe) && header_source_ == header_source::ts_psi)
     ts::lead_with_psi(builder_.pending_bytes());
-  out_.publish(builder_.seal(), flags);
+  if (part_starts_) flags |= chunk_part;
+  part_starts_ = false;
+  out_.publish(builder_.seal(), flags, stamp_);
 }
 
 void chunk_writer::publish_metadata(std::string_view block) {

@@ -68,13 +68,22 @@ constexpr entry make(std::string_view extension, std::string_view muxer,
 // chunk's worth of time has passed. The header (EBML, Info, Tracks) is the muxer's.
 constexpr std::string_view mkv_live =
     "live=1:cluster_time_limit=3600000:cluster_size_limit=1073741824";
+// Fragmented MP4 for HLS (CMAF): a fragment wherever the remuxer flushes, which it does at
+// every part and keyframe.
+constexpr std::string_view mp4_hls = "movflags=frag_custom+empty_moov+default_base_moof+cmaf";
+entry with_hls(entry e, std::string_view segment_extension, std::string_view hls_options) {
+  e.format.segment_extension = segment_extension;
+  e.format.hls_options = hls_options;
+  return e;
+}
 const entry formats[] = {
     make<flv_codecs>(".flv", "flv", "video/x-flv", "flvflags=no_duration_filesize",
                      header_source::muxer, false, false, false),
     // Fragmented: the init segment is the header, every fragment starts at a keyframe.
-    make<mp4_codecs>(".mp4", "mp4", "video/mp4",
-                     "movflags=frag_keyframe+empty_moov+default_base_moof", header_source::muxer,
-                     false, false, false),
+    with_hls(make<mp4_codecs>(".mp4", "mp4", "video/mp4",
+                              "movflags=frag_keyframe+empty_moov+default_base_moof",
+                              header_source::muxer, false, false, false),
+             ".m4s", mp4_hls),
     make<webm_codecs>(".webm", "webm", "video/webm", mkv_live, header_source::muxer, true, false,
                       false, true),
     make<mkv_codecs>(".mkv", "matroska", "video/x-matroska", mkv_live, header_source::muxer, true,
@@ -89,8 +98,9 @@ const entry formats[] = {
     make<ogg_codecs>(".opus", "ogg", "audio/ogg", "page_duration=100000", header_source::muxer,
                      true, true, false),
 };
-const entry mpegts = make<mpegts_codecs>(".ts", "mpegts", "video/mp2t", "", header_source::ts_psi,
-                                         true, false, true);
+const entry mpegts = with_hls(make<mpegts_codecs>(".ts", "mpegts", "video/mp2t", "",
+                                                  header_source::ts_psi, true, false, true),
+                              ".ts", "");
 
 const entry& entry_for(const output_format& f) {
   for (const entry& e : formats)

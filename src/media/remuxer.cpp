@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gordo/media/codec_string.h"
 #include "gordo/net/icy.h"
 
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 
 namespace gordo {
@@ -17,6 +19,7 @@ source_layout layout_of(const AVFormatContext* ic) {
     t.par.reset(avcodec_parameters_alloc());
     if (!t.par || avcodec_parameters_copy(t.par.get(), s->codecpar) < 0) throw std::bad_alloc();
     t.time_base = s->time_base;
+    t.frame_rate = s->avg_frame_rate;
     t.attached_pic = s->disposition & AV_DISPOSITION_ATTACHED_PIC;
     out.push_back(std::move(t));
   }
@@ -65,6 +68,17 @@ void add_aac_config(AVCodecParameters& p) {
   p.extradata_size = 2;
 }
 
+// ... and the frames keep their ADTS headers, which MP4 refuses ("Malformed AAC
+// bitstream") and Matroska and FLV would store as audio: the header goes (7 bytes, 9 with
+// a CRC), as aac_adtstoasc does. A packet is our own reference: only its view moves.
+void strip_adts(AVPacket& pkt) {
+  if (pkt.size < 7 || pkt.data[0] != 0xff || (pkt.data[1] & 0xf6) != 0xf0) return;
+  int header = (pkt.data[1] & 1) ? 7 : 9;  // protection_absent
+  if (pkt.size <= header) return;
+  pkt.data += header;
+  pkt.size -= header;
+}
+
 std::string describe(const AVCodecParameters& p) {
   std::string name = avcodec_get_name(p.codec_id);
   if (p.codec_type == AVMEDIA_TYPE_VIDEO) return fmt::format("{} {}x{}", name, p.width, p.height);
@@ -84,14 +98,18 @@ std::string describe(const source_layout& l) {
   return out;
 }
 
-remuxer::remuxer(std::string mount, stream& out, slab_pool& pool, chunk_writer_options opts)
+remuxer::remuxer(std::string mount, stream& out, slab_pool& pool, chunk_writer_options opts,
+                 std::optional<hls_cut_options> hls)
     : mount_(std::move(mount)),
       format_(format_for_path(mount_)),
+      mux_options_(hls && !format_.hls_options.empty() ? format_.hls_options : format_.options),
+      holds_packets_(format_.holds_packets || (hls && !format_.hls_options.empty())),
       out_(out),
       writer_(out, pool, format_.header, opts),
       pkt_(av_packet_alloc()),
       opts_(opts) {
   if (!pkt_) throw std::bad_alloc();
+  if (hls) cutter_.emplace(*hls);
 }
 
 remuxer::~remuxer() = default;
@@ -100,9 +118,11 @@ void remuxer::open(const source_layout& in, const std::string& source_label) {
   if (mux_) {
     drain();
     writer_.restart();
+    if (cutter_) cutter_->restart();  // a discontinuity: a new segment from the next keyframe
   }
   mux_.reset();
   stream_map_.clear();
+  strip_adts_.clear();
   in_tb_.clear();
   video_out_ = -1;
   need_keyframe_ = true;
@@ -135,9 +155,10 @@ void remuxer::open(const source_layout& in, const std::string& source_label) {
     if (!os || avcodec_parameters_copy(os->codecpar, t.par.get()) < 0) throw std::bad_alloc();
     os->codecpar->codec_tag = 0;
     os->time_base = t.time_base;
-    if (os->codecpar->codec_id == AV_CODEC_ID_AAC && os->codecpar->extradata_size == 0 &&
-        format_.muxer != "mpegts" && format_.muxer != "adts")
+    bool raw_aac = format_.muxer != "mpegts" && format_.muxer != "adts";
+    if (os->codecpar->codec_id == AV_CODEC_ID_AAC && os->codecpar->extradata_size == 0 && raw_aac)
       add_aac_config(*os->codecpar);
+    strip_adts_.push_back(os->codecpar->codec_id == AV_CODEC_ID_AAC && raw_aac);
     if (type == AVMEDIA_TYPE_VIDEO && video_out_ < 0) video_out_ = os->index;
     stream_map_.push_back(os->index);
   }
@@ -150,13 +171,14 @@ void remuxer::open(const source_layout& in, const std::string& source_label) {
   oc->pb = writer_.make_avio();
   if (!oc->pb) throw std::bad_alloc();
   AVDictionary* mux_opts = nullptr;
-  av_dict_parse_string(&mux_opts, std::string(format_.options).c_str(), "=", ":", 0);
+  av_dict_parse_string(&mux_opts, mux_options_.c_str(), "=", ":", 0);
   err = avformat_write_header(oc, &mux_opts);
   av_dict_free(&mux_opts);
   if (err < 0)
     throw std::runtime_error(mount_ + ": cannot remux " + source_label + " (" + describe(in) +
                              ") to " + name + ": " + av::error_text(err));
   mux_ = std::move(mux);
+  variant_.store(std::make_shared<const hls_variant>(variant_of(in, stream_map_)));
   if (opened_before_) spdlog::info("{}: new stream header ({})", mount_, describe(in));
   opened_before_ = true;
 }
@@ -188,13 +210,15 @@ void remuxer::write(const AVPacket* in) {
   last_dts_[out_index] = pkt->dts;
   pkt->stream_index = out_index;
   pkt->pos = -1;
+  if (strip_adts_[static_cast<size_t>(out_index)]) strip_adts(*pkt);
 
   // MPEG-TS and Matroska mark no sync points themselves: mark each video keyframe so that
   // it starts a new chunk (for Matroska, after ending the cluster before it, so that the
   // keyframe starts the next). FLV and fragmented MP4 mark their own, where their framing
   // allows. Audio-only streams can start anywhere: every chunk is a start.
   auto now = chunk_writer::clock::now();
-  if (key && format_.holds_packets) end_cluster(now);
+  if (cutter_) cut(out_index, key, dts_us, now);
+  if (key && holds_packets_) end_cluster(now);
   if (key && format_.mark_keyframes)
     avio_write_marker(mux_->pb, AV_NOPTS_VALUE, AVIO_DATA_MARKER_SYNC_POINT);
   int err = av_write_frame(mux_.get(), pkt);
@@ -203,7 +227,7 @@ void remuxer::write(const AVPacket* in) {
     spdlog::warn("{}: muxer rejected a packet: {}", mount_, av::error_text(err));
     return;
   }
-  if (format_.holds_packets && now - flushed_at_ >= opts_.max_delay) end_cluster(now);
+  if (holds_packets_ && now - flushed_at_ >= opts_.max_delay) end_cluster(now);
   avio_flush(mux_->pb);  // so that every chunk ends on a packet boundary
   writer_.tick(now);
 }
@@ -214,13 +238,27 @@ void remuxer::end_cluster(chunk_writer::clock::time_point now) {
   flushed_at_ = now;
 }
 
+// HLS: when this packet starts a segment or a part, what the muxer holds goes out first
+// (MPEG-TS's buffered audio, MP4's fragment), so that the part ends on its last packet.
+void remuxer::cut(int out_index, bool key, int64_t dts_us, chunk_writer::clock::time_point now) {
+  bool audio_only = video_out_ < 0;
+  bool reference = audio_only ? out_index == 0 : out_index == video_out_;
+  if (cutter_->before(dts_us, audio_only || key, reference) == hls_cutter::cut::none) return;
+  end_cluster(now);
+  avio_flush(mux_->pb);
+  timespec wall{};
+  clock_gettime(CLOCK_REALTIME, &wall);
+  writer_.begin_part({cutter_->msn(), cutter_->part(), dts_us,
+                      int64_t{wall.tv_sec} * 1000 + wall.tv_nsec / 1'000'000});
+}
+
 void remuxer::set_title(std::string_view title) {
   writer_.publish_metadata(icy_block(title));
 }
 
 // Whatever the muxer holds goes out.
 void remuxer::drain() {
-  if (format_.holds_packets) end_cluster(chunk_writer::clock::now());
+  if (holds_packets_) end_cluster(chunk_writer::clock::now());
   avio_flush(mux_->pb);
 }
 

@@ -12,6 +12,8 @@ std::string_view http_reason(int status) {
       return "Continue";
     case 200:
       return "OK";
+    case 204:
+      return "No Content";
     case 302:
       return "Found";
     case 400:
@@ -53,6 +55,10 @@ std::string_view http_reason(int status) {
 
 std::string http_response(int status, std::string_view content_type, std::string_view body,
                           std::string_view extra_headers, std::string_view connection) {
+  if (status == 204)  // no body, so neither a type nor a length (RFC 9110 §8.6)
+    return fmt::format("HTTP/1.1 204 No Content\r\nServer: gordo/" GORDO_VERSION
+                       "\r\nConnection: {}\r\n{}\r\n",
+                       connection, extra_headers);
   return fmt::format("HTTP/1.1 {} {}\r\nServer: gordo/" GORDO_VERSION
                      "\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
                      "Cache-Control: no-cache\r\nConnection: {}\r\n{}\r\n{}",

@@ -1,5 +1,7 @@
 #include "gordo/ops/config.h"
 
+#include "gordo/media/formats.h"
+
 #include <cxxopts.hpp>
 
 #include <fmt/format.h>
@@ -102,6 +104,16 @@ cxxopts::Options options() {
         "(bcrypt: htpasswd -B; SHA-crypt; yescrypt)", cxxopts::value<std::string>())
     ("source-htpasswd", "Encoders push as a user of this htpasswd file (instead of the source "
         "password)", cxxopts::value<std::string>())
+    ("hls", "Also offer the mount as HLS (MPEG-TS and fragmented MP4 mounts): /live.ts at "
+        "/live.m3u8, its segments and parts under /live.ts/")
+    ("hls-segment", "HLS: a segment ends at the first keyframe after this long",
+        cxxopts::value<std::string>()->default_value("2s"))
+    ("hls-part", "Low-latency HLS part target, 200ms to 1s; 0: classic HLS (no parts)",
+        cxxopts::value<std::string>()->default_value("333ms"))
+    ("hls-window", "HLS: segments a playlist lists (older ones are gone: 404), 6 to 1000",
+        cxxopts::value<std::string>()->default_value("6"))
+    ("cors-origin", "Access-Control-Allow-Origin on viewer answers, so players on other sites "
+        "can fetch streams: an origin, * or off", cxxopts::value<std::string>()->default_value("*"))
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
         cxxopts::value<std::string>()->default_value("10"))
     ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
@@ -250,6 +262,10 @@ config from_args(const cxxopts::ParseResult& args) {
   else
     throw config_error("--engine '" + engine + "' must be auto, uring or epoll");
   c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
+  c.cors_origin = args["cors-origin"].as<std::string>();
+  if (c.cors_origin == "off") c.cors_origin.clear();
+  if (c.cors_origin.find_first_of("\r\n") != std::string::npos)
+    throw config_error("--cors-origin must be an origin (https://example.com), * or off");
   c.log_level = args["log-level"].as<std::string>();
   if (args.count("admin-htpasswd"))
     c.admin_users = load_users(args["admin-htpasswd"].as<std::string>());
@@ -262,6 +278,20 @@ void check_mount_path(const std::string& path) {
   if (path.size() < 2 || path.front() != '/' ||
       path.find_first_of(" ?#=\t\r\n") != std::string::npos)
     throw config_error("--mount '" + path + "' must be a path like /live.ts");
+}
+
+hls_cut_options hls_from(const cxxopts::ParseResult& args, const std::string& path) {
+  const output_format& f = format_for_path(path);
+  if (f.segment_extension.empty())
+    throw config_error("--hls: " + path + " is " + std::string(f.muxer) +
+                       "; HLS is offered for MPEG-TS (.ts) and fragmented MP4 (.mp4) mounts");
+  stream_span segment = parse_span("hls-segment", args["hls-segment"].as<std::string>());
+  if (segment.bytes || segment.ns < 1'000'000'000 || segment.ns > 30'000'000'000)
+    throw config_error("--hls-segment must be a time from 1s to 30s");
+  stream_span part = parse_span("hls-part", args["hls-part"].as<std::string>());
+  if (part.bytes || (part.ns != 0 && (part.ns < 200'000'000 || part.ns > 1'000'000'000)))
+    throw config_error("--hls-part must be a time from 200ms to 1s, or 0 (classic HLS)");
+  return {segment.ns / 1000, part.ns / 1000};
 }
 
 mount_config mount_from(const cxxopts::ParseResult& args, const std::string& path,
@@ -285,6 +315,8 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
     m.loop = false;  // --loop is for files
   }
   m.policy = from_args(args).policy;
+  if (args.count("hls")) m.hls = hls_from(args, m.path);
+  m.hls_window = number<unsigned>(args, "hls-window", 6, 1000);
   return m;
 }
 }  // namespace
@@ -300,68 +332,10 @@ std::string mount_config::source_key() const {
   return (loop ? "loop:" : "once:") + input;
 }
 
-stream_span parse_span(const std::string& flag, const std::string& text) {
-  double value = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [unit, ec] = std::from_chars(begin, end, value);
-  std::string_view suffix(unit, static_cast<size_t>(end - unit));
-  if (text.empty() || ec != std::errc() || !std::isfinite(value) || value < 0)
-    throw config_error(
-        fmt::format("--{} '{}' is not an amount like 2s, 500ms, 512KiB or 2MB", flag, text));
-  struct unit_t {
-    std::string_view name;
-    double bytes;
-    double ns;
-  };
-  constexpr unit_t units[] = {
-      {"", 1, 0},     {"B", 1, 0},         {"KB", 1e3, 0}, {"KiB", 1024, 0},
-      {"MB", 1e6, 0}, {"MiB", 1 << 20, 0}, {"s", 0, 1e9},  {"ms", 0, 1e6},
-  };
-  for (const unit_t& u : units) {
-    if (suffix != u.name) continue;
-    // Beyond 2^63 (8 EiB, 292 years) the conversion would overflow; no setting means it.
-    if (value * u.bytes >= 0x1p63 || value * u.ns >= 0x1p63)
-      throw config_error(fmt::format("--{} '{}' is far too large", flag, text));
-    stream_span span;
-    span.bytes = static_cast<uint64_t>(value * u.bytes);
-    span.ns = static_cast<int64_t>(value * u.ns);
-    return span;
-  }
-  throw config_error(fmt::format("--{} '{}': unknown unit '{}' (use s, ms, B, KB, KiB, MB or MiB)",
-                                 flag, text, suffix));
-}
-
-std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text) {
-  std::vector<int> cpus;
-  auto bad = [&] {
-    return config_error(fmt::format("--{} '{}' is not a CPU list like 0-3,6", flag, text));
-  };
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string item =
-        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    size_t dash = item.find('-');
-    int lo = 0, hi = 0;
-    auto read = [&](std::string_view v, int& out) {
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-      if (v.empty() || ec != std::errc() || end != v.data() + v.size() || out < 0 || out > 4095)
-        throw bad();
-    };
-    if (dash == std::string::npos) {
-      read(item, lo);
-      hi = lo;
-    } else {
-      read(std::string_view(item).substr(0, dash), lo);
-      read(std::string_view(item).substr(dash + 1), hi);
-      if (hi < lo) throw bad();
-    }
-    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return cpus;
+std::string mount_config::hls_playlist() const {
+  size_t dot = path.rfind('.');
+  size_t slash = path.rfind('/');
+  return (dot != std::string::npos && dot > slash ? path.substr(0, dot) : path) + ".m3u8";
 }
 
 std::optional<config> parse_args(int argc, char** argv) {
@@ -444,6 +418,16 @@ std::optional<config> parse_args(int argc, char** argv) {
     for (size_t j = 0; j < i; ++j)
       if (c.mounts[i].path == c.mounts[j].path)
         throw config_error("mount " + c.mounts[i].path + " is given twice");
+  // Each HLS playlist names one mount, and no mount is at a playlist's path.
+  for (size_t i = 0; i < c.mounts.size(); ++i) {
+    if (!c.mounts[i].hls) continue;
+    std::string playlist = c.mounts[i].hls_playlist();
+    for (size_t j = 0; j < c.mounts.size(); ++j)
+      if (c.mounts[j].path == playlist ||
+          (j != i && c.mounts[j].hls && c.mounts[j].hls_playlist() == playlist))
+        throw config_error("--hls: " + c.mounts[i].path + "'s playlist " + playlist + " would be " +
+                           c.mounts[j].path + "'s too: rename one");
+  }
   // push:/PATH takes what encoders push to /PATH, so /PATH must be a mount they push to.
   for (const mount_config& m : c.mounts) {
     std::string push = m.push_path();

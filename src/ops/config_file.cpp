@@ -48,6 +48,11 @@ constexpr std::string_view global_keys[] = {
     "token_secret",
     "token_secret_file",
     "token_bind_ip",
+    "hls",
+    "hls_segment",
+    "hls_part",
+    "hls_window",
+    "cors_origin",
     "admin_htpasswd",
     "source_htpasswd",
 };
@@ -66,6 +71,10 @@ constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"token_secret", "--token-secret"},
     {"token_secret_file", "--token-secret-file"},
     {"token_bind_ip", "--token-bind-ip"},
+    {"hls", "--hls"},
+    {"hls_segment", "--hls-segment"},
+    {"hls_part", "--hls-part"},
+    {"hls_window", "--hls-window"},
 };
 
 std::string flag_of(std::string_view key) {
@@ -93,7 +102,7 @@ file_args config_args(const toml::table& root, const std::string& path);
 
 // Keys whose flags take no value: true sets them.
 bool is_switch(std::string_view key) {
-  return key == "loop" || key == "token_bind_ip";
+  return key == "loop" || key == "token_bind_ip" || key == "hls";
 }
 
 bool switch_on(const std::string& path, std::string_view key, const toml::node& v) {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -119,6 +120,7 @@ server::server(const config& cfg, reread_fn reread)
     wopts.zerocopy = cfg.zerocopy;
     wopts.engine = engine;
     wopts.log = log_.get();
+    wopts.cors = cors_headers(cfg.cors_origin);
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
     wakers_.push_back(&workers_.back()->waker());
@@ -157,11 +159,26 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc,
   auto m = std::make_unique<mount>();
   m->path = mc.path;
   m->content_type = std::string(format_for_path(mc.path).content_type);
-  m->response_head = http_stream_head(m->content_type);
+  std::string cors = cors_headers(cfg_.cors_origin);
+  m->response_head = http_stream_head(m->content_type, cors);
   const output_format& format = format_for_path(mc.path);
   if (format.audio_only && format.header_in_band)  // MP3 and AAC radio, as Icecast offers it
     m->icy_head =
-        http_stream_head(m->content_type, fmt::format("icy-metaint: {}\r\n", icy_metaint));
+        http_stream_head(m->content_type, fmt::format("icy-metaint: {}\r\n", icy_metaint) + cors);
+  if (mc.hls) {
+    m->hls_playlist = mc.hls_playlist();
+    m->hls_cuts = *mc.hls;
+    m->hls_window = mc.hls_window;
+    // The run: milliseconds since 1970 in base 36 (8 letters and digits until 2059).
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    auto ms =
+        static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1'000'000;
+    do {
+      m->hls_run.insert(m->hls_run.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[ms % 36]);
+      ms /= 36;
+    } while (ms);
+  }
   m->policy = mc.policy;
   m->client_limit.store(mc.policy.client_limit, std::memory_order_relaxed);
   std::vector<bool> taken(worker::max_mounts);
@@ -174,7 +191,7 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc,
   m->slot = static_cast<uint32_t>(free_slot - taken.begin());
   m->header_in_band = format_for_path(mc.path).header_in_band;
   m->out = std::make_unique<stream>(wakers_, feed_capacity);
-  m->remux = std::make_unique<remuxer>(m->path, *m->out, pool_, cfg_.chunking);
+  m->remux = std::make_unique<remuxer>(m->path, *m->out, pool_, cfg_.chunking, mc.hls);
   // Mounts with the same source share it: one demux, one muxer per mount.
   m->source_key = mc.source_key();
   for (size_t i = 0; i < mounts_.size() && !m->feed; ++i)
@@ -232,8 +249,15 @@ void server::reload() {
       const mount_config* old = nullptr;
       for (const mount_config& o : cfg_.mounts)
         if (o.path == mc.path) old = &o;
-      if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password)
+      if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password) {
+        bool same_hls =
+            old->hls.has_value() == mc.hls.has_value() && old->hls_window == mc.hls_window &&
+            (!mc.hls ||
+             (old->hls->segment_us == mc.hls->segment_us && old->hls->part_us == mc.hls->part_us));
+        if (!same_hls)
+          spdlog::warn("reload: {}: HLS settings changed; that takes a restart", mc.path);
         continue;
+      }
       if (at >= 0)
         throw std::runtime_error("mount " + mc.path +
                                  " has a new source: remove it, reload, add it back");

@@ -54,7 +54,8 @@ void worker::start(mount_table& mounts, admission& admit, const slab_pool& pool)
     views_[v->m->slot].store(v.get(), std::memory_order_release);
     owned_.push_back(std::move(v));
   }
-  answers_.emplace(opts_.header_timeout_s, http_session::max_requests, admit.redirect());
+  answers_.emplace(opts_.header_timeout_s, http_session::max_requests, admit.redirect(),
+                   opts_.cors);
   loop_ = make_loop({.engine = opts_.engine,
                      .uring_entries = opts_.uring_entries,
                      .zerocopy = opts_.zerocopy,
@@ -254,6 +255,7 @@ void worker::on_tick() {
     }
   }
   scratch_.clear();
+  expire_held();
 }
 
 void worker::close(client* c) {
@@ -275,6 +277,8 @@ void worker::release(client* c) {
     auto& parked = at(c->view).parked;
     parked.erase(std::find(parked.begin(), parked.end(), c));
   }
+  if (c->state == client::phase::held)
+    std::erase_if(at(c->view).held, [c](const view::held_request& h) { return h.c == c; });
   if (c->state == client::phase::streaming) {
     view& v = at(c->view);
     counters_.viewers.fetch_sub(1, std::memory_order_relaxed);

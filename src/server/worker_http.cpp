@@ -57,6 +57,8 @@ void worker::dispatch(client* c, const http_request& req) {
       return take_push(c, req);
     case route::metadata:
       return update_metadata(c, req, r);
+    case route::hls:
+      return serve_hls(c, req, r);
     case route::refuse:
       return reply(c, r.refused, &req);
   }
@@ -70,7 +72,7 @@ void worker::watch(client* c, const http_request& req, const route& r) {
   if (v.ended) return reply(c, answer::ended, &req);
   if (v.offline) return reply(c, answer::offline, &req);
   if (v.policy.access) {
-    if (std::optional<answer> no = check_access(c, v, req)) {
+    if (std::optional<answer> no = check_access(c, v, req, req.path)) {
       v.denied.fetch_add(1, std::memory_order_relaxed);
       return reply(c, *no, &req);
     }
@@ -106,7 +108,8 @@ void worker::watch(client* c, const http_request& req, const route& r) {
 }
 
 // The mount's --allow/--deny and signed-URL rules; what to answer when they refuse.
-std::optional<answer> worker::check_access(client* c, const view& v, const http_request& req) {
+std::optional<answer> worker::check_access(client* c, const view& v, const http_request& req,
+                                           std::string_view path) {
   const mount_access& a = *v.policy.access;
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
@@ -116,8 +119,8 @@ std::optional<answer> worker::check_access(client* c, const view& v, const http_
   if (!a.ips.permits(peer)) return answer::ip_denied;
   if (a.token_secret.empty()) return std::nullopt;
   std::string ip = a.token_binds_ip ? peer.address() : std::string();
-  switch (check_url_token(a.token_secret, req.path, req.query, ip,
-                          static_cast<int64_t>(time(nullptr)))) {
+  switch (
+      check_url_token(a.token_secret, path, req.query, ip, static_cast<int64_t>(time(nullptr)))) {
     case token_check::ok:
       return std::nullopt;
     case token_check::expired:
@@ -204,6 +207,9 @@ void worker::next_request(client* c) {
   c->since_s = now_s_;  // the header timeout counts from here
   c->bytes_sent = 0;
   c->head_bytes = 0;
+  c->head_only = false;
+  c->reply_head.reset();
+  c->reply_body.reset();
   read_request(c);
 }
 

@@ -39,15 +39,24 @@ void worker::on_wake() {
     view& v = *vp;
     // Read before draining: once ended, the drain yields every chunk there will be.
     bool ended = v.m->out->ended();
-    v.m->out->feed(id_).drain([&v](feed_item&& item) {
+    bool hls_changed = false;
+    v.m->out->feed(id_).drain([&v, &hls_changed](feed_item&& item) {
       if (item.kind == feed_item::header) {
+        if (v.hls) v.hls->set_header(item.ref);
         v.ring.set_header(std::move(item.ref));
       } else if (item.kind == feed_item::metadata) {
         v.icy_block = std::move(item.ref);
         ++v.icy_gen;
-      } else
-        v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
+      } else {
+        uint32_t size = item.ref.size();
+        bool continuous =
+            v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
+        if (!v.hls) return;
+        if (!continuous) v.hls->clear();
+        hls_changed |= v.hls->add(item.seq, item.flags, item.hls, size);
+      }
     });
+    if (v.hls && (v.hls->trim(v.ring.begin_seq()) || hls_changed)) release_held(v);
     v.ended = ended;
     v.offline = v.m->out->offline();
     v.chunks_in_ring.store(v.ring.size(), std::memory_order_relaxed);
@@ -100,6 +109,7 @@ std::unique_ptr<worker::view> worker::new_view(mount* m) {
   auto v = std::make_unique<view>(opts_.ring_chunks);
   v->m = m;
   v->policy = m->policy;
+  if (!m->hls_playlist.empty()) v->hls.emplace(m->hls_window);
   // `push:/PATH`: an encoder pushing here would become /PATH's, unasked. Built here
   // because views live as long as the worker, so the answer outlives any send of it.
   const source& feed = *m->feed;

@@ -70,13 +70,15 @@ void worker::pump(client* c) {
     return send(c);
   }
   if (c->state == client::phase::streaming && !fill(c)) return close(c);
+  if (c->state == client::phase::serving && !fill_range(c)) return close(c);
   if (c->queued() == 0) {
     // Caught up. A viewer waits for the next chunk unless none will come.
     bool wait = c->state == client::phase::streaming && !at(c->view).ended &&
                 !at(c->view).offline && !c->finished && !stopping_;
-    if (c->state == client::phase::answering && c->http.keep_alive && !stopping_) {
+    bool answered = c->state == client::phase::answering || c->state == client::phase::serving;
+    if (answered && c->http.keep_alive && !stopping_) {
       next_request(c);
-    } else if (c->state == client::phase::answering && !stopping_) {
+    } else if (answered && !stopping_) {
       linger(c);
     } else if (!wait) {
       close(c);
@@ -97,7 +99,8 @@ void worker::send(client* c) {
   ++c->inflight;
   c->sending = true;
   counters_.sends_in_flight.fetch_add(1, std::memory_order_relaxed);
-  if (c->state != client::phase::streaming || !loop_->zerocopy_for(bytes)) {
+  bool shared = c->state == client::phase::streaming || c->state == client::phase::serving;
+  if (!shared || !loop_->zerocopy_for(bytes)) {
     // A caught-up viewer has one chunk to send: SEND spares the kernel copying in a
     // msghdr and an iovec.
     if (c->queued() == 1)
@@ -106,7 +109,7 @@ void worker::send(client* c) {
       loop_->sendmsg(c->fd, c->message(), encode(c, tag_send));
     return;
   }
-  auto* h = new zc_hold{c, {}};
+  auto* h = new zc_hold{c, {}, c->reply_head, c->reply_body};
   for (size_t i = 0; i < c->queued(); ++i) h->refs[i] = c->refs[i].share();
   loop_->send_zc(c->fd, c->message(), c->queued() == 1 ? &c->refs[0] : nullptr,
                  encode(h, tag_send_zc));

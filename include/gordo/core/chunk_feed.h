@@ -11,6 +11,15 @@
 
 namespace gordo {
 
+// Where a chunk falls in its stream's HLS segmentation (media/hls_cutter.h), decided once
+// by the ingest so that every worker numbers segments and parts alike.
+struct hls_stamp {
+  uint64_t msn = 0;      // media sequence number of its segment (0: the stream is not cut)
+  uint32_t part = 0;     // its part's index in the segment
+  int64_t media_us = 0;  // media time at which its part begins
+  int64_t wall_ms = 0;   // wall-clock time (Unix ms) at which its part began
+};
+
 struct feed_item {
   enum kind_t : uint8_t { chunk, header, metadata };
   kind_t kind = chunk;
@@ -19,6 +28,7 @@ struct feed_item {
   uint64_t pos = 0;     // stream bytes published before this chunk
   int64_t time_ns = 0;  // when it was published (CLOCK_MONOTONIC)
   chunk_ref ref;
+  hls_stamp hls;
 };
 
 class chunk_feed {

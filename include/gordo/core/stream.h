@@ -25,7 +25,7 @@ class stream {
   void set_header(chunk_ref header);
   // The ICY metadata block (net/icy.h) viewers asking for it get from now on.
   void set_metadata(chunk_ref block);
-  void publish(chunk_ref chunk, uint32_t flags);
+  void publish(chunk_ref chunk, uint32_t flags, const hls_stamp& hls = {});
   // The source is gone for good: workers finish sending what they have, then close.
   void end();
   // Any thread. The source is lost (or no encoder has pushed yet): workers close caught-up
@@ -51,7 +51,7 @@ class stream {
 
  private:
   void send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, uint64_t seq,
-            int64_t now_ns);
+            int64_t now_ns, const hls_stamp& hls = {});
   void measure(uint64_t bytes, int64_t now_ns);
   void wake_all();  // every worker, to look at the stream's state
 

@@ -16,6 +16,8 @@ inline constexpr uint32_t chunk_keyframe = 1u << 0;  // starts a GOP: a viewer m
 // The first keyframe after the source came back with different tracks: it follows a new
 // header, so the chunks before it are another stream.
 inline constexpr uint32_t chunk_restart = 1u << 1;
+// The first chunk of an HLS part (hls_stamp.part 0: of a segment, which starts at a keyframe).
+inline constexpr uint32_t chunk_part = 1u << 2;
 
 // An amount of stream, in bytes or in time (whichever is non-zero; both zero: none).
 struct stream_span {

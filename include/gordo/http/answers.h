@@ -46,8 +46,15 @@ enum class answer : uint8_t {
   token_expired,
   bad_host,
   bad_length,
-  count  // of the above
+  preflight,     // OPTIONS: what a cross-origin player may ask (CORS)
+  no_segment,    // HLS: a segment or part outside the playlist's window
+  hls_too_far,   // HLS: a blocking reload more than two segments ahead
+  hls_too_late,  // HLS: what a blocking request waited for did not come in time
+  count          // of the above
 };
+
+// The CORS lines of viewer answers for `origin` ("*" or "https://site"; empty: none).
+std::string cors_headers(std::string_view origin);
 
 // The answer to a request the parser refused.
 answer answer_for(http_parse refused);
@@ -55,8 +62,10 @@ answer answer_for(http_parse refused);
 class answer_table {
  public:
   // Kept connections are told `Keep-Alive: timeout=<keep_alive_s>, max=<max_requests>`;
-  // `redirect`: where answer::redirect sends viewers (a URL), when set.
-  answer_table(uint32_t keep_alive_s, unsigned max_requests, const std::string& redirect);
+  // `redirect`: where answer::redirect sends viewers (a URL), when set; `cors`: header
+  // lines every answer carries (cors_headers()).
+  answer_table(uint32_t keep_alive_s, unsigned max_requests, const std::string& redirect,
+               const std::string& cors = {});
 
   const canned_response& get(answer a, bool keep) const {
     return (keep ? kept_ : closing_)[static_cast<size_t>(a)];

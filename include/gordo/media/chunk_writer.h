@@ -56,6 +56,13 @@ class chunk_writer {
     flush();
     restart_ = true;
   }
+  // HLS: what is pending ends a part; the next chunk starts the part `stamp` names
+  // (chunk_part), and every chunk until the next call carries `stamp`.
+  void begin_part(const hls_stamp& stamp) {
+    flush();
+    stamp_ = stamp;
+    part_starts_ = true;
+  }
 
   uint64_t bytes_written() const { return bytes_; }
   uint64_t bytes_dropped() const { return dropped_; }
@@ -75,6 +82,8 @@ class chunk_writer {
   bool next_is_keyframe_ = false;
   bool restart_ = false;
   bool all_keyframes_ = false;
+  bool part_starts_ = false;
+  hls_stamp stamp_;
   clock::time_point first_byte_at_{};
   uint64_t bytes_ = 0;
   uint64_t dropped_ = 0;

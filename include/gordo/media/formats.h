@@ -24,6 +24,10 @@ struct output_format {
   bool header_in_band;  // a viewer can follow a change of header mid-stream
   bool holds_packets;   // the muxer writes only when flushed (Matroska clusters)
   bool (*carries)(AVCodecID);
+  // HLS: the extension of its segments (empty: not offered as HLS), and the muxer options
+  // it needs then (empty: the same).
+  std::string_view segment_extension = {};
+  std::string_view hls_options = {};
 };
 
 // By the extension of `path`: .flv, .mp4 (fragmented), .webm, .mkv, .aac (ADTS), .mp3,

@@ -2,7 +2,9 @@
 // chunks for every viewer of the mount.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,7 +12,9 @@
 #include "gordo/core/stream.h"
 #include "gordo/media/av.h"
 #include "gordo/media/chunk_writer.h"
+#include "gordo/media/codec_string.h"
 #include "gordo/media/formats.h"
+#include "gordo/media/hls_cutter.h"
 
 namespace gordo {
 
@@ -18,7 +22,8 @@ namespace gordo {
 struct track {
   av::codecpar_ptr par;
   AVRational time_base{1, 1};
-  bool attached_pic = false;  // a cover image, not a video
+  AVRational frame_rate{0, 1};  // video: its average, when the source says
+  bool attached_pic = false;    // a cover image, not a video
 };
 using source_layout = std::vector<track>;
 
@@ -31,7 +36,9 @@ std::string describe(const source_layout& l);
 
 class remuxer {
  public:
-  remuxer(std::string mount, stream& out, slab_pool& pool, chunk_writer_options opts);
+  // `hls`: cut the stream into HLS segments (and parts) as it is written.
+  remuxer(std::string mount, stream& out, slab_pool& pool, chunk_writer_options opts,
+          std::optional<hls_cut_options> hls = std::nullopt);
   ~remuxer();
   remuxer(const remuxer&) = delete;
   remuxer& operator=(const remuxer&) = delete;
@@ -52,13 +59,19 @@ class remuxer {
   void end();
   stream& out() { return out_; }
   const std::string& mount() const { return mount_; }
+  bool hls() const { return cutter_.has_value(); }
+  // Of the tracks it was last opened for (any thread; nullptr before the first open).
+  std::shared_ptr<const hls_variant> variant() const { return variant_.load(); }
 
  private:
   void end_cluster(chunk_writer::clock::time_point now);
   void drain();
+  void cut(int out_index, bool key, int64_t dts_us, chunk_writer::clock::time_point now);
 
   std::string mount_;
   const output_format& format_;
+  std::string mux_options_;  // the format's, or those HLS needs of it
+  bool holds_packets_;       // the muxer writes only when flushed
   stream& out_;
   chunk_writer writer_;
   av::output_ptr mux_;
@@ -66,12 +79,15 @@ class remuxer {
   std::vector<int> stream_map_;    // track → output stream, -1 when left out
   std::vector<AVRational> in_tb_;  // track time bases
   std::vector<int64_t> last_dts_;  // per output stream, in its time base
+  std::vector<bool> strip_adts_;   // per output stream: AAC whose ADTS headers must go
   int video_out_ = -1;
   bool need_keyframe_ = true;  // drop packets until the first video keyframe
   int64_t start_us_ = 0;       // ... and any packet with an earlier DTS
   chunk_writer_options opts_;
   chunk_writer::clock::time_point flushed_at_{};  // holds_packets: the muxer's last flush
   bool opened_before_ = false;
+  std::optional<hls_cutter> cutter_;
+  std::atomic<std::shared_ptr<const hls_variant>> variant_;
 };
 
 }  // namespace gordo

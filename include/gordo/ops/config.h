@@ -11,6 +11,7 @@
 
 #include "gordo/io/zerocopy.h"
 #include "gordo/media/chunk_writer.h"
+#include "gordo/media/hls_cutter.h"
 #include "gordo/net/address.h"
 #include "gordo/net/htpasswd.h"
 #include "gordo/server/admission.h"
@@ -22,13 +23,17 @@ struct mount_config {
   std::string path;   // "/live.ts"
   std::string input;  // empty: the built-in test pattern; "push" or "push:/PATH": encoders push
   bool loop = false;
-  std::string password;  // push: the source password; empty: none asked
-  mount_policy policy;   // --burst, --max-lag, --on-slow, --mount-client-limit
+  std::string password;                // push: the source password; empty: none asked
+  mount_policy policy;                 // --burst, --max-lag, --on-slow, --mount-client-limit
+  std::optional<hls_cut_options> hls;  // --hls: also offered as HLS, cut like this
+  unsigned hls_window = 6;             // segments a playlist lists
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;
   // Mounts with equal keys are fed by one source.
   std::string source_key() const;
+  // --hls: where its multivariant playlist is ("/live.ts" → "/live.m3u8").
+  std::string hls_playlist() const;
 };
 
 // How workers do their I/O: io_uring; epoll with sendmsg; or io_uring where the kernel
@@ -52,7 +57,8 @@ struct config {
   std::chrono::microseconds lost_timeout{30'000'000};  // hungry this long: lost
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   engine_choice engine = engine_choice::automatic;
-  int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
+  int sndbuf = 0;                 // SO_SNDBUF per viewer; 0: kernel autotuning
+  std::string cors_origin = "*";  // Access-Control-Allow-Origin on viewer answers; empty: none
   std::string log_level = "info";
   std::shared_ptr<const htpasswd>
       admin_users;  // --admin-htpasswd: /stats and /metrics need Basic auth

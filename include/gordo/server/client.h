@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "gordo/core/chunk.h"
 #include "gordo/http/session.h"
@@ -27,6 +28,8 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's
     reading,    // the request head
     answering,  // a complete response (error or HEAD), then close or the next request
     streaming,  // header, burst, then live chunks
+    serving,    // a bounded answer: a text, then ring chunks up to body_end (HLS)
+    held,       // an HLS request waiting for its segment or part (view's held list)
     lingering,  // answered; reading and discarding what the client still sends
   };
 
@@ -54,12 +57,16 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's
   bool skipping = false;      // its send was cancelled to skip it ahead
   bool started = false;       // has been given a chunk of the stream
   bool finished = false;      // closes once its queue is sent (its stream's header changed)
+  bool head_only = false;     // serving: a HEAD, so the head alone
   uint8_t inflight = 0;       // loop operations not yet completed
   uint8_t n_iov = 0;
   int view = -1;          // mount index while streaming
   uint32_t slot = 0;      // index in the worker's client list
   uint32_t since_s = 0;   // accepted at, then the last progress (worker seconds)
   uint64_t next_seq = 0;  // next chunk to queue
+  uint64_t body_end = 0;  // serving: past the last chunk of the answer
+  // serving: the answer's head and text (a playlist), shared with the sends that read them
+  std::shared_ptr<const std::string> reply_head, reply_body;
   uint64_t bytes_sent = 0;
   http_session http;        // the request, keep-alive, the access record
   uint32_t head_bytes = 0;  // of the response: not counted as body

@@ -56,7 +56,11 @@ enum class combine { sum, max };
   X(chunks_in_ring, "chunks_in_ring", "mount_chunks_in_ring",   gauge,   "Chunks of history held (per worker).", max) \
   X(resyncs,        "resyncs",        "mount_resyncs_total",    counter, "Slow viewers moved to the newest keyframe.", sum) \
   X(slow_drops,     "slow_drops",     "mount_slow_drops_total", counter, "Slow viewers disconnected.", sum) \
-  X(denied,         "denied",         "mount_denied_total",     counter, "Requests refused by the mount's access rules (403).", sum)
+  X(denied,         "denied",         "mount_denied_total",     counter, "Requests refused by the mount's access rules (403).", sum) \
+  X(hls_playlists,  "hls_playlists",  "mount_hls_playlists_total", counter, "HLS playlists served.", sum) \
+  X(hls_blocked,    "hls_blocked",    "mount_hls_blocked_total",   counter, "HLS requests held until their segment or part came (blocking reload, preload hint).", sum) \
+  X(hls_segments,   "hls_segments",   "mount_hls_segments_total",  counter, "HLS segments and init sections served.", sum) \
+  X(hls_parts,      "hls_parts",      "mount_hls_parts_total",     counter, "LL-HLS parts served.", sum)
 
 // clang-format on
 

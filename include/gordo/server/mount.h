@@ -54,10 +54,17 @@ struct mount {
   std::atomic<uint32_t> released{0};      // workers done with it, once it is retired
   bool header_in_band = false;  // a viewer can follow a new stream header (MPEG-TS, ADTS, MP3)
   std::unique_ptr<stream> out;
-  std::unique_ptr<remuxer> remux;    // feeds `out`
-  std::shared_ptr<source> feed;      // feeds `remux`, and maybe other mounts' muxers
-  std::string source_key;            // mounts with the same key share their source
-  std::string source_label;          // what feeds it, for stats
+  std::unique_ptr<remuxer> remux;  // feeds `out`
+  std::shared_ptr<source> feed;    // feeds `remux`, and maybe other mounts' muxers
+  std::string source_key;          // mounts with the same key share their source
+  std::string source_label;        // what feeds it, for stats
+  // HLS (--hls): where its multivariant playlist is ("/live.m3u8"; empty: not offered), how
+  // it is cut, the segments a playlist lists, and the run its URIs name (a new one each
+  // time the mount is made, so that caches never mix two runs' segment numbers).
+  std::string hls_playlist;
+  hls_cut_options hls_cuts;
+  unsigned hls_window = 0;
+  std::string hls_run;
   std::atomic<uint64_t> viewers{0};  // across all workers
   std::atomic<uint64_t> viewers_peak{0};
 };

@@ -22,6 +22,7 @@
 #include "gordo/core/wake_fd.h"
 #include "gordo/http/access_log.h"
 #include "gordo/http/answers.h"
+#include "gordo/http/hls_index.h"
 #include "gordo/http/router.h"
 #include "gordo/io/loop.h"
 #include "gordo/net/http_request.h"
@@ -42,6 +43,7 @@ struct worker_options {
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   io_engine engine = io_engine::uring;
   access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
+  std::string cors;           // CORS header lines of viewer answers (http/answers.h)
 };
 
 class worker {
@@ -95,6 +97,16 @@ class worker {
     size_t viewers = 0;
     std::vector<client*> parked;
     canned_response push_elsewhere;  // the 405 for a push here when it takes another mount's push
+    std::optional<hls_index> hls;    // the mount is offered as HLS
+    // HLS requests waiting for a segment or part: answered by the drain that brings it,
+    // or with a 503 by the tick after `until_s` (no timer per request).
+    struct held_request {
+      client* c;
+      hls_target target;
+      uint32_t until_s;
+    };
+    std::vector<held_request> held;
+    std::shared_ptr<const std::string> playlist;  // the plain playlist now (no query), cached
     explicit view(size_t chunks) : ring(chunks) {}
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
@@ -102,6 +114,7 @@ class worker {
   struct alignas(16) zc_hold {
     client* c;
     chunk_ref refs[client::max_iov];
+    std::shared_ptr<const std::string> head, body;  // an HLS answer's, which it may read
   };
 
   struct command {
@@ -141,7 +154,9 @@ class worker {
   void watch(client* c, const http_request& req, const route& r);
   void take_push(client* c, const http_request& req);
   void update_metadata(client* c, const http_request& req, const route& r);
-  std::optional<answer> check_access(client* c, const view& v, const http_request& req);
+  // `path`: what a signed URL signs (the mount's path for its HLS resources).
+  std::optional<answer> check_access(client* c, const view& v, const http_request& req,
+                                     std::string_view path);
   // A short answer; with the request it answers, the connection may stay open for the
   // next one (keep-alive), else it is closed after it.
   void reply(client* c, answer what, const http_request* req = nullptr);
@@ -151,6 +166,22 @@ class worker {
   void linger(client* c);
   void discard(client* c);
   std::string peer(client* c);  // for log lines
+
+  // worker_hls.cpp: HLS playlists, segments and parts.
+  void serve_hls(client* c, const http_request& req, const route& r);
+  view* find_hls(std::string_view multivariant);
+  bool hls_ready(const view& v, const hls_target& t) const;
+  void answer_hls(client* c, view& v, const hls_target& t);
+  void hold(client* c, view& v, const hls_target& t);
+  void release_held(view& v);
+  void expire_held();
+  void reply_text(client* c, std::string_view type, std::string_view cache,
+                  std::shared_ptr<const std::string> body);
+  void reply_chunks(client* c, view& v, std::string_view type, uint64_t first, uint64_t end,
+                    const chunk_ref* single = nullptr);
+  std::string answer_head(client* c, std::string_view type, std::string_view cache,
+                          uint64_t length);
+  bool fill_range(client* c);
 
   // worker_stream.cpp: viewers' sends.
   void pump(client* c);

@@ -22,6 +22,12 @@ TEST(answer_table, every_answer_knows_its_status_and_head) {
       // Content-Length is what follows the head, so a kept connection's next request is
       // read from the right byte.
       size_t at = r.text.find("Content-Length: ");
+      if (r.status == 204) {  // no body: neither a length nor a type
+        EXPECT_EQ(at, std::string::npos) << i;
+        EXPECT_EQ(r.text.find("Content-Type"), std::string::npos) << i;
+        EXPECT_EQ(r.text.size(), r.head_bytes) << i;
+        continue;
+      }
       ASSERT_NE(at, std::string::npos);
       EXPECT_EQ(std::stoul(r.text.substr(at + 16)), r.text.size() - r.head_bytes) << i;
       if (keep) {

@@ -56,10 +56,75 @@ TEST(router, icecast_metadata_updates_need_all_three_fields) {
 }
 
 TEST(router, other_methods_are_refused_with_405) {
-  for (const char* method : {"DELETE", "OPTIONS", "PATCH", "BREW"}) {
+  for (const char* method : {"DELETE", "PATCH", "BREW"}) {
     route r = routed(std::string(method) + " /live.ts HTTP/1.1\r\nHost: tv\r\n\r\n");
     EXPECT_EQ(r.kind, route::refuse) << method;
     EXPECT_EQ(r.refused, answer::bad_method) << method;
+  }
+}
+
+TEST(router, options_is_a_cors_preflight_for_any_path) {
+  for (const char* path : {"/live.ts", "/live.m3u8", "/live.ts/index.m3u8", "/nothing"}) {
+    route r = routed(std::string("OPTIONS ") + path + " HTTP/1.1\r\nHost: tv\r\n\r\n");
+    EXPECT_EQ(r.kind, route::refuse) << path;
+    EXPECT_EQ(r.refused, answer::preflight) << path;
+  }
+}
+
+TEST(router, hls_resources_by_their_last_component) {
+  route r = routed("GET /live.m3u8?token=ab&expires=9 HTTP/1.1\r\nHost: tv\r\n\r\n");
+  ASSERT_EQ(r.kind, route::hls);
+  EXPECT_EQ(r.target.kind, hls_kind::multivariant);
+  EXPECT_EQ(r.target.mount, "/live.m3u8");
+  EXPECT_EQ(r.target.query, "token=ab&expires=9");
+
+  r = routed(
+      "GET /tv/live.ts/index.m3u8?_HLS_msn=12&token=ab&_HLS_part=3&_HLS_skip=YES "
+      "HTTP/1.1\r\nHost: tv\r\n\r\n");
+  ASSERT_EQ(r.kind, route::hls);
+  EXPECT_EQ(r.target.kind, hls_kind::playlist);
+  EXPECT_EQ(r.target.mount, "/tv/live.ts");
+  EXPECT_EQ(r.target.want_msn, 12u);
+  EXPECT_EQ(r.target.want_part, 3u);
+  EXPECT_TRUE(r.target.skip);
+  EXPECT_FALSE(r.target.bad_query);
+  EXPECT_EQ(r.target.query, "token=ab") << "the _HLS_ parameters are not carried on";
+
+  r = routed("HEAD /live.ts/mx5s-41.ts HTTP/1.1\r\nHost: tv\r\n\r\n");
+  ASSERT_EQ(r.kind, route::hls);
+  EXPECT_TRUE(r.head_only);
+  EXPECT_EQ(r.target.kind, hls_kind::segment);
+  EXPECT_EQ(r.target.run, "mx5s");
+  EXPECT_EQ(r.target.msn, 41u);
+  EXPECT_EQ(r.target.extension, ".ts");
+
+  r = routed("GET /live.mp4/mx5s-41.2.m4s HTTP/1.1\r\nHost: tv\r\n\r\n");
+  ASSERT_EQ(r.kind, route::hls);
+  EXPECT_EQ(r.target.kind, hls_kind::part);
+  EXPECT_EQ(r.target.msn, 41u);
+  EXPECT_EQ(r.target.part, 2u);
+  EXPECT_EQ(r.target.extension, ".m4s");
+
+  r = routed("GET /live.mp4/mx5s-init3.mp4 HTTP/1.1\r\nHost: tv\r\n\r\n");
+  ASSERT_EQ(r.kind, route::hls);
+  EXPECT_EQ(r.target.kind, hls_kind::init);
+  EXPECT_EQ(r.target.part, 3u);
+}
+
+TEST(router, hls_queries_that_are_not_numbers_are_bad) {
+  for (const char* q : {"_HLS_msn=x", "_HLS_msn=-1", "_HLS_part=2", "_HLS_msn=1&_HLS_part=a",
+                        "_HLS_msn=99999999999999999999999"}) {
+    route r = routed(std::string("GET /a.ts/index.m3u8?") + q + " HTTP/1.1\r\nHost: tv\r\n\r\n");
+    ASSERT_EQ(r.kind, route::hls) << q;
+    EXPECT_TRUE(r.target.bad_query) << q;
+  }
+}
+
+TEST(router, paths_that_only_look_like_hls_are_watched) {
+  for (const char* path : {"/live.ts", "/cam/front.ts", "/a/-1.ts", "/a/x-.ts", "/a/x-1.flv",
+                           "/a/x-1.2.3.ts", "/a/x-initz.mp4"}) {
+    route r = routed(std::string("GET ") + path + " HTTP/1.1\r\nHost: tv\r\n\r\n");
+    EXPECT_EQ(r.kind, route::watch) << path;
   }
 }
 

@@ -1,0 +1,34 @@
+#include "gordo/media/hls_cutter.h"
+
+namespace gordo {
+
+namespace {
+// Timestamps in other time bases round to the microsecond: a segment 1 µs short of its
+// target is as long as its target.
+constexpr int64_t slack_us = 1000;
+}  // namespace
+
+hls_cutter::cut hls_cutter::before(int64_t dts_us, bool sync, bool reference) {
+  if (reference) {
+    if (last_ref_ != INT64_MIN && dts_us > last_ref_) frame_us_ = dts_us - last_ref_;
+    last_ref_ = dts_us;
+  }
+  if (sync && (restart_ || dts_us - segment_start_ >= opts_.segment_us - slack_us)) {
+    restart_ = false;
+    ++msn_;
+    part_ = 0;
+    segment_start_ = part_start_ = dts_us;
+    return cut::segment;
+  }
+  if (msn_ == 0 || opts_.part_us == 0 || !reference || dts_us <= part_start_) return cut::none;
+  // Cut before this packet when the part would pass its target by ending after it (at
+  // about one packet interval later): parts stay within PART-TARGET.
+  if (dts_us - part_start_ + frame_us_ > opts_.part_us + slack_us) {
+    ++part_;
+    part_start_ = dts_us;
+    return cut::part;
+  }
+  return cut::none;
+}
+
+}  // namespace gordo
