@@ -112,6 +112,9 @@ cxxopts::Options options() {
         cxxopts::value<std::string>()->default_value("333ms"))
     ("hls-window", "HLS: segments a playlist lists (older ones are gone: 404), 6 to 1000",
         cxxopts::value<std::string>()->default_value("6"))
+    ("hls-group", "HLS: a multivariant playlist (/show.m3u8) listing this mount with the other "
+        "mounts given the same group: renditions of one programme, for adaptive bitrate",
+        cxxopts::value<std::string>())
     ("cors-origin", "Access-Control-Allow-Origin on viewer answers, so players on other sites "
         "can fetch streams: an origin, * or off", cxxopts::value<std::string>()->default_value("*"))
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
@@ -317,6 +320,13 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
   m.policy = from_args(args).policy;
   if (args.count("hls")) m.hls = hls_from(args, m.path);
   m.hls_window = number<unsigned>(args, "hls-window", 6, 1000);
+  if (args.count("hls-group")) {
+    m.hls_group = args["hls-group"].as<std::string>();
+    check_mount_path(m.hls_group);
+    if (!m.hls || !m.hls_group.ends_with(".m3u8"))
+      throw config_error("--hls-group " + m.hls_group + " for " + m.path +
+                         ": give a path ending in .m3u8, for a mount offered with --hls");
+  }
   return m;
 }
 }  // namespace
@@ -427,6 +437,19 @@ std::optional<config> parse_args(int argc, char** argv) {
           (j != i && c.mounts[j].hls && c.mounts[j].hls_playlist() == playlist))
         throw config_error("--hls: " + c.mounts[i].path + "'s playlist " + playlist + " would be " +
                            c.mounts[j].path + "'s too: rename one");
+  }
+  // The renditions of a group are cut alike, in one container, at a path of their own.
+  for (const mount_config& m : c.mounts) {
+    if (m.hls_group.empty()) continue;
+    for (const mount_config& o : c.mounts) {
+      if (o.path == m.hls_group || (o.hls && o.hls_playlist() == m.hls_group))
+        throw config_error("--hls-group " + m.hls_group + " is " + o.path + "'s path too");
+      if (o.hls_group != m.hls_group) continue;
+      if (format_for_path(o.path).segment_extension != format_for_path(m.path).segment_extension ||
+          o.hls->segment_us != m.hls->segment_us || o.hls->part_us != m.hls->part_us)
+        throw config_error("--hls-group " + m.hls_group + ": " + m.path + " and " + o.path +
+                           " must have the same format, --hls-segment and --hls-part");
+    }
   }
   // push:/PATH takes what encoders push to /PATH, so /PATH must be a mount they push to.
   for (const mount_config& m : c.mounts) {

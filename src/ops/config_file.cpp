@@ -52,6 +52,7 @@ constexpr std::string_view global_keys[] = {
     "hls_segment",
     "hls_part",
     "hls_window",
+    "hls_group",
     "cors_origin",
     "admin_htpasswd",
     "source_htpasswd",
@@ -75,6 +76,7 @@ constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"hls_segment", "--hls-segment"},
     {"hls_part", "--hls-part"},
     {"hls_window", "--hls-window"},
+    {"hls_group", "--hls-group"},
 };
 
 std::string flag_of(std::string_view key) {

@@ -143,11 +143,18 @@ server::server(const config& cfg, reread_fn reread)
   }
   spdlog::info("{} worker{} on {}{}, with {}; fd limit {}", n, n == 1 ? "" : "s", at.to_string(),
                cfg.cpus.empty() ? "" : " (pinned)", to_string(engine), fds);
+  std::string base = "http://" + at.url_host() + ":" + std::to_string(at.port());
+  std::vector<std::string> groups;
   for (size_t i = 0; i < mounts_.size(); ++i) {
-    mounts_.at(i).feed->start();
-    urls_.push_back("http://" + at.url_host() + ":" + std::to_string(at.port()) +
-                    mounts_.at(i).path);
+    const mount& m = mounts_.at(i);
+    m.feed->start();
+    urls_.push_back(base + m.path);
+    if (!m.hls_playlist.empty()) urls_.push_back(base + m.hls_playlist);
+    if (!m.hls_group.empty() &&
+        std::find(groups.begin(), groups.end(), m.hls_group) == groups.end())
+      groups.push_back(m.hls_group);
   }
+  for (const std::string& g : groups) urls_.push_back(base + g);
   if (admin_) admin_->start();
 }
 
@@ -169,6 +176,7 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc,
     m->hls_playlist = mc.hls_playlist();
     m->hls_cuts = *mc.hls;
     m->hls_window = mc.hls_window;
+    m->hls_group = mc.hls_group;
     // The run: milliseconds since 1970 in base 36 (8 letters and digits until 2059).
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
@@ -250,10 +258,10 @@ void server::reload() {
       for (const mount_config& o : cfg_.mounts)
         if (o.path == mc.path) old = &o;
       if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password) {
-        bool same_hls =
-            old->hls.has_value() == mc.hls.has_value() && old->hls_window == mc.hls_window &&
-            (!mc.hls ||
-             (old->hls->segment_us == mc.hls->segment_us && old->hls->part_us == mc.hls->part_us));
+        bool same_hls = old->hls.has_value() == mc.hls.has_value() &&
+                        old->hls_window == mc.hls_window && old->hls_group == mc.hls_group &&
+                        (!mc.hls || (old->hls->segment_us == mc.hls->segment_us &&
+                                     old->hls->part_us == mc.hls->part_us));
         if (!same_hls)
           spdlog::warn("reload: {}: HLS settings changed; that takes a restart", mc.path);
         continue;

@@ -4,7 +4,10 @@
 // brings what they wait for; the tick answers 503 to those that waited too long.
 #include <fmt/format.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include "gordo/http/hls_playlist.h"
 #include "gordo/server/worker.h"
@@ -29,32 +32,92 @@ std::string_view media_type(const hls_target& t) {
 // before keep() reuses its buffer, so that a held request can be answered later.
 void worker::serve_hls(client* c, const http_request& req, const route& r) {
   const hls_target& t = r.target;
-  view* found = t.kind == hls_kind::multivariant ? find_hls(t.mount) : find_view(t.mount);
-  if (!found || !found->hls)
+  std::vector<view*> members;
+  if (t.kind == hls_kind::multivariant) {
+    members = renditions(t.mount);
+  } else if (view* v = find_view(t.mount); v && v->hls) {
+    members.push_back(v);
+  }
+  if (members.empty())
     return watch(c, req, r);  // not HLS after all: a mount whose path looks like it, or 404
-  view& v = *found;
-  if (v.ended) return reply(c, answer::ended, &req);
-  if (v.offline) return reply(c, answer::offline, &req);
-  if (v.policy.access) {
-    // A signed URL signs the mount's path: the one token lets its viewer fetch the
-    // playlists, segments and parts (each URI in a playlist carries it on).
-    if (std::optional<answer> no = check_access(c, v, req, v.m->path)) {
-      v.denied.fetch_add(1, std::memory_order_relaxed);
+  for (view* v : members) {
+    if (v->ended) return reply(c, answer::ended, &req);
+    if (v->offline) return reply(c, answer::offline, &req);
+    if (!v->policy.access) continue;
+    // A signed URL signs the mount's path (or its group's): the one token lets its viewer
+    // fetch the playlists, segments and parts, as every URI in a playlist carries it on.
+    std::optional<answer> no = check_access(c, *v, req, v->m->path);
+    if (no && !v->m->hls_group.empty()) no = check_access(c, *v, req, v->m->hls_group);
+    if (no) {
+      v->denied.fetch_add(1, std::memory_order_relaxed);
       return reply(c, *no, &req);
     }
   }
   if (t.bad_query) return reply(c, answer::bad_request, &req);
   c->head_only = r.head_only;
   c->http.keep(&req, stopping_);  // from here on `req` is gone
-  answer_hls(c, v, t);
+  if (t.kind == hls_kind::multivariant) return answer_multivariant(c, members, t);
+  answer_hls(c, *members.front(), t);
 }
 
-worker::view* worker::find_hls(std::string_view multivariant) {
+std::vector<worker::view*> worker::renditions(std::string_view multivariant) {
+  std::vector<view*> out;
   for (auto& slot : views_) {
     view* v = slot.load(std::memory_order_relaxed);
-    if (v && !v->retired && v->hls && v->m->hls_playlist == multivariant) return v;
+    if (!v || v->retired || !v->hls) continue;
+    if (v->m->hls_playlist == multivariant) return {v};
+    if (v->m->hls_group == multivariant) out.push_back(v);
   }
-  return nullptr;
+  return out;
+}
+
+// Each rendition with its peak bandwidth, highest first (the order players try them in
+// when they know nothing yet). A group whose keyframes do not line up is listed all the
+// same, with a warning in the log: players would stall switching between them.
+void worker::answer_multivariant(client* c, const std::vector<view*>& members,
+                                 const hls_target& t) {
+  std::vector<rendition> list;
+  const hls_index::segment* reference = nullptr;
+  for (view* v : members) {
+    const mount& m = *v->m;
+    auto [peak, average] = segment_bitrates(*v->hls);
+    if (peak == 0) peak = m.out->bitrate() + m.out->bitrate() / 5;  // before a whole segment
+    rendition r;
+    // A mount's own playlist is beside it; a group's may be anywhere: from the root.
+    r.uri = t.mount == m.hls_group ? m.path + "/index.m3u8"
+                                   : m.path.substr(m.path.rfind('/') + 1) + "/index.m3u8";
+    if (!t.query.empty()) r.uri += "?" + t.query;
+    r.bandwidth = std::max<uint64_t>(peak, 1);
+    r.average_bandwidth = average;
+    if (auto variant = m.remux->variant()) {
+      r.codecs = variant->codecs;
+      r.width = variant->width;
+      r.height = variant->height;
+      r.frame_rate = variant->frame_rate;
+    }
+    list.push_back(std::move(r));
+    v->hls_playlists.fetch_add(1, std::memory_order_relaxed);
+    // Renditions are aligned when their latest common segment starts at the same time.
+    const auto& segs = v->hls->segments();
+    if (segs.size() < 2) continue;
+    if (!reference) {
+      reference = &segs[segs.size() - 2];
+      continue;
+    }
+    const hls_index::segment* same = v->hls->find(reference->msn);
+    bool aligned = same && std::abs(same->start_us - reference->start_us) <= 50'000;
+    if (!aligned && !v->warned_misaligned)
+      spdlog::warn(
+          "{}: {} is not cut like {}: their keyframes do not line up (give the "
+          "renditions the same GOP and timestamps)",
+          t.mount, m.path, members.front()->m->path);
+    v->warned_misaligned = !aligned;
+  }
+  std::stable_sort(list.begin(), list.end(), [](const rendition& a, const rendition& b) {
+    return a.bandwidth > b.bandwidth;
+  });
+  reply_text(c, playlist_type, "no-cache",
+             std::make_shared<const std::string>(multivariant_playlist(list)));
 }
 
 // True when what `t` asks for is there (or never will be, so that waiting is pointless).
@@ -70,24 +133,8 @@ void worker::answer_hls(client* c, view& v, const hls_target& t) {
   auto refuse = [&](answer a) { send_canned(c, answers_->get(a, c->http.keep_alive)); };
   const mount& m = *v.m;
   switch (t.kind) {
-    case hls_kind::multivariant: {
-      auto [peak, average] = segment_bitrates(index);
-      if (peak == 0) peak = m.out->bitrate() + m.out->bitrate() / 5;  // before a whole segment
-      rendition r;
-      r.uri = m.path.substr(m.path.rfind('/') + 1) + "/index.m3u8";
-      if (!t.query.empty()) r.uri += "?" + t.query;
-      r.bandwidth = std::max<uint64_t>(peak, 1);
-      r.average_bandwidth = average;
-      if (auto variant = m.remux->variant()) {
-        r.codecs = variant->codecs;
-        r.width = variant->width;
-        r.height = variant->height;
-        r.frame_rate = variant->frame_rate;
-      }
-      v.hls_playlists.fetch_add(1, std::memory_order_relaxed);
-      return reply_text(c, playlist_type, "no-cache",
-                        std::make_shared<const std::string>(multivariant_playlist({r})));
-    }
+    case hls_kind::multivariant:
+      return answer_multivariant(c, {&v}, t);
     case hls_kind::playlist: {
       if (t.want_msn) {
         auto edge = index.edge();

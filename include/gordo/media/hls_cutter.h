@@ -2,6 +2,13 @@
 // the remuxer writes them, so that segments start at keyframes and parts never exceed
 // their target (LL-HLS: each part at most PART-TARGET, all but a segment's last at
 // least 85% of it).
+//
+// Segments are cut on a grid of the media clock, not from wherever the stream began: a
+// segment starts at the first keyframe at or after each multiple of the target (when at
+// least half a target has passed), and the first segment is numbered by that grid too.
+// Renditions of one programme (the same timestamps, keyframes aligned) are thus cut at
+// the same instants into segments with the same numbers, whenever each of them started,
+// so that players switch between them at any segment.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +43,7 @@ class hls_cutter {
 
  private:
   hls_cut_options opts_;
-  uint64_t msn_ = 0;  // the first segment is 1: hls.js stalls on MEDIA-SEQUENCE 0
+  uint64_t msn_ = 0;  // at least 1: hls.js stalls on MEDIA-SEQUENCE 0
   uint32_t part_ = 0;
   bool restart_ = true;
   int64_t segment_start_ = 0;

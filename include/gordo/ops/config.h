@@ -27,6 +27,7 @@ struct mount_config {
   mount_policy policy;                 // --burst, --max-lag, --on-slow, --mount-client-limit
   std::optional<hls_cut_options> hls;  // --hls: also offered as HLS, cut like this
   unsigned hls_window = 6;             // segments a playlist lists
+  std::string hls_group;               // a multivariant playlist listing it among other renditions
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;

@@ -65,6 +65,7 @@ struct mount {
   hls_cut_options hls_cuts;
   unsigned hls_window = 0;
   std::string hls_run;
+  std::string hls_group;             // a multivariant playlist listing it with other renditions
   std::atomic<uint64_t> viewers{0};  // across all workers
   std::atomic<uint64_t> viewers_peak{0};
 };

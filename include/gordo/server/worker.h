@@ -107,6 +107,7 @@ class worker {
     };
     std::vector<held_request> held;
     std::shared_ptr<const std::string> playlist;  // the plain playlist now (no query), cached
+    bool warned_misaligned = false;               // its group's keyframes do not line up
     explicit view(size_t chunks) : ring(chunks) {}
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no
@@ -169,7 +170,9 @@ class worker {
 
   // worker_hls.cpp: HLS playlists, segments and parts.
   void serve_hls(client* c, const http_request& req, const route& r);
-  view* find_hls(std::string_view multivariant);
+  // The renditions a multivariant playlist lists: a mount's own, or a group's.
+  std::vector<view*> renditions(std::string_view multivariant);
+  void answer_multivariant(client* c, const std::vector<view*>& members, const hls_target& t);
   bool hls_ready(const view& v, const hls_target& t) const;
   void answer_hls(client* c, view& v, const hls_target& t);
   void hold(client* c, view& v, const hls_target& t);

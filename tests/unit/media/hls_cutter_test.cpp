@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace gordo {
@@ -93,6 +94,24 @@ TEST(hls_cutter, a_restart_begins_a_segment_at_the_next_keyframe) {
   EXPECT_EQ(c.before(120'000, true, true), hls_cutter::cut::segment);
   EXPECT_EQ(c.msn(), 2u);
   EXPECT_EQ(c.before(160'000, true, true), hls_cutter::cut::none) << "then by time again";
+}
+
+TEST(hls_cutter, renditions_that_start_apart_are_cut_alike) {
+  // Two renditions of one programme, timestamps from 100 s, keyframes every second: one
+  // joins 3.5 s later. From its first segment on they cut at the same times into segments
+  // with the same numbers.
+  hls_cutter early({2'000'000, 0}), late({2'000'000, 0});
+  std::vector<std::pair<int64_t, uint64_t>> a, b;
+  for (int64_t t = 100'000'000; t < 120'000'000; t += 40'000) {
+    bool key = (t - 100'000'000) % 1'000'000 == 0;
+    if (early.before(t, key, true) == hls_cutter::cut::segment) a.push_back({t, early.msn()});
+    if (t >= 103'500'000 && late.before(t, key, true) == hls_cutter::cut::segment)
+      b.push_back({t, late.msn()});
+  }
+  ASSERT_GE(b.size(), 7u);
+  EXPECT_EQ(b.front(), (std::pair<int64_t, uint64_t>{104'000'000, 53}));
+  for (const auto& cut : b) EXPECT_NE(std::find(a.begin(), a.end(), cut), a.end()) << cut.first;
+  EXPECT_EQ(a.front().second, 51u) << "numbered by the grid: 100 s / 2 s + 1";
 }
 
 TEST(hls_cutter, nothing_is_cut_before_the_first_keyframe) {
