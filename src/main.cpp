@@ -27,10 +27,18 @@ int main(int argc, char** argv) {
     std::printf("gordo: configuration OK%s%s: %zu mount%s\n",
                 cfg->config_file.empty() ? "" : " in ", cfg->config_file.c_str(),
                 cfg->mounts.size(), cfg->mounts.size() == 1 ? "" : "s");
-    for (const auto& m : cfg->mounts)
-      std::printf("  %s <- %s%s\n", m.path.c_str(),
+    for (const auto& m : cfg->mounts) {
+      std::string hls;
+      if (m.hls) {
+        hls = ", HLS at " + m.hls_playlist();
+        hls += m.hls->part_us ? " (low-latency, " + std::to_string(m.hls->part_us / 1000) + " ms parts)"
+                              : " (classic)";
+        if (!m.hls_group.empty()) hls += " and in " + m.hls_group;
+      }
+      std::printf("  %s <- %s%s%s\n", m.path.c_str(),
                   m.input.empty() ? "built-in test pattern" : m.input.c_str(),
-                  m.loop ? " (looped)" : "");
+                  m.loop ? " (looped)" : "", hls.c_str());
+    }
     return 0;
   }
 

@@ -117,7 +117,8 @@ class CommandLine(unittest.TestCase):
         r = run("--config", example, "--check-config")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("configuration OK", r.stdout)
-        self.assertIn("/live.ts <- built-in test pattern", r.stdout)
+        self.assertIn("/live.ts <- built-in test pattern, HLS at /live.m3u8 (low-latency, 333 ms parts)",
+                      r.stdout)
         self.assertIn("/loop.ts <- /srv/media/promo.mp4 (looped)", r.stdout)
 
     def test_bad_config_file_names_file_line_and_key(self):
