@@ -31,8 +31,9 @@ int main(int argc, char** argv) {
       std::string hls;
       if (m.hls) {
         hls = ", HLS at " + m.hls_playlist();
-        hls += m.hls->part_us ? " (low-latency, " + std::to_string(m.hls->part_us / 1000) + " ms parts)"
-                              : " (classic)";
+        hls += m.hls->part_us
+                   ? " (low-latency, " + std::to_string(m.hls->part_us / 1000) + " ms parts)"
+                   : " (classic)";
         if (!m.hls_group.empty()) hls += " and in " + m.hls_group;
       }
       std::printf("  %s <- %s%s%s\n", m.path.c_str(),

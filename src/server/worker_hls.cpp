@@ -229,9 +229,8 @@ void worker::expire_held() {
       if (over) late.push_back(h.c);
       return over;
     });
-    for (client* c : late)
-      send_canned(
-          c, answers_->get(v->ended ? answer::ended : answer::hls_too_late, c->http.keep_alive));
+    answer why = v->ended ? answer::ended : v->offline ? answer::offline : answer::hls_too_late;
+    for (client* c : late) send_canned(c, answers_->get(why, c->http.keep_alive));
   }
 }
 
