@@ -194,14 +194,15 @@ class JavaScriptError(Exception):
 class Chromium:
     """A headless Chromium with its own profile, attached to its one page over the DevTools
     protocol. Use as a context manager: leaving it kills every process of the browser and
-    removes the profile, whatever happened inside."""
+    removes the profile, whatever happened inside. The browser also ends with the thread
+    that started it (reap()'s PR_SET_PDEATHSIG), so that a killed test leaves none behind."""
 
-    # --headless=new: the real browser without a window (the old headless mode, a
-    # separate, smaller implementation, is no longer in the browser binary).
-    # --no-sandbox: Chromium refuses to start as root without it. --autoplay-policy: play()
-    # without a click. The background flags keep timers and media at full speed in a page
-    # nobody looks at; --disable-dev-shm-usage: shared memory in /tmp, as a container's
-    # /dev/shm is often too small for video frames.
+    # --headless=new: the full browser, without a window. --no-sandbox: Chromium refuses
+    # to start as root without it. --autoplay-policy: play() without a click even with
+    # sound (a muted <video> plays without it). The background flags are a precaution: a
+    # headless page counts as visible and played at full speed without them.
+    # --disable-dev-shm-usage: shared memory in /tmp, as a container's /dev/shm is often
+    # too small for video frames.
     FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
              "--autoplay-policy=no-user-gesture-required", "--remote-debugging-port=0",
              "--no-first-run", "--no-default-browser-check", "--disable-extensions",
