@@ -9,10 +9,11 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from browser import Chromium, JavaScriptError, descendants, find_chromium, play_hls
-from harness import wait_for
+from harness import Gordo, make_media, wait_for
 
 NO_CHROMIUM = "chromium is not installed (tools/install-deps installs it)"
 
@@ -113,6 +114,59 @@ class FfmpegHls(unittest.TestCase):
         self.assertGreaterEqual(r["played_s"], 5, r["samples"])
         self.assertIn("avc1", r["codecs"].get("video", "") + r["codecs"].get("audiovideo", ""))
         self.assertGreater(r["latency"], 0)
+
+
+@unittest.skipUnless(find_chromium(), NO_CHROMIUM)
+class GordoHls(unittest.TestCase):
+    """gordo's HLS in hls.js: MPEG-TS and CMAF segments, classic and low-latency, from one
+    gordo whose page is served from another origin (so its CORS answers are what lets the
+    player in). Each plays at least 5 s with no fatal error; the distance behind the live
+    edge is printed (the goal for LL-HLS: under 2 s)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        # 20 s looped (no seam in a run), keyframes every second.
+        media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=20, fmt_args=("-f", "mpegts"))
+        cls.gordo = Gordo("--loop", "--hls", "--hls-segment", "1s", "--hls-part", "200ms", "--workers", "1",
+                          "--mount", f"/live.ts={media}", "--mount", f"/cmaf.mp4={media}")
+        cls.gordo.__enter__()
+        cls.classic = Gordo("--loop", "--hls", "--hls-part", "0", "--workers", "1", "--mount", f"/live.ts={media}")
+        cls.classic.__enter__()
+        time.sleep(4)  # a few segments in every playlist
+        cls.browser = Chromium()
+        cls.browser.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.__exit__(None, None, None)
+        cls.classic.__exit__(None, None, None)
+        cls.gordo.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def play(self, g, path, low_latency, codec):
+        r = play_hls(f"http://127.0.0.1:{g.port}{path}", seconds=6, low_latency=low_latency, browser=self.browser)
+        print(f"\ngordo {path} ({'low-latency' if low_latency else 'classic'}) in Chromium: {summary(r)}")
+        self.assertEqual(r["fatal_errors"], [], r["console"])
+        self.assertEqual(r["video_errors"], [])
+        self.assertTrue(r["started"], r)
+        self.assertGreaterEqual(r["played_s"], 5, r["samples"])
+        self.assertIn(codec, r["codecs"].get("video", "") + r["codecs"].get("audiovideo", ""))
+        return r
+
+    def test_mpegts_low_latency(self):
+        r = self.play(self.gordo, "/live.m3u8", True, "avc1")
+        self.assertLess(r["latency_mean"], 2.0, "LL-HLS: under two seconds behind live")
+
+    def test_cmaf_low_latency(self):
+        r = self.play(self.gordo, "/cmaf.m3u8", True, "avc1")
+        self.assertLess(r["latency_mean"], 2.0, "LL-HLS: under two seconds behind live")
+
+    def test_mpegts_classic(self):
+        self.play(self.classic, "/live.m3u8", False, "avc1")
+
+    def test_cmaf_as_classic_hls_in_a_player_without_low_latency(self):
+        self.play(self.gordo, "/cmaf.m3u8", False, "avc1")
 
 
 if __name__ == "__main__":
