@@ -17,8 +17,8 @@ import threading
 import time
 import unittest
 
-from harness import (GORDO, Gordo, capture, connect, decode_errors, make_media, request, split_response, streams,
-                     ts_pids, video_packets, wait_for, write)
+from harness import (GORDO, Gordo, capture, connect, decode_errors, ffprobe_json, make_media, request,
+                     split_response, streams, ts_pids, video_packets, wait_for, write)
 
 SECRET = "hls secret of sixteen characters or more"
 PASSWORD = "hackme"
@@ -663,6 +663,96 @@ class Pushed(unittest.TestCase):
 def run_gordo(*args):
     return subprocess.run([GORDO, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--check-config", *args],
                           capture_output=True, text=True, timeout=20)
+
+
+class Renditions(unittest.TestCase):
+    """Adaptive bitrate without transcoding: three renditions of one programme (the same
+    timestamps, keyframes every second) in one multivariant playlist."""
+
+    LADDER = (("/r360.ts", "640x360", "800k"), ("/r270.ts", "480x270", "400k"), ("/r180.ts", "320x180", "150k"))
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.files = {}
+        for path, size, rate in cls.LADDER:
+            out = os.path.join(cls.tmp.name, path[1:])
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=20",
+                            "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=20",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", rate, "-g", "25", "-pix_fmt", "yuv420p",
+                            "-c:a", "aac", "-b:a", "64k", "-f", "mpegts", out], check=True)
+            cls.files[path] = out
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @staticmethod
+    def get(port, raw):
+        return split_response(request(port, raw))
+
+    def sps_codec(self, path):
+        """avc1.PPCCLL from the file's first SPS (profile, constraint flags, level)."""
+        raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v", "-c", "copy", "-frames:v", "1",
+                              "-bsf:v", "h264_mp4toannexb", "-f", "h264", "-"], capture_output=True, check=True).stdout
+        at = raw.find(b"\x00\x00\x01\x67")
+        return "avc1." + raw[at + 4:at + 7].hex()
+
+    def test_a_group_lists_every_rendition_and_their_segments_line_up(self):
+        mounts = [a for path, _, _ in self.LADDER for a in ("--mount", f"{path}={self.files[path]}")]
+        with Gordo("--loop", "--hls", "--hls-group", "/show.m3u8", *mounts) as g:
+            self.assertIn(f"http://127.0.0.1:{g.port}/show.m3u8", g.urls)
+            time.sleep(7)  # three complete segments in each
+            status, headers, body = self.get(g.port, b"GET /show.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["content-type"], "application/vnd.apple.mpegurl")
+            lines = body.decode().splitlines()
+            infs = [(l, lines[i + 1]) for i, l in enumerate(lines) if l.startswith("#EXT-X-STREAM-INF:")]
+            self.assertEqual([uri for _, uri in infs], [p + "/index.m3u8" for p, _, _ in self.LADDER],
+                             "all three, highest bandwidth first")
+            for (inf, uri), (path, size, rate) in zip(infs, self.LADDER):
+                bandwidth = int(re.search(r"BANDWIDTH=(\d+)", inf).group(1))
+                real = int(ffprobe_json(self.files[path], "-show_format")["format"]["bit_rate"])
+                self.assertGreater(bandwidth, real * 0.7, inf)
+                self.assertLess(bandwidth, real * 2.5, inf)
+                self.assertIn(f'CODECS="{self.sps_codec(self.files[path])},mp4a.40.2"', inf)
+                self.assertIn(f"RESOLUTION={size}", inf)
+            # Segments with the same number start at the same media time in each rendition.
+            starts = {}
+            for path, _, _ in self.LADDER:
+                _, _, text = self.get(g.port, f"GET {path}/index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                segs = [l for l in text.decode().splitlines() if l and not l.startswith("#")]
+                self.assertGreaterEqual(len(segs), 2, text)
+                starts[path] = {}
+                for uri in segs[-2:]:
+                    msn = int(re.search(r"-(\d+)\.ts$", uri).group(1))
+                    status, _, seg = self.get(g.port, f"GET {path}/{uri} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                    self.assertEqual(status, 200)
+                    saved = write(self.tmp.name, f"seg{path[1:]}-{msn}.ts", seg)
+                    first = video_packets(saved)[0]
+                    self.assertIn("K", first["flags"], "a segment starts at a keyframe")
+                    starts[path][msn] = float(first["pts_time"])
+            common = set.intersection(*(set(s) for s in starts.values()))
+            self.assertTrue(common, starts)
+            for msn in common:
+                times = [starts[p][msn] for p in starts]
+                self.assertLess(max(times) - min(times), 0.041, f"segment {msn}: {times}")
+            r = subprocess.run(["ffmpeg", "-v", "error", "-i", f"http://127.0.0.1:{g.port}/show.m3u8", "-map", "0",
+                                "-t", "3", "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+            self.assertEqual((r.returncode, r.stderr.strip()), (0, ""), "ffmpeg plays every rendition")
+            self.assertNotIn("do not line up", g.log())
+
+    def test_renditions_whose_keyframes_do_not_line_up_are_warned_about(self):
+        odd = os.path.join(self.tmp.name, "odd.ts")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=20",
+                        "-c:v", "libx264", "-preset", "ultrafast", "-g", "35", "-keyint_min", "35",
+                        "-sc_threshold", "0", "-f", "mpegts", odd], check=True)
+        with Gordo("--loop", "--hls", "--hls-group", "/show.m3u8", "--mount", f"/a.ts={self.files['/r360.ts']}",
+                   "--mount", f"/b.ts={odd}") as g:
+            time.sleep(8)
+            status, _, _ = self.get(g.port, b"GET /show.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(status, 200)
+            wait_for(lambda: "do not line up" in g.log(), timeout=5, what="the warning")
 
 
 class Config(unittest.TestCase):
