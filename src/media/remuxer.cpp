@@ -5,6 +5,7 @@
 #include "gordo/media/codec_string.h"
 #include "gordo/net/icy.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -246,10 +247,19 @@ void remuxer::cut(int out_index, bool key, int64_t dts_us, chunk_writer::clock::
   if (cutter_->before(dts_us, audio_only || key, reference) == hls_cutter::cut::none) return;
   end_cluster(now);
   avio_flush(mux_->pb);
+  // EXT-X-PROGRAM-DATE-TIME runs with the media clock from an anchor, so that dates
+  // advance as the durations say even when an encoder's first seconds arrive in a burst;
+  // the anchor moves when the two clocks are more than 2 s apart (a source back after a
+  // gap, its timestamps continuing where they stopped).
   timespec wall{};
   clock_gettime(CLOCK_REALTIME, &wall);
-  writer_.begin_part({cutter_->msn(), cutter_->part(), dts_us,
-                      int64_t{wall.tv_sec} * 1000 + wall.tv_nsec / 1'000'000});
+  int64_t now_ms = int64_t{wall.tv_sec} * 1000 + wall.tv_nsec / 1'000'000;
+  int64_t date_ms = anchor_wall_ms_ + (dts_us - anchor_media_us_) / 1000;
+  if (anchor_wall_ms_ == 0 || std::abs(date_ms - now_ms) > 2000) {
+    anchor_wall_ms_ = date_ms = now_ms;
+    anchor_media_us_ = dts_us;
+  }
+  writer_.begin_part({cutter_->msn(), cutter_->part(), dts_us, date_ms});
 }
 
 void remuxer::set_title(std::string_view title) {

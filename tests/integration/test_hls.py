@@ -611,6 +611,30 @@ class Pushed(unittest.TestCase):
                                 f"{name}: 503 after {waited:.2f} s, target duration {pl.target} s")
             self.assertEqual(mount_stats(g, "/live.ts")["state"], "hungry")
 
+    def test_program_dates_advance_as_the_durations_say(self):
+        # An encoder's first seconds reach gordo faster than real time; dates taken from
+        # the wall clock at each cut came 1.2 s apart for 2 s segments.
+        with self.gordo() as g:
+            encoder = put(g.port, media["small"])
+            try:
+                self.wait_live(g)
+                pl = wait_playlist(g.port, "/live.ts/index.m3u8", lambda p: len(p.segments) >= 4,
+                                   "four segments", timeout=30)
+            finally:
+                stop(encoder)
+        dates, durations = [], []
+        lines = pl.text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+                stamp = line.split(":", 1)[1]
+                dates.append(time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float(stamp[19:-1]))
+            elif line.startswith("#EXTINF:"):
+                durations.append(float(line[8:].split(",")[0]))
+        self.assertGreaterEqual(len(durations), 4)
+        for i in range(len(durations) - 1):
+            self.assertAlmostEqual(dates[i + 1] - dates[i], durations[i], delta=0.01,
+                                   msg=f"segment {i}: {pl.text}")
+
     def test_a_source_with_other_tracks_starts_a_discontinuity(self):
         with self.gordo() as g:
             encoder = put(g.port, media["small"])
