@@ -68,6 +68,11 @@ void stream::publish(chunk_ref chunk, uint32_t flags, const hls_stamp& hls) {
   next_seq_.store(seq + 1, std::memory_order_relaxed);
 }
 
+void stream::begin_part(const hls_stamp& hls, uint32_t flags) {
+  send(feed_item::hls_part, {}, flags, next_seq_.load(std::memory_order_relaxed), monotonic_ns(),
+       hls);
+}
+
 void stream::measure(uint64_t bytes, int64_t now_ns) {
   if (rate_since_ns_ == 0) rate_since_ns_ = now_ns;
   rate_bytes_ += bytes;

@@ -20,12 +20,11 @@ void hls_index::close_part(segment& s, uint64_t end_seq, int64_t end_us) {
   longest_part_us_ = std::max(longest_part_us_, p.duration_us);
 }
 
-bool hls_index::add(uint64_t seq, uint32_t flags, const hls_stamp& stamp, uint32_t bytes) {
+bool hls_index::begin_part(uint64_t seq, uint32_t flags, const hls_stamp& stamp) {
   if (stamp.msn == 0) return false;
-  bool starts_part = flags & chunk_part;
-  bool starts_segment = starts_part && stamp.part == 0;
   bool completed = false;
-  if (starts_segment) {
+  bool new_segment = stamp.part == 0 && (segments_.empty() || segments_.back().msn != stamp.msn);
+  if (new_segment) {
     if (!segments_.empty() && !segments_.back().complete) {
       segment& prev = segments_.back();
       close_part(prev, seq, stamp.media_us);
@@ -41,7 +40,7 @@ bool hls_index::add(uint64_t seq, uint32_t flags, const hls_stamp& stamp, uint32
     s.start_us = stamp.media_us;
     s.wall_ms = stamp.wall_ms;
     // A new header with this segment's restart: a discontinuity, with its own init
-    // section. The first segment after a gap is one too (what came before is gone).
+    // section.
     s.discontinuity = !segments_.empty() && (flags & chunk_restart);
     if (header_changed_ && (segments_.empty() || (flags & chunk_restart))) {
       if (pending_init_) inits_.emplace_back(next_init_++, pending_init_.share());
@@ -58,17 +57,25 @@ bool hls_index::add(uint64_t seq, uint32_t flags, const hls_stamp& stamp, uint32
   if (segments_.empty() || segments_.back().complete || segments_.back().msn != stamp.msn)
     return completed;  // joined mid-segment (or after a gap): wait for the next one
   segment& s = segments_.back();
-  if (starts_part && (s.parts.empty() || s.parts.back().complete || stamp.part != 0)) {
-    if (!s.parts.empty() && !s.parts.back().complete) {
-      close_part(s, seq, stamp.media_us);
-      completed = true;
-    }
-    part p;
-    p.first_seq = seq;
-    p.start_us = stamp.media_us;
-    p.independent = flags & chunk_keyframe;
-    s.parts.push_back(p);
+  if (s.parts.size() != stamp.part) return completed;  // begun already (or one was missed)
+  if (!s.parts.empty() && !s.parts.back().complete) {
+    close_part(s, seq, stamp.media_us);
+    completed = true;
   }
+  part p;
+  p.first_seq = seq;
+  p.start_us = stamp.media_us;
+  p.independent = flags & chunk_keyframe;
+  s.parts.push_back(p);
+  return completed;
+}
+
+bool hls_index::add(uint64_t seq, uint32_t flags, const hls_stamp& stamp, uint32_t bytes) {
+  if (stamp.msn == 0) return false;
+  bool completed = (flags & chunk_part) && begin_part(seq, flags, stamp);
+  if (segments_.empty() || segments_.back().complete || segments_.back().msn != stamp.msn)
+    return completed;
+  segment& s = segments_.back();
   s.bytes += bytes;
   if (!s.parts.empty()) s.parts.back().bytes += bytes;
   return completed;

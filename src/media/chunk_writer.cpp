@@ -104,6 +104,20 @@ void chunk_writer::flush() {
   out_.publish(builder_.seal(), flags, stamp_);
 }
 
+void chunk_writer::begin_part(const hls_stamp& stamp, bool keyframe) {
+  flush();
+  // A new muxer's header goes first: the part that begins a discontinuity is its.
+  if (!muxer_header_.empty()) {
+    publish_header(muxer_header_);
+    muxer_header_.clear();
+  }
+  stamp_ = stamp;
+  part_starts_ = true;
+  uint32_t flags = keyframe ? chunk_keyframe : 0u;
+  if (keyframe && restart_) flags |= chunk_restart;
+  out_.begin_part(stamp, flags);
+}
+
 void chunk_writer::publish_metadata(std::string_view block) {
   flush();
   if (!builder_.append(std::as_bytes(std::span(block.data(), block.size())))) return;

@@ -259,7 +259,7 @@ void remuxer::cut(int out_index, bool key, int64_t dts_us, chunk_writer::clock::
     anchor_wall_ms_ = date_ms = now_ms;
     anchor_media_us_ = dts_us;
   }
-  writer_.begin_part({cutter_->msn(), cutter_->part(), dts_us, date_ms});
+  writer_.begin_part({cutter_->msn(), cutter_->part(), dts_us, date_ms}, audio_only || key);
 }
 
 void remuxer::set_title(std::string_view title) {

@@ -202,7 +202,8 @@ void worker::hold(client* c, view& v, const hls_target& t) {
       v.hls->target_duration(static_cast<int>((v.m->hls_cuts.segment_us + 500'000) / 1'000'000));
   c->state = client::phase::held;
   c->view = static_cast<int>(v.m->slot);
-  v.held.push_back({c, t, now_s_ + 3 * static_cast<uint32_t>(target)});
+  // The tick counts whole seconds: one more, so that no request waits less than that.
+  v.held.push_back({c, t, now_s_ + 3 * static_cast<uint32_t>(target) + 1});
   v.hls_blocked.fetch_add(1, std::memory_order_relaxed);
 }
 

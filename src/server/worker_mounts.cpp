@@ -47,6 +47,8 @@ void worker::on_wake() {
       } else if (item.kind == feed_item::metadata) {
         v.icy_block = std::move(item.ref);
         ++v.icy_gen;
+      } else if (item.kind == feed_item::hls_part) {
+        if (v.hls) hls_changed |= v.hls->begin_part(item.seq, item.flags, item.hls);
       } else {
         uint32_t size = item.ref.size();
         bool continuous =

@@ -21,7 +21,9 @@ struct hls_stamp {
 };
 
 struct feed_item {
-  enum kind_t : uint8_t { chunk, header, metadata };
+  // hls_part: no chunk; the HLS part `hls` begins at chunk `seq` (the one to come), so the
+  // part before it is complete now, not when that chunk is published.
+  enum kind_t : uint8_t { chunk, header, metadata, hls_part };
   kind_t kind = chunk;
   uint32_t flags = 0;  // chunk flags
   uint64_t seq = 0;

@@ -26,6 +26,8 @@ class stream {
   // The ICY metadata block (net/icy.h) viewers asking for it get from now on.
   void set_metadata(chunk_ref block);
   void publish(chunk_ref chunk, uint32_t flags, const hls_stamp& hls = {});
+  // An HLS part begins with the next chunk (flags: chunk_keyframe when it is one).
+  void begin_part(const hls_stamp& hls, uint32_t flags);
   // The source is gone for good: workers finish sending what they have, then close.
   void end();
   // Any thread. The source is lost (or no encoder has pushed yet): workers close caught-up

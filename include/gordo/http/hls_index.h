@@ -45,8 +45,12 @@ class hls_index {
   // The stream's header changed: fMP4's init section for the segments from the next
   // discontinuity (or the first segment) on.
   void set_header(const chunk_ref& header);
-  // A chunk, in sequence (a gap is clear() first). True when it completed a part or a
+  // A part begins at chunk `seq` (which is still to come; flags as its: chunk_keyframe,
+  // chunk_restart): the part before it is complete. True when that completed a part or a
   // segment: held requests may be answered.
+  bool begin_part(uint64_t seq, uint32_t flags, const hls_stamp& stamp);
+  // A chunk, in sequence (a gap is clear() first); a chunk_part one begins its part if
+  // begin_part() has not. True as for begin_part().
   bool add(uint64_t seq, uint32_t flags, const hls_stamp& stamp, uint32_t bytes);
   // Segments beginning before `begin_seq` have left the ring: they go. True if any did.
   bool trim(uint64_t begin_seq);

@@ -56,13 +56,9 @@ class chunk_writer {
     flush();
     restart_ = true;
   }
-  // HLS: what is pending ends a part; the next chunk starts the part `stamp` names
-  // (chunk_part), and every chunk until the next call carries `stamp`.
-  void begin_part(const hls_stamp& stamp) {
-    flush();
-    stamp_ = stamp;
-    part_starts_ = true;
-  }
+  // HLS: what is pending ends a part, announced at once; the next chunk starts the part
+  // `stamp` names (chunk_part), and every chunk until the next call carries `stamp`.
+  void begin_part(const hls_stamp& stamp, bool keyframe);
 
   uint64_t bytes_written() const { return bytes_; }
   uint64_t bytes_dropped() const { return dropped_; }

@@ -87,7 +87,7 @@ class remuxer {
   chunk_writer::clock::time_point flushed_at_{};  // holds_packets: the muxer's last flush
   bool opened_before_ = false;
   std::optional<hls_cutter> cutter_;
-  int64_t anchor_wall_ms_ = 0;  // EXT-X-PROGRAM-DATE-TIME: this wall-clock time ...
+  int64_t anchor_wall_ms_ = 0;   // EXT-X-PROGRAM-DATE-TIME: this wall-clock time ...
   int64_t anchor_media_us_ = 0;  // ... was this media time
   std::atomic<std::shared_ptr<const hls_variant>> variant_;
 };

@@ -125,3 +125,32 @@ TEST(hls_index, target_duration_is_the_longest_segment_rounded) {
 
 }  // namespace
 }  // namespace gordo
+
+namespace gordo {
+namespace {
+
+TEST(hls_index, a_part_is_complete_when_the_next_is_announced_not_when_its_chunk_comes) {
+  hls_index index(6);
+  hls_stamp first{1, 0, 0, 1000};
+  EXPECT_FALSE(index.begin_part(0, chunk_keyframe, first));
+  index.add(0, chunk_part | chunk_keyframe, first, 100);
+  index.add(1, 0, first, 100);
+  // The remuxer cut: part 1 begins with chunk 2, which the chunk writer still holds.
+  EXPECT_TRUE(index.begin_part(2, 0, {1, 1, 320'000, 1320}));
+  EXPECT_TRUE(index.has(1, 0u));
+  EXPECT_EQ(index.segments()[0].parts[0].end_seq, 2u);
+  EXPECT_EQ(index.segments()[0].parts[0].duration_us, 320'000);
+  EXPECT_EQ(index.segments()[0].parts[0].bytes, 200u);
+  // Its chunk arrives: no second part 1.
+  EXPECT_FALSE(index.add(2, chunk_part, {1, 1, 320'000, 1320}, 100));
+  EXPECT_EQ(index.segments()[0].parts.size(), 2u);
+  EXPECT_EQ(index.segments()[0].parts[1].bytes, 100u);
+  // A segment announced with a restart is a discontinuity.
+  EXPECT_TRUE(index.begin_part(3, chunk_keyframe | chunk_restart, {2, 0, 640'000, 1640}));
+  EXPECT_TRUE(index.segments()[1].discontinuity);
+  EXPECT_TRUE(index.segments()[1].parts[0].independent);
+  EXPECT_TRUE(index.has(1, std::nullopt));
+}
+
+}  // namespace
+}  // namespace gordo
