@@ -3,13 +3,11 @@
 // whether that rate keeps up with the stream's own (its PCRs, measured on a sample).
 // Built by meson as build/gordo-load; see perf/README.md.
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,18 +20,26 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "load/sys.h"
 #include "load/ts_probe.h"
 #include "load/ts_rate.h"
 #include "load/url.h"
 
 namespace {
 
+using gordo::load::core_sample;
+using gordo::load::cpu_s;
+using gordo::load::now_s;
+using gordo::load::percentile;
+using gordo::load::proc_sample;
+using gordo::load::report_row;
+using gordo::load::sample;
+using gordo::load::sample_core;
 using gordo::load::ts_probe;
 using gordo::load::ts_rate;
 
@@ -41,80 +47,6 @@ using gordo::load::ts_rate;
 // that a single resynced viewer does not move, few enough to cost nothing at 10,000.
 constexpr unsigned rate_sample = 16;
 using gordo::load::url;
-
-double now_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
-// CPU seconds and resident KiB of another process, from /proc (0 when it cannot be read).
-struct proc_sample {
-  double cpu_s = 0;
-  uint64_t rss_kib = 0;
-};
-
-proc_sample sample(int pid) {
-  proc_sample s;
-  if (pid <= 0) return s;
-  std::string path = fmt::format("/proc/{}/stat", pid);
-  if (FILE* f = std::fopen(path.c_str(), "r")) {
-    char buf[1024];
-    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = 0;
-    // Fields after the command name (which may hold spaces): utime and stime are the
-    // 12th and 13th after the closing parenthesis.
-    if (const char* p = std::strrchr(buf, ')')) {
-      unsigned long long utime = 0, stime = 0;
-      if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                      &stime) == 2)
-        s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-    }
-  }
-  path = fmt::format("/proc/{}/status", pid);
-  if (FILE* f = std::fopen(path.c_str(), "r")) {
-    char line[256];
-    while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "VmRSS: %lu kB", reinterpret_cast<unsigned long*>(&s.rss_kib)) == 1)
-        break;
-    std::fclose(f);
-  }
-  return s;
-}
-
-// Busy and total jiffies of one CPU, from /proc/stat: everything that ran there, softirq
-// included (on loopback much of the network stack runs in softirq, charged to no process).
-struct core_sample {
-  double busy = 0, total = 0;
-};
-
-core_sample sample_core(int cpu) {
-  core_sample s;
-  if (cpu < 0) return s;
-  FILE* f = std::fopen("/proc/stat", "r");
-  if (!f) return s;
-  char line[512];
-  std::string want = fmt::format("cpu{} ", cpu);
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, want.c_str(), want.size()) != 0) continue;
-    unsigned long long v[8] = {};
-    std::sscanf(line + want.size(), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                &v[3], &v[4], &v[5], &v[6], &v[7]);
-    for (unsigned long long x : v) s.total += static_cast<double>(x);
-    s.busy = s.total - static_cast<double>(v[3] + v[4]);  // minus idle and iowait
-    break;
-  }
-  std::fclose(f);
-  return s;
-}
 
 struct options {
   url target;
@@ -188,22 +120,12 @@ class load {
 };
 
 int load::run() {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (int err = getaddrinfo(o_.target.host.c_str(), std::to_string(o_.target.port).c_str(), &hints,
-                            &res)) {
-    fmt::print(stderr, "gordo-load: cannot resolve {}: {}\n", o_.target.host, gai_strerror(err));
+  std::string error;
+  if (!gordo::load::resolve(o_.target, addr_, addr_len_, error)) {
+    fmt::print(stderr, "gordo-load: {}\n", error);
     return 2;
   }
-  std::memcpy(&addr_, res->ai_addr, res->ai_addrlen);
-  addr_len_ = res->ai_addrlen;
-  freeaddrinfo(res);
-  // Host as RFC 9110 §7.2 has it: an IPv6 address in brackets, the port unless http's 80.
-  std::string host =
-      o_.target.host.find(':') == std::string::npos ? o_.target.host : "[" + o_.target.host + "]";
-  if (o_.target.port != 80) host += ":" + std::to_string(o_.target.port);
+  std::string host = gordo::load::host_header(o_.target);
   request_ = fmt::format(
       "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
       o_.target.path, host);
@@ -362,13 +284,6 @@ void load::progress(double t, bool last) {
   if (last) fmt::print(stderr, "\n");
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
-}
-
 unsigned load::report(double window) {
   std::vector<double> rates, ttfb, tkey, key_packet, stream_rates;
   unsigned failures = 0, early = 0, ok = 0, receiving = 0;
@@ -413,15 +328,8 @@ unsigned load::report(double window) {
   for (double r : rates) aggregate += r;
   unsigned no_key = ok - static_cast<unsigned>(tkey.size());
   double cpu = window > 0 ? cpu_used_ / window * 100 : 0;
-  struct row {
-    const char* name;
-    std::string value;
-    std::string json;
-  };
-  auto num = [](double x, int prec) {
-    return std::isnan(x) ? std::string("null") : fmt::format("{:.{}f}", x, prec);
-  };
-  std::vector<row> rows = {
+  auto num = gordo::load::number;
+  std::vector<report_row> rows = {
       {"viewers", fmt::format("{}", o_.viewers), fmt::format("{}", o_.viewers)},
       {"ok", fmt::format("{}", ok), fmt::format("{}", ok)},
       {"receiving", fmt::format("{}", receiving), fmt::format("{}", receiving)},
@@ -455,37 +363,8 @@ unsigned load::report(double window) {
     double busy = total > 0 ? (core_end_.busy - core_begin_.busy) / total * 100 : NAN;
     rows.push_back({"server_core_busy_pct", num(busy, 1), num(busy, 1)});
   }
-  if (o_.json) {
-    std::string out = "{";
-    for (size_t i = 0; i < rows.size(); ++i)
-      out += fmt::format("{}\"{}\": {}", i ? ", " : "", rows[i].name, rows[i].json);
-    out += fmt::format(", \"first_error\": \"{}\"}}", first_error);
-    fmt::print("{}\n", out);
-    return ok;
-  }
-  fmt::print("| {:<16} | {:>12} |\n|{:-<18}|{:->14}|\n", "measure", "value", "", "");
-  for (const row& r : rows) fmt::print("| {:<16} | {:>12} |\n", r.name, r.value);
-  if (!first_error.empty()) fmt::print("first failure: {}\n", first_error);
+  gordo::load::print_report(rows, o_.json, "", first_error);
   return ok;
-}
-
-// Every viewer is an fd: take the hard limit, and say so when even that is too low.
-bool raise_fd_limit(unsigned viewers) {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  rlim_t need = viewers + 32;
-  if (lim.rlim_cur < need) {
-    lim.rlim_cur = std::min(lim.rlim_max, std::max(need, lim.rlim_cur));
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (lim.rlim_cur < need) {
-    fmt::print(stderr,
-               "gordo-load: {} viewers need {} fds but the hard limit is {}: raise it (ulimit -Hn, "
-               "LimitNOFILE) or run several gordo-load processes\n",
-               viewers, need, lim.rlim_max);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -553,6 +432,6 @@ int main(int argc, char** argv) {
     if (sched_setaffinity(0, sizeof set, &set) != 0)
       fmt::print(stderr, "gordo-load: cannot pin to CPU {}: {}\n", o.cpu, std::strerror(errno));
   }
-  if (!raise_fd_limit(o.viewers)) return 1;
+  if (!gordo::load::raise_fd_limit(o.viewers)) return 1;
   return load(o).run();
 }

@@ -1,6 +1,9 @@
 #include "load/url.h"
 
+#include <netdb.h>
+
 #include <charconv>
+#include <cstring>
 
 namespace gordo::load {
 
@@ -38,6 +41,31 @@ std::optional<url> parse_url(std::string_view text) {
     return std::nullopt;
   }
   return u;
+}
+
+std::string host_header(const url& u) {
+  bool v6 = u.host.find(':') != std::string::npos;
+  std::string host;
+  if (v6) host.push_back('[');
+  host.append(u.host);
+  if (v6) host.push_back(']');
+  if (u.port != 80) host.append(":").append(std::to_string(u.port));
+  return host;
+}
+
+bool resolve(const url& u, sockaddr_storage& addr, socklen_t& len, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int err = getaddrinfo(u.host.c_str(), std::to_string(u.port).c_str(), &hints, &res)) {
+    error = "cannot resolve " + u.host + ": " + gai_strerror(err);
+    return false;
+  }
+  std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
+  len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return true;
 }
 
 }  // namespace gordo::load

@@ -1,6 +1,8 @@
 // The one kind of URL gordo-load views: http://HOST[:PORT]/PATH.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,5 +17,13 @@ struct url {
 };
 
 std::optional<url> parse_url(std::string_view text);
+
+// The Host header for `u` as RFC 9110 §7.2 has it: an IPv6 address in brackets, the port
+// unless it is http's 80.
+std::string host_header(const url& u);
+
+// The first address getaddrinfo gives for u's host and port; false with `error` set when
+// there is none.
+bool resolve(const url& u, sockaddr_storage& addr, socklen_t& len, std::string& error);
 
 }  // namespace gordo::load

@@ -1,0 +1,52 @@
+// What gordo-load measures of the machine rather than of the stream: clocks, its own CPU,
+// another process's CPU and memory, how busy one core was; and the fd limit it needs.
+// Shared by the stream mode (tools/gordo-load.cpp) and the HLS mode (load/hls_load).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gordo::load {
+
+// Monotonic seconds.
+double now_s();
+// Wall-clock (Unix) seconds.
+double wall_s();
+// CPU seconds this process used (user + system).
+double cpu_s();
+
+// CPU seconds and resident KiB of another process, from /proc (0 when it cannot be read).
+struct proc_sample {
+  double cpu_s = 0;
+  uint64_t rss_kib = 0;
+};
+proc_sample sample(int pid);
+
+// Busy and total jiffies of one CPU, from /proc/stat: everything that ran there, softirq
+// included (on loopback much of the network stack runs in softirq, charged to no process).
+struct core_sample {
+  double busy = 0, total = 0;
+};
+core_sample sample_core(int cpu);
+
+// Every viewer is an fd: takes the hard limit, and says so when even that is too low.
+bool raise_fd_limit(unsigned viewers);
+
+// The p-th percentile (0–100) of `v`, NaN when empty.
+double percentile(std::vector<double> v, double p);
+
+// One line of the summary: printed as a table row, and as "name": json in --json.
+struct report_row {
+  std::string name;
+  std::string value;
+  std::string json;
+};
+// `x` with `prec` decimals, or "null" for NaN (JSON has no NaN).
+std::string number(double x, int prec);
+// Prints the rows as a Markdown table, or as one JSON object with `extra_json` (members,
+// already formatted, without braces) after them.
+void print_report(const std::vector<report_row>& rows, bool json, const std::string& extra_json,
+                  const std::string& first_error);
+
+}  // namespace gordo::load
