@@ -1,6 +1,7 @@
 // gordo-load: many HTTP viewers of one stream from one thread (epoll), each measured:
 // time to first byte, time to its first decodable keyframe (MPEG-TS), received rate, and
 // whether that rate keeps up with the stream's own (its PCRs, measured on a sample).
+// With --hls, HLS players instead (load/hls_load.h): stalls, delivery times, requests/s.
 // Built by meson as build/gordo-load; see perf/README.md.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "load/hls_load.h"
 #include "load/sys.h"
 #include "load/ts_probe.h"
 #include "load/ts_rate.h"
@@ -389,12 +391,17 @@ int main(int argc, char** argv) {
     ("server-core", "Also report how busy this CPU was over the window (the server's pinned core)",
         cxxopts::value<int>()->default_value("-1"))
     ("raw", "No HTTP: read the stream straight from the socket (GStreamer tcpserversink)")
+    ("hls", "HLS viewers: URL is a media playlist or a multivariant one (its first rendition); "
+        "low-latency (blocking reloads and parts) as hls.js plays it")
+    ("hls-classic", "HLS viewers polling the playlist every half target duration for whole segments")
     ("json", "Print the summary as one JSON object")
     ("q,quiet", "No progress line")
     ("h,help", "Print this help");
   // clang-format on
   spec.parse_positional({"url"});
   options o;
+  bool hls = false;
+  gordo::load::hls_options h;
   try {
     auto args = spec.parse(argc, argv);
     if (args.count("help") || !args.count("url")) {
@@ -421,6 +428,21 @@ int main(int argc, char** argv) {
     o.quiet = args.count("quiet") > 0;
     if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)
       throw cxxopts::exceptions::exception("--viewers, --rate and --duration must be positive");
+    hls = args.count("hls") > 0 || args.count("hls-classic") > 0;
+    if (hls && (o.raw || o.bitrate > 0))
+      throw cxxopts::exceptions::exception("--hls takes neither --raw nor --bitrate");
+    h.target = o.target;
+    h.mode = args.count("hls-classic") ? gordo::load::hls_mode::classic
+                                       : gordo::load::hls_mode::low_latency;
+    h.viewers = o.viewers;
+    h.connect_rate = o.connect_rate;
+    h.duration = o.duration;
+    h.settle = o.settle;
+    h.cpu = o.cpu;
+    h.server_pid = o.server_pid;
+    h.server_core = o.server_core;
+    h.json = o.json;
+    h.quiet = o.quiet;
   } catch (const cxxopts::exceptions::exception& e) {
     fmt::print(stderr, "gordo-load: {} (see --help)\n", e.what());
     return 2;
@@ -433,5 +455,5 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "gordo-load: cannot pin to CPU {}: {}\n", o.cpu, std::strerror(errno));
   }
   if (!gordo::load::raise_fd_limit(o.viewers)) return 1;
-  return load(o).run();
+  return hls ? gordo::load::run_hls(h) : load(o).run();
 }
