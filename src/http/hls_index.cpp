@@ -48,7 +48,7 @@ bool hls_index::begin_part(uint64_t seq, uint32_t flags, const hls_stamp& stamp)
     }
     s.init = inits_.empty() ? 0 : inits_.back().first;
     segments_.push_back(std::move(s));
-    while (segments_.size() > window_ + 1) {
+    while (segments_.size() > 2 * size_t{window_} + 1) {
       if (segments_.front().discontinuity) ++discontinuities_gone_;
       segments_.pop_front();
     }
@@ -96,6 +96,17 @@ void hls_index::clear() {
     if (s.discontinuity) ++discontinuities_gone_;
   segments_.clear();
   header_changed_ = true;  // the next segment names the current init section again
+}
+
+size_t hls_index::listed_begin() const {
+  size_t complete = segments_.size() - (!segments_.empty() && !segments_.back().complete);
+  return complete > window_ ? complete - window_ : 0;
+}
+
+uint64_t hls_index::discontinuity_sequence() const {
+  uint64_t n = discontinuities_gone_;
+  for (size_t i = 0, end = listed_begin(); i < end; ++i) n += segments_[i].discontinuity;
+  return n;
 }
 
 const hls_index::segment* hls_index::find(uint64_t msn) const {

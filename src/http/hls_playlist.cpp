@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace gordo {
@@ -10,7 +11,8 @@ namespace {
 
 // Seconds with three decimals, as EXTINF and DURATION take them.
 std::string seconds(int64_t us) {
-  return fmt::format("{}.{:03}", us / 1'000'000, (us % 1'000'000 + 500) / 1000 % 1000);
+  int64_t ms = (us + 500) / 1000;
+  return fmt::format("{}.{:03}", ms / 1000, ms % 1000);
 }
 
 std::string date_time(int64_t unix_ms) {
@@ -45,15 +47,22 @@ struct uri_writer {
 }  // namespace
 
 std::string media_playlist(const hls_index& index, const media_playlist_options& o) {
-  const auto& segs = index.segments();
+  // The listed segments: the last `window` complete ones and the one being made.
+  const auto& kept = index.segments();
+  const size_t first = index.listed_begin(), n = kept.size() - first;
+  auto seg = [&](size_t i) -> const hls_index::segment& { return kept[first + i]; };
   uri_writer uri{o};
   bool low_latency = o.part_target_us > 0;
+  // Frames do not divide every target (six at 29.97 fps are 200.2 ms): PART-TARGET is the
+  // longest part made, to the millisecond above, so that no part exceeds it.
+  int64_t part_target_us =
+      std::max(o.part_target_us, (index.longest_part_us() + 999) / 1000 * 1000);
   int target = index.target_duration(static_cast<int>((o.segment_target_us + 500'000) / 1'000'000));
   // Parts are listed for the segments within three target durations of the end; delta
   // updates may leave out segments older than six (the spec's least skip boundary).
   int64_t skip_until_us = int64_t{6} * target * 1'000'000;
   int64_t window_us = 0;
-  for (const auto& s : segs) window_us += s.complete ? s.duration_us : 0;
+  for (size_t i = 0; i < n; ++i) window_us += seg(i).complete ? seg(i).duration_us : 0;
 
   std::string out = "#EXTM3U\n";
   out += fmt::format("#EXT-X-VERSION:{}\n", low_latency ? 9 : (o.fmp4 ? 6 : 3));
@@ -62,14 +71,14 @@ std::string media_playlist(const hls_index& index, const media_playlist_options&
   if (low_latency) {
     std::string control =
         fmt::format("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={}",
-                    seconds(3 * o.part_target_us));
+                    seconds(3 * part_target_us));
     if (window_us > skip_until_us) control += ",CAN-SKIP-UNTIL=" + seconds(skip_until_us);
     out += control + "\n";
-    out += fmt::format("#EXT-X-PART-INF:PART-TARGET={}\n", seconds(o.part_target_us));
+    out += fmt::format("#EXT-X-PART-INF:PART-TARGET={}\n", seconds(part_target_us));
   } else {
     out += "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n";
   }
-  uint64_t first_msn = segs.empty() ? 1 : segs.front().msn;
+  uint64_t first_msn = n == 0 ? 1 : seg(0).msn;
   out += fmt::format("#EXT-X-MEDIA-SEQUENCE:{}\n", first_msn);
   if (index.discontinuity_sequence() > 0)
     out += fmt::format("#EXT-X-DISCONTINUITY-SEQUENCE:{}\n", index.discontinuity_sequence());
@@ -79,8 +88,8 @@ std::string media_playlist(const hls_index& index, const media_playlist_options&
   size_t skipped = 0;
   if (o.skip && low_latency && window_us > skip_until_us) {
     int64_t end = 0;
-    for (size_t i = 0; i < segs.size() && segs[i].complete && !segs[i].discontinuity; ++i) {
-      end += segs[i].duration_us;
+    for (size_t i = 0; i < n && seg(i).complete && !seg(i).discontinuity; ++i) {
+      end += seg(i).duration_us;
       if (window_us - end < skip_until_us) break;
       skipped = i + 1;
     }
@@ -90,8 +99,8 @@ std::string media_playlist(const hls_index& index, const media_playlist_options&
   int64_t parts_from_us = int64_t{3} * target * 1'000'000;  // from the end
   int64_t remaining_us = window_us;
   uint32_t map = UINT32_MAX;
-  for (size_t i = 0; i < segs.size(); ++i) {
-    const auto& s = segs[i];
+  for (size_t i = 0; i < n; ++i) {
+    const auto& s = seg(i);
     if (!s.complete && !low_latency) break;  // classic HLS lists whole segments only
     if (s.complete) remaining_us -= s.duration_us;
     if (i < skipped) continue;
@@ -110,9 +119,9 @@ std::string media_playlist(const hls_index& index, const media_playlist_options&
     if (!s.complete) break;
     out += fmt::format("#EXTINF:{},\n{}\n", seconds(s.duration_us), uri.segment(s.msn));
   }
-  if (low_latency && !segs.empty()) {
+  if (low_latency && n > 0) {
     // The part being made now: a player asks for it ahead and gets it once complete.
-    const auto& last = segs.back();
+    const auto& last = seg(n - 1);
     size_t next = 0;
     while (next < last.parts.size() && last.parts[next].complete) ++next;
     out += fmt::format("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{}\"\n", uri.part(last.msn, next));

@@ -125,6 +125,7 @@ bool worker::hls_ready(const view& v, const hls_target& t) const {
   const hls_index& index = *v.hls;
   if (t.kind == hls_kind::playlist) return !t.want_msn || index.has(*t.want_msn, t.want_part);
   if (t.kind == hls_kind::part) return index.has(t.msn, t.part);
+  if (t.kind == hls_kind::segment) return index.has(t.msn, std::nullopt);
   return true;
 }
 
@@ -171,6 +172,8 @@ void worker::answer_hls(client* c, view& v, const hls_target& t) {
           t.run == m.hls_run && t.extension == m.remux->format().segment_extension
               ? index.find(t.msn)
               : nullptr;
+      if (s && !s->complete && s == &index.segments().back())
+        return hold(c, v, t);  // listed by a worker a little ahead of this one
       if (!s || !s->complete) return refuse(answer::no_segment);
       v.hls_segments.fetch_add(1, std::memory_order_relaxed);
       return reply_chunks(c, v, media_type(t), s->first_seq, s->end_seq);
@@ -187,8 +190,9 @@ void worker::answer_hls(client* c, view& v, const hls_target& t) {
       // The part being made (a preload hint), or the first of the next segment: it is
       // sent whole once complete. Anything else is not coming.
       auto edge = index.edge();
-      bool coming = edge && ((t.msn == edge->first && s && t.part <= s->parts.size()) ||
-                             (t.msn == edge->first + 1 && t.part == 0));
+      // (Up to three parts ahead: another worker's hint may be a little ahead of this one.)
+      bool coming = edge && ((t.msn == edge->first && s && t.part <= s->parts.size() + 3) ||
+                             (t.msn == edge->first + 1 && t.part <= 3));
       if (!coming) return refuse(answer::no_segment);
       return hold(c, v, t);
     }
@@ -203,7 +207,8 @@ void worker::hold(client* c, view& v, const hls_target& t) {
   c->state = client::phase::held;
   c->view = static_cast<int>(v.m->slot);
   // The tick counts whole seconds: one more, so that no request waits less than that.
-  v.held.push_back({c, t, now_s_ + 3 * static_cast<uint32_t>(target) + 1});
+  // (A target stretched by a broken source holds a request a minute at most.)
+  v.held.push_back({c, t, now_s_ + 3 * static_cast<uint32_t>(std::min(target, 20)) + 1});
   v.hls_blocked.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -246,6 +251,7 @@ std::string worker::answer_head(client* c, std::string_view type, std::string_vi
 void worker::reply_text(client* c, std::string_view type, std::string_view cache,
                         std::shared_ptr<const std::string> body) {
   c->state = client::phase::serving;
+  c->since_s = now_s_;  // the write timeout counts from here, however long it was held
   c->reply_head = std::make_shared<const std::string>(answer_head(c, type, cache, body->size()));
   c->queue(c->reply_head->data(), c->reply_head->size());
   c->head_bytes = static_cast<uint32_t>(c->reply_head->size());
@@ -266,7 +272,9 @@ void worker::reply_chunks(client* c, view& v, std::string_view type, uint64_t fi
     length += e->chunk.size();
   }
   c->state = client::phase::serving;
+  c->since_s = now_s_;
   c->view = static_cast<int>(v.m->slot);
+  c->body_mount = v.m;
   c->reply_head = std::make_shared<const std::string>(answer_head(c, type, immutable, length));
   c->queue(c->reply_head->data(), c->reply_head->size());
   c->head_bytes = static_cast<uint32_t>(c->reply_head->size());
@@ -280,7 +288,10 @@ void worker::reply_chunks(client* c, view& v, std::string_view type, uint64_t fi
 // Queues the next chunks of a bounded answer. False when the ring no longer holds one
 // (a client so slow that its segment left the ring): it cannot be finished.
 bool worker::fill_range(client* c) {
-  const stream_ring& ring = at(c->view).ring;
+  if (c->next_seq >= c->body_end) return true;  // a text alone (its client may have no view)
+  const view& v = at(c->view);
+  if (v.m != c->body_mount) return false;  // its mount was retired (and its slot reused)
+  const stream_ring& ring = v.ring;
   while (c->queued() < client::max_iov && c->next_seq < c->body_end) {
     const stream_ring::entry* e = ring.at(c->next_seq);
     if (!e) return false;

@@ -1,6 +1,7 @@
 // The worker's mounts: its view of each (a ring of chunks drained from the mount's feed
 // at every wake-up, the viewers parked on it), and reload's changes to them.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "gordo/server/worker.h"
 
@@ -54,11 +55,25 @@ void worker::on_wake() {
         bool continuous =
             v.ring.push(item.seq, std::move(item.ref), item.flags, item.pos, item.time_ns);
         if (!v.hls) return;
-        if (!continuous) v.hls->clear();
+        if (!continuous) {
+          v.hls->clear();
+          hls_changed = true;
+        }
         hls_changed |= v.hls->add(item.seq, item.flags, item.hls, size);
       }
     });
-    if (v.hls && (v.hls->trim(v.ring.begin_seq()) || hls_changed)) release_held(v);
+    if (v.hls) {
+      bool trimmed = v.hls->trim(v.ring.begin_seq());
+      // Segments leaving the ring before the playlist is full: the window outgrows it.
+      if (trimmed && v.hls->listed_begin() == 0 && !v.warned_ring) {
+        v.warned_ring = true;
+        spdlog::warn(
+            "{}: the ring ({} chunks) holds less than the HLS window of {} segments; "
+            "raise --ring-chunks (or lower --hls-window, --hls-segment)",
+            v.m->path, v.ring.capacity(), v.m->hls_window);
+      }
+      if (trimmed || hls_changed) release_held(v);
+    }
     v.ended = ended;
     v.offline = v.m->out->offline();
     v.chunks_in_ring.store(v.ring.size(), std::memory_order_relaxed);
@@ -95,6 +110,7 @@ void worker::run_commands() {
         view& v = at(static_cast<int>(cmd.slot));
         v.retired = true;
         v.ended = true;  // its viewers finish what they have queued, then close
+        expire_held();   // its held HLS requests get the 503 of an ended mount now
         for (client* c : v.parked) {
           c->parked = false;
           ready_.push_back(c);

@@ -39,7 +39,9 @@ class hls_index {
     std::vector<part> parts;
   };
 
-  // `window`: complete segments kept (the playlist lists them all).
+  // `window`: complete segments the playlist lists. As many again are kept (while the
+  // ring holds them) after they leave it: a segment stays available for as long as the
+  // playlist that last listed it (RFC 8216 §6.2.2), whichever worker a player asks.
   explicit hls_index(unsigned window) : window_(window) {}
 
   // The stream's header changed: fMP4's init section for the segments from the next
@@ -57,13 +59,15 @@ class hls_index {
   // The ring lost chunks: what is held is gone; the index starts again at the next segment.
   void clear();
 
+  // Every segment kept, oldest first; the playlist lists those from listed_begin() on.
   const std::deque<segment>& segments() const { return segments_; }
+  size_t listed_begin() const;
   // The segment numbered `msn`, if held.
   const segment* find(uint64_t msn) const;
   // The init section numbered `id`, if held.
   const chunk_ref* init(uint32_t id) const;
-  // EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that have left the window.
-  uint64_t discontinuity_sequence() const { return discontinuities_gone_; }
+  // EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that have left the playlist.
+  uint64_t discontinuity_sequence() const;
   // EXT-X-TARGETDURATION in seconds: the longest segment seen, rounded, at least `floor_s`.
   int target_duration(int floor_s) const;
   int64_t longest_part_us() const { return longest_part_us_; }

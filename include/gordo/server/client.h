@@ -60,11 +60,12 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's
   bool head_only = false;     // serving: a HEAD, so the head alone
   uint8_t inflight = 0;       // loop operations not yet completed
   uint8_t n_iov = 0;
-  int view = -1;          // mount index while streaming
-  uint32_t slot = 0;      // index in the worker's client list
-  uint32_t since_s = 0;   // accepted at, then the last progress (worker seconds)
-  uint64_t next_seq = 0;  // next chunk to queue
-  uint64_t body_end = 0;  // serving: past the last chunk of the answer
+  int view = -1;                     // mount index while streaming
+  uint32_t slot = 0;                 // index in the worker's client list
+  uint32_t since_s = 0;              // accepted at, then the last progress (worker seconds)
+  uint64_t next_seq = 0;             // next chunk to queue
+  uint64_t body_end = 0;             // serving: past the last chunk of the answer
+  const void* body_mount = nullptr;  // serving: the mount whose ring holds those chunks
   // serving: the answer's head and text (a playlist), shared with the sends that read them
   std::shared_ptr<const std::string> reply_head, reply_body;
   uint64_t bytes_sent = 0;

@@ -108,6 +108,7 @@ class worker {
     std::vector<held_request> held;
     std::shared_ptr<const std::string> playlist;  // the plain playlist now (no query), cached
     bool warned_misaligned = false;               // its group's keyframes do not line up
+    bool warned_ring = false;                     // its ring is shorter than its HLS window
     explicit view(size_t chunks) : ring(chunks) {}
   };
   // The chunks of one zero-copy send, kept until the kernel's notification says it no

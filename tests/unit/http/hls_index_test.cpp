@@ -58,10 +58,13 @@ TEST(hls_index, the_window_keeps_its_size_and_the_ring_trims_it) {
   hls_index index(6);
   hls_test_stream s{index};
   for (int i = 0; i < 20; ++i) s.segment();
-  EXPECT_EQ(index.segments().size(), 7u) << "six complete and the open one";
-  EXPECT_EQ(index.segments().front().msn, 14u);
+  // Six listed and the open one, and six more kept for the players that were given them.
+  EXPECT_EQ(index.segments().size(), 13u);
+  EXPECT_EQ(index.segments().front().msn, 8u);
+  EXPECT_EQ(index.segments()[index.listed_begin()].msn, 14u);
+  EXPECT_NE(index.find(9), nullptr) << "left the playlist, still served";
   EXPECT_TRUE(index.trim(index.segments()[2].first_seq));
-  EXPECT_EQ(index.segments().front().msn, 16u);
+  EXPECT_EQ(index.segments().front().msn, 10u);
   EXPECT_FALSE(index.trim(0));
 }
 
@@ -108,7 +111,9 @@ TEST(hls_index, a_restart_is_a_discontinuity_with_its_own_init_section) {
   EXPECT_EQ(static_cast<char>(index.init(1)->data()[0]), 'b');
   EXPECT_EQ(index.discontinuity_sequence(), 0u);
   for (int i = 0; i < 4; ++i) s.segment();
-  EXPECT_EQ(index.discontinuity_sequence(), 1u) << "counted once it left the window";
+  EXPECT_EQ(index.discontinuity_sequence(), 1u) << "counted once it left the playlist";
+  for (int i = 0; i < 4; ++i) s.segment();
+  EXPECT_EQ(index.discontinuity_sequence(), 1u) << "and still once it is not kept either";
   EXPECT_EQ(index.init(0), nullptr) << "an init section no segment uses is let go";
   EXPECT_NE(index.init(1), nullptr);
 }

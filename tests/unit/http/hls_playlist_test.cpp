@@ -193,3 +193,37 @@ TEST(hls_playlist, segment_bitrates_peak_and_average) {
 
 }  // namespace
 }  // namespace gordo
+
+namespace gordo {
+namespace {
+
+TEST(hls_playlist, part_target_covers_frame_quantised_parts_and_durations_round_up) {
+  hls_index index(6);
+  hls_test_stream s{index};
+  s.part_us = 200'200;  // six frames at 29.97 fps
+  for (int i = 0; i < 3; ++i) s.segment();
+  media_playlist_options o = ll();
+  o.part_target_us = 200'000;
+  auto ls = lines(media_playlist(index, o));
+  double part_target = NAN;
+  for (const auto& l : ls)
+    if (l.rfind("#EXT-X-PART-INF:", 0) == 0) part_target = attribute(l, "PART-TARGET");
+  EXPECT_DOUBLE_EQ(part_target, 0.201);
+  for (const auto& l : ls) {
+    if (l.rfind("#EXT-X-PART:", 0) == 0) {
+      EXPECT_LE(attribute(l, "DURATION"), part_target) << l;
+    }
+  }
+  // 999.6 ms is "1.000", not "0.000".
+  hls_index whole(6);
+  hls_test_stream t{whole};
+  t.parts = 3;
+  t.part_us = 333'200;
+  t.segment();
+  t.segment();
+  o.part_target_us = 0;
+  EXPECT_NE(media_playlist(whole, o).find("#EXTINF:1.000,"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gordo
