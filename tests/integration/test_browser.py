@@ -126,8 +126,10 @@ class GordoHls(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        # 20 s looped (no seam in a run), keyframes every second.
-        media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=20, fmt_args=("-f", "mpegts"))
+        # 90 s, keyframes every second: long enough that no loop seam falls in the tests (at
+        # a seam of a looped file the tracks' ends differ by a few ms, which leaves a hole
+        # in a CMAF player's buffer that hls.js stalls on: see the README's HLS section).
+        media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=90, fmt_args=("-f", "mpegts"))
         cls.gordo = Gordo("--loop", "--hls", "--hls-segment", "1s", "--hls-part", "200ms", "--workers", "1",
                           "--mount", f"/live.ts={media}", "--mount", f"/cmaf.mp4={media}")
         cls.gordo.__enter__()

@@ -425,6 +425,12 @@ class Live(unittest.TestCase):
         pl = wait_playlist(self.port, "/live.ts/index.m3u8", lambda p: p.sequence > oldest["msn"],
                            "the window to move on")
         self.assertGreaterEqual(len(pl.segments), 5, "the window holds its segments")
+        # RFC 8216 6.2.2: a segment stays available for as long as the playlist that last
+        # listed it; gordo keeps it a whole window more, then it is gone.
+        if pl.sequence <= oldest["msn"] + len(pl.segments) - 2:
+            self.assertEqual(get(self.port, f"/live.ts/{oldest['uri']}")[0], 200, "just left the playlist")
+        pl = wait_playlist(self.port, "/live.ts/index.m3u8",
+                           lambda p: p.sequence > oldest["msn"] + len(p.segments) + 1, "another window")
         for uri in (oldest["uri"], f"{run}-{oldest['msn']}.0.ts"):
             status, _, body = get(self.port, f"/live.ts/{uri}")
             self.assertEqual(status, 404, uri)

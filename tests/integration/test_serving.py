@@ -82,10 +82,15 @@ class LoopedFile(unittest.TestCase):
         self.assertIn(b"no such mount", body)
 
     def test_other_methods_are_405_with_allow(self):
-        for method in (b"DELETE", b"OPTIONS"):
+        for method in (b"DELETE", b"PATCH"):
             status, headers, _ = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
             self.assertEqual(status, 405, method)
-            self.assertEqual(headers["allow"], "GET, HEAD, PUT, POST, SOURCE")
+            self.assertEqual(headers["allow"], "GET, HEAD, OPTIONS, PUT, POST, SOURCE")
+        # OPTIONS is a CORS preflight: what a player on another site may ask.
+        status, headers, body = split_response(request(self.gordo.port, b"OPTIONS /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
+        self.assertEqual((status, body), (204, b""))
+        self.assertEqual(headers["access-control-allow-methods"], "GET, HEAD, OPTIONS")
+        self.assertEqual(headers["access-control-allow-origin"], "*")
         for method in (b"PUT", b"POST", b"SOURCE"):  # a pulled mount takes no pushes
             status, headers, body = split_response(request(self.gordo.port, method + b" /live.ts HTTP/1.1\r\nHost: x\r\n\r\n"))
             self.assertEqual(status, 405, method)

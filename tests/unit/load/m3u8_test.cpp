@@ -13,7 +13,8 @@ using testing::wall_ms;
 
 TEST(m3u8, reads_a_low_latency_playlist_as_gordo_writes_it) {
   m3u8_media pl;
-  ASSERT_TRUE(parse_media_playlist(ll_playlist(5, 6, 2), pl));
+  const std::string text1 = ll_playlist(5, 6, 2);  // the parse points into it
+  ASSERT_TRUE(parse_media_playlist(text1, pl));
   EXPECT_EQ(pl.target_duration, 2);
   EXPECT_EQ(pl.media_sequence, 5u);
   EXPECT_DOUBLE_EQ(pl.part_target, 0.333);
@@ -63,7 +64,8 @@ TEST(m3u8, carries_a_date_on_to_segments_without_one) {
 
 TEST(m3u8, reads_ffmpeg_classic_playlists_with_crlf_and_zone_offsets) {
   m3u8_media pl;
-  ASSERT_TRUE(parse_media_playlist(classic_playlist(40, 6), pl));
+  const std::string text2 = classic_playlist(40, 6);  // the parse points into it
+  ASSERT_TRUE(parse_media_playlist(text2, pl));
   ASSERT_EQ(pl.segments.size(), 6u);
   EXPECT_EQ(pl.segments[0].msn, 40u);
   EXPECT_EQ(pl.segments[5].uri, "seg45.ts");
@@ -74,13 +76,16 @@ TEST(m3u8, reads_ffmpeg_classic_playlists_with_crlf_and_zone_offsets) {
 
 TEST(m3u8, reuses_its_vectors_and_forgets_the_last_parse) {
   m3u8_media pl;
-  ASSERT_TRUE(parse_media_playlist(ll_playlist(5, 6, 2), pl));
-  ASSERT_TRUE(parse_media_playlist(ll_playlist(9, 3, 0), pl));
+  const std::string text3 = ll_playlist(5, 6, 2);  // the parse points into it
+  ASSERT_TRUE(parse_media_playlist(text3, pl));
+  const std::string text4 = ll_playlist(9, 3, 0);  // the parse points into it
+  ASSERT_TRUE(parse_media_playlist(text4, pl));
   ASSERT_EQ(pl.segments.size(), 3u);
   EXPECT_EQ(pl.segments[0].msn, 9u);
   EXPECT_EQ(pl.segments[0].parts.size(), 6u);
   EXPECT_EQ(pl.preload_hint, "r-12.0.ts");
-  ASSERT_TRUE(parse_media_playlist(classic_playlist(1, 1), pl));
+  const std::string text5 = classic_playlist(1, 1);  // the parse points into it
+  ASSERT_TRUE(parse_media_playlist(text5, pl));
   ASSERT_EQ(pl.segments.size(), 1u);
   EXPECT_TRUE(pl.segments[0].parts.empty());
   EXPECT_EQ(pl.part_target, 0);
