@@ -584,15 +584,19 @@ class Pushed(unittest.TestCase):
     def wait_live(self, g, want="live"):
         wait_for(lambda: mount_stats(g, "/live.ts")["state"] == want, timeout=20, what=f"the mount {want}")
 
+    def push_a_segment_then_stop(self, g):
+        """An encoder pushes until the playlist lists a segment, then stops: the mount is hungry."""
+        encoder = put(g.port, media["small"])
+        try:
+            self.wait_live(g)
+            wait_playlist(g.port, "/live.ts/index.m3u8", lambda p: p.segments, "a segment")
+        finally:
+            stop(encoder)
+        self.wait_live(g, "hungry")
+
     def test_held_requests_get_503_when_the_source_stops(self):
         with self.gordo() as g:
-            encoder = put(g.port, media["small"])
-            try:
-                self.wait_live(g)
-                wait_playlist(g.port, "/live.ts/index.m3u8", lambda p: p.segments, "a segment")
-            finally:
-                stop(encoder)
-            self.wait_live(g, "hungry")
+            self.push_a_segment_then_stop(g)
             pl = playlist(g.port, "/live.ts/index.m3u8")
             newest = uri_name(pl.hint)[1]
             results = {}
@@ -643,13 +647,7 @@ class Pushed(unittest.TestCase):
 
     def test_a_source_with_other_tracks_starts_a_discontinuity(self):
         with self.gordo() as g:
-            encoder = put(g.port, media["small"])
-            try:
-                self.wait_live(g)
-                wait_playlist(g.port, "/live.ts/index.m3u8", lambda p: p.segments, "a segment")
-            finally:
-                stop(encoder)
-            self.wait_live(g, "hungry")
+            self.push_a_segment_then_stop(g)
             encoder = put(g.port, media["large"])
             try:
                 self.wait_live(g)

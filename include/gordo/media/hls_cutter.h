@@ -38,8 +38,6 @@ class hls_cutter {
 
   uint64_t msn() const { return msn_; }
   uint32_t part() const { return part_; }
-  int64_t part_start_us() const { return part_start_; }
-  const hls_cut_options& options() const { return opts_; }
 
  private:
   hls_cut_options opts_;

@@ -59,7 +59,6 @@ class remuxer {
   void end();
   stream& out() { return out_; }
   const std::string& mount() const { return mount_; }
-  bool hls() const { return cutter_.has_value(); }
   // Of the tracks it was last opened for (any thread; nullptr before the first open).
   std::shared_ptr<const hls_variant> variant() const { return variant_.load(); }
 
