@@ -36,10 +36,16 @@ int main(int argc, char** argv) {
                    : " (classic)";
         if (!m.hls_group.empty()) hls += " and in " + m.hls_group;
       }
-      std::printf("  %s <- %s%s%s\n", m.path.c_str(),
-                  m.input.empty() ? "built-in test pattern" : m.input.c_str(),
+      std::string then;
+      for (const auto& a : m.alternates) then += " then " + a;
+      std::printf("  %s <- %s%s%s%s\n", m.path.c_str(),
+                  m.input.empty() ? "built-in test pattern" : m.input.c_str(), then.c_str(),
                   m.loop ? " (looped)" : "", hls.c_str());
     }
+    for (size_t i = 0; i < cfg->relay.size(); ++i)
+      std::printf("  every mount of origin %zu, listed every %lld s%s\n", i + 1,
+                  static_cast<long long>(cfg->relay_interval.count() / 1'000'000),
+                  i == 0 ? "" : " (a backup)");
     return 0;
   }
 

@@ -98,9 +98,12 @@ const entry formats[] = {
     make<ogg_codecs>(".opus", "ogg", "audio/ogg", "page_duration=100000", header_source::muxer,
                      true, true, false),
 };
-const entry mpegts = with_hls(make<mpegts_codecs>(".ts", "mpegts", "video/mp2t", "",
+// Video PES packets say their length (when it fits in 16 bits), so that a demuxer reading
+// this stream (an edge) has a frame as soon as its last byte arrives, not at the next one.
+constexpr std::string_view ts_options = "omit_video_pes_length=0";
+const entry mpegts = with_hls(make<mpegts_codecs>(".ts", "mpegts", "video/mp2t", ts_options,
                                                   header_source::ts_psi, true, false, true),
-                              ".ts", "");
+                              ".ts", ts_options);
 
 const entry& entry_for(const output_format& f) {
   for (const entry& e : formats)

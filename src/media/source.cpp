@@ -7,6 +7,7 @@
 #include "gordo/net/http_request.h"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -54,16 +55,32 @@ const char* source::name(state s) {
 }
 
 source::source(source_spec spec, std::chrono::microseconds lost_timeout)
-    : spec_(std::move(spec)), lost_timeout_(lost_timeout), paced_(spec_.needs_pacing()) {
+    : spec_(std::move(spec)),
+      lost_timeout_(lost_timeout),
+      paced_(spec_.needs_pacing()),
+      catch_up_(!spec_.memory && spec_.push.empty() &&
+                (spec_.url.starts_with("http://") || spec_.url.starts_with("https://"))) {
   if (is_push()) {
     state_.store(state::waiting);
     spdlog::info("{}: waiting for an encoder{}", spec_.label,
                  spec_.password.empty() ? " (no password: anyone who can connect may push)" : "");
     return;
   }
+  if (!spec_.memory) {
+    urls_.push_back(spec_.url);
+    urls_.insert(urls_.end(), spec_.alternates.begin(), spec_.alternates.end());
+  }
+  if (spec_.open_later) {
+    hungry_since_ = std::chrono::steady_clock::now();
+    state_.store(state::hungry);
+    spdlog::info("source {}: connecting", spec_.label);
+    return;
+  }
   state_.store(state::live);
   std::string error;
-  in_ = input::open(spec_, interrupt(), error);
+  std::vector<size_t> all(urls_.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  in_ = spec_.memory ? input::open(spec_, interrupt(), error) : open_first(all, error);
   if (!in_) throw std::runtime_error(error);
   layout_ = layout_of(in_->ctx());
   take_title(in_->ctx());
@@ -80,7 +97,7 @@ void source::attach(remuxer* r) {
   if (layout_) r->open(*layout_, spec_.label);
   title_changed_ = title_changed_ || !title_.empty();  // the new muxer gets it with the next packet
   state s = current();
-  r->out().set_offline(s == state::waiting || s == state::lost);
+  r->out().set_offline(s == state::waiting || s == state::lost || !r->is_open());
   outputs_.push_back(r);
 }
 
@@ -269,18 +286,61 @@ void source::end_push(int err) {
   }
 }
 
+std::string source::upstream() const {
+  std::lock_guard lock(mu_);
+  return urls_.empty() ? spec_.label : urls_[upstream_];
+}
+
+std::unique_ptr<input> source::open_first(const std::vector<size_t>& order, std::string& errors) {
+  errors.clear();
+  for (size_t i : order) {
+    if (stop_) break;
+    source_spec one = spec_;
+    one.url = urls_[i];
+    one.label = urls_[i];
+    std::string error;
+    if (auto in = input::open(one, interrupt(), error)) {
+      std::lock_guard lock(mu_);
+      upstream_ = i;
+      return in;
+    }
+    errors += (errors.empty() ? "" : "; ") + error;
+  }
+  return nullptr;
+}
+
 // A network source that failed or went quiet: open it again, waiting 0.5 s, 1 s, 2 s ...
-// up to 30 s (each ±20%) between attempts, until it is back or gordo stops.
-bool source::reconnect() {
+// up to 30 s (each ±20%) between attempts, until it is back or gordo stops. With
+// alternates, the first attempt is at once and tries those after the one that failed
+// first (a failover); later ones try every URL from the first. `first_open` (a source
+// opened by its thread): every URL from the first, at once, then as above.
+bool source::reconnect(bool first_open) {
   std::minstd_rand jitter(
       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::chrono::milliseconds wait{500};
+  size_t failed = 0;
+  {
+    std::lock_guard lock(mu_);
+    failed = upstream_;
+  }
   for (unsigned attempt = 1; !stop_; ++attempt) {
-    if (!sleep_for(wait * (80 + static_cast<int>(jitter() % 41)) / 100)) return false;
+    bool at_once = attempt == 1 && (first_open || urls_.size() > 1);
+    bool failover = attempt == 1 && !first_open && urls_.size() > 1;
+    std::vector<size_t> order;
+    for (size_t k = 0; k < urls_.size(); ++k)
+      order.push_back(failover ? (failed + 1 + k) % urls_.size() : k);
+    if (!at_once && !sleep_for(wait * (80 + static_cast<int>(jitter() % 41)) / 100)) return false;
     std::string error;
-    auto in = input::open(spec_, interrupt(), error);
-    if (in) {
-      spdlog::info("source {} is back after {} attempt{}", who(), attempt, attempt == 1 ? "" : "s");
+    if (auto in = open_first(order, error)) {
+      std::string now = upstream();
+      if (first_open && attempt == 1)
+        spdlog::info("source {}: connected to {}", who(), now);
+      else if (urls_.size() > 1 && now != urls_[failed])
+        spdlog::warn("source {} fails over to {} after {} attempt{}", who(), now, attempt,
+                     attempt == 1 ? "" : "s");
+      else
+        spdlog::info("source {} is back after {} attempt{}", who(), attempt,
+                     attempt == 1 ? "" : "s");
       adopt(std::move(in));
       return true;
     }
@@ -312,6 +372,14 @@ void source::adopt(std::unique_ptr<input> in) {
     }
     layout_ = std::move(next);
   }
+  // An upstream gordo's MPEG-TS carries one frame per video PES, each with its length: the
+  // H.264/HEVC parser need not wait for the next frame to find where this one ends (which
+  // would hold a chunk's last frame back until the next chunk).
+  if (spec_.open_later && std::strcmp(in->ctx()->iformat->name, "mpegts") == 0)
+    for (unsigned i = 0; i < in->ctx()->nb_streams; ++i)
+      if (AVCodecParserContext* p = av_stream_get_parser(in->ctx()->streams[i]);
+          p && in->ctx()->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+        p->flags |= PARSER_FLAG_COMPLETE_FRAMES;
   rebase_ = end_us_ != 0;  // not for the first input
   take_title(in->ctx());
   in_ = std::move(in);
@@ -330,7 +398,12 @@ bool source::acquire() {
     adopt(std::move(in));
     return true;
   }
-  return reconnect();
+  bool opened = false;
+  {
+    std::lock_guard lock(mu_);
+    opened = layout_.has_value();
+  }
+  return reconnect(!opened);
 }
 
 bool source::pace(int64_t dts_us) {
@@ -408,6 +481,12 @@ void source::run() {
     }
     if (static_cast<size_t>(pkt->stream_index) < in_->ctx()->nb_streams) forward(pkt.get());
     av_packet_unref(pkt.get());
+    // All that arrived is read: an upstream gordo sends a chunk at a time, and its viewers
+    // should not wait for the next one to get this one.
+    if (const AVIOContext* pb = in_->ctx()->pb; catch_up_ && pb && pb->buf_ptr >= pb->buf_end) {
+      std::lock_guard lock(mu_);
+      for (remuxer* r : outputs_) r->catch_up();
+    }
   }
   state_.store(state::ended, std::memory_order_relaxed);
   std::lock_guard lock(mu_);

@@ -1,4 +1,5 @@
 #include "gordo/ops/config.h"
+#include "gordo/ops/config_flags.h"
 
 #include "gordo/media/formats.h"
 
@@ -43,99 +44,6 @@ T number(const cxxopts::ParseResult& args, const std::string& flag, T min, T max
     throw config_error(
         fmt::format("--{} {} is out of range: give a number from {} to {}", flag, text, min, max));
   return value;
-}
-
-cxxopts::Options options() {
-  cxxopts::Options opts("gordo", "gordo " GORDO_VERSION " - live-stream fan-out server");
-  opts.custom_help("[OPTION...]");
-  // clang-format off
-  opts.add_options()
-    ("l,listen", "Address to serve viewers on: PORT, HOST:PORT or [IPV6]:PORT",
-        cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
-    ("admin-listen", "Address for GET /stats (JSON) and /metrics (Prometheus); 'off': none",
-        cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
-    ("access-log", "One line per request at disconnect (Apache combined + seconds) to this file "
-        "(reopened on SIGUSR1), '-' for stdout, or off", cxxopts::value<std::string>()->default_value("off"))
-    ("i,input", "Source: a file or any FFmpeg URL (udp://, srt://, rtmp://, http://...), or "
-        "'push' (encoders PUT/POST/SOURCE to the mount), or 'push:/PATH' (the source pushed to "
-        "mount /PATH). Default: a built-in test pattern with a tone", cxxopts::value<std::string>())
-    ("m,mount", "Path viewers request, or PATH=SOURCE; repeat for more mounts (--input is the "
-        "source of mounts given without one)", cxxopts::value<std::string>()->default_value("/live.ts"))
-    ("loop", "Start the input again when it ends (files)")
-    ("workers", "Serving threads (0: one per online CPU, or per --cpus entry)",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("cpus", "Pin worker i to the i-th CPU of this list, e.g. 0-3,6 (default: no pinning)",
-        cxxopts::value<std::string>())
-    ("ring-chunks", "Chunks of history kept per mount (about 32 KiB each), 16 to 1048576",
-        cxxopts::value<std::string>()->default_value("1024"))
-    ("chunk-size", "Publish a chunk once it holds this many bytes (and at every keyframe); "
-        "bigger chunks mean fewer, larger sends", cxxopts::value<std::string>()->default_value("32KiB"))
-    ("chunk-duration", "... or once its first byte is this old", cxxopts::value<std::string>()->default_value("100ms"))
-    ("burst", "History a new viewer gets, from a keyframe: time (2s) or bytes (1MiB); "
-        "0: from the newest keyframe", cxxopts::value<std::string>()->default_value("0"))
-    ("max-lag", "How far behind live a viewer may fall before --on-slow applies: time or bytes; "
-        "0: only when it falls out of the ring", cxxopts::value<std::string>()->default_value("10s"))
-    ("on-slow", "What to do with a viewer past --max-lag: skip-to-keyframe or drop",
-        cxxopts::value<std::string>()->default_value("skip-to-keyframe"))
-    ("client-limit", "Viewers in all; more get 503 (or 302, see --redirect-on-overflow). 0: no limit",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("mount-client-limit", "Viewers per mount; 0: no limit",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("bandwidth-limit", "Mbit/s for all viewers together (viewers x stream bitrate); 0: no limit",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("redirect-on-overflow", "Send viewers over a limit to this URL (302) instead of a 503",
-        cxxopts::value<std::string>())
-    ("source-timeout", "A network source that sends nothing for this long is reconnected "
-        "(with backoff; viewers stay connected)", cxxopts::value<std::string>()->default_value("10s"))
-    ("lost-timeout", "A source hungry (failed or silent) this long is lost: its viewers are "
-        "closed and new ones get 503 until it is back", cxxopts::value<std::string>()->default_value("30s"))
-    ("source-password", "Password encoders must send (HTTP Basic, any user) to push; also "
-        "$GORDO_SOURCE_PASSWORD. Default: none asked", cxxopts::value<std::string>())
-    ("allow", "Only clients in these ranges may watch: addresses or CIDR ranges, comma-"
-        "separated (10.0.0.0/8,2001:db8::/32); others get 403", cxxopts::value<std::string>())
-    ("deny", "Clients in these ranges may not watch (403)", cxxopts::value<std::string>())
-    ("token-secret-file", "Viewers need a signed URL (?expires=UNIX&token=HEX(HMAC-SHA256(secret, "
-        "path+expires))); the secret is this file's first line. Also $GORDO_TOKEN_SECRET",
-        cxxopts::value<std::string>())
-    ("token-secret", "The same secret given directly (for the config file: a command line shows "
-        "in ps)", cxxopts::value<std::string>())
-    ("token-bind-ip", "Signed URLs also sign the viewer's IP address (path+expires+ip)")
-    ("admin-htpasswd", "/stats and /metrics need HTTP Basic auth as a user of this htpasswd file "
-        "(bcrypt: htpasswd -B; SHA-crypt; yescrypt)", cxxopts::value<std::string>())
-    ("source-htpasswd", "Encoders push as a user of this htpasswd file (instead of the source "
-        "password)", cxxopts::value<std::string>())
-    ("hls", "Also offer the mount as HLS (MPEG-TS and fragmented MP4 mounts): /live.ts at "
-        "/live.m3u8, its segments and parts under /live.ts/")
-    ("hls-segment", "HLS: a segment ends at the first keyframe after this long",
-        cxxopts::value<std::string>()->default_value("2s"))
-    ("hls-part", "Low-latency HLS part target, 200ms to 1s; 0: classic HLS (no parts)",
-        cxxopts::value<std::string>()->default_value("333ms"))
-    ("hls-window", "HLS: segments a playlist lists (older ones are gone: 404), 6 to 1000",
-        cxxopts::value<std::string>()->default_value("6"))
-    ("hls-group", "HLS: a multivariant playlist (/show.m3u8) listing this mount with the other "
-        "mounts given the same group: renditions of one programme, for adaptive bitrate",
-        cxxopts::value<std::string>())
-    ("cors-origin", "Access-Control-Allow-Origin on viewer answers, so players on other sites "
-        "can fetch streams: an origin, * or off", cxxopts::value<std::string>()->default_value("*"))
-    ("header-timeout", "Seconds a client has to send its request head (then 408)",
-        cxxopts::value<std::string>()->default_value("10"))
-    ("write-timeout", "Seconds a send may make no progress before the viewer is closed",
-        cxxopts::value<std::string>()->default_value("30"))
-    ("zerocopy", "Zero-copy sends: auto (until the kernel reports copying), on or off",
-        cxxopts::value<std::string>()->default_value("auto"))
-    ("engine", "How workers do I/O: auto (io_uring, or epoll where io_uring is blocked or "
-        "missing), uring or epoll", cxxopts::value<std::string>()->default_value("auto"))
-    ("sndbuf", "Kernel send buffer per viewer in bytes (SO_SNDBUF); 0: autotuning",
-        cxxopts::value<std::string>()->default_value("0"))
-    ("log-level", "trace, debug, info, warn, error or off",
-        cxxopts::value<std::string>()->default_value("info"))
-    ("c,config", "Read settings and [[mount]] tables from this TOML file; flags override it",
-        cxxopts::value<std::string>())
-    ("check-config", "Check the configuration, print a summary and exit")
-    ("h,help", "Print this help and exit")
-    ("version", "Print the version and exit");
-  // clang-format on
-  return opts;
 }
 
 // Parses `argv` (argv[0] first) with `opts`; a bad flag becomes a config_error.
@@ -297,14 +205,30 @@ hls_cut_options hls_from(const cxxopts::ParseResult& args, const std::string& pa
   return {segment.ns / 1000, part.ns / 1000};
 }
 
+// Every value given to a flag, in order (a repeated flag's ParseResult keeps the last).
+std::vector<std::string> all_of(const cxxopts::ParseResult& args, const std::string& flag) {
+  std::vector<std::string> out;
+  for (const auto& kv : args.arguments())
+    if (kv.key() == flag) out.push_back(kv.value());
+  return out;
+}
+
+// `inputs`: the mount's source, then the alternates tried after it.
 mount_config mount_from(const cxxopts::ParseResult& args, const std::string& path,
-                        const std::string& input) {
+                        const std::vector<std::string>& inputs) {
   mount_config m;
   m.path = path;
   check_mount_path(m.path);
-  m.input = input;
+  if (!inputs.empty()) m.input = inputs.front();
   if (args.count("input") && m.input.empty())
     throw config_error("--input is empty: give a file or URL");
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    if (inputs[i].empty() || inputs[i].rfind("push", 0) == 0 || m.input.rfind("push", 0) == 0)
+      throw config_error("--input is repeated for " + path +
+                         ": each must be a file or URL (upstreams tried in order), not push "
+                         "or empty");
+    m.alternates.push_back(inputs[i]);
+  }
   m.loop = args.count("loop") > 0;
   if (args.count("source-password")) {
     m.password = args["source-password"].as<std::string>();
@@ -329,6 +253,26 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
   }
   return m;
 }
+// --relay and what relayed mounts are made like: the mount flags given with it.
+void relay_from(const cxxopts::ParseResult& args, config& c) {
+  c.relay = all_of(args, "relay");
+  for (const std::string& url : c.relay)
+    if ((url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) ||
+        url.find_first_of(" \t\r\n") != std::string::npos)
+      throw config_error(
+          "--relay must be the http:// URL of an origin's admin /stats "
+          "(http://user:pass@origin:8081/stats)");
+  stream_span every = parse_span("relay-interval", args["relay-interval"].as<std::string>());
+  if (every.bytes || every.ns < 1'000'000'000 || every.ns > 3'600'000'000'000)
+    throw config_error("--relay-interval must be a time from 1s to 3600s");
+  c.relay_interval = std::chrono::microseconds(every.ns / 1000);
+  if (args.count("hls-group"))
+    throw config_error("--hls-group names renditions of this gordo's mounts, not relayed ones");
+  c.relay_mount = mount_from(args, "/relayed.ts", {"relayed"});
+  c.relay_mount.input.clear();
+  c.relay_mount.loop = false;
+}
+
 }  // namespace
 
 std::string mount_config::push_path() const {
@@ -339,7 +283,9 @@ std::string mount_config::push_path() const {
 
 std::string mount_config::source_key() const {
   if (std::string push = push_path(); !push.empty()) return "push:" + push;
-  return (loop ? "loop:" : "once:") + input;
+  std::string key = (loop ? "loop:" : "once:") + input;
+  for (const std::string& a : alternates) key += "\n" + a;  // a URL holds no line break
+  return key;
 }
 
 std::string mount_config::hls_playlist() const {
@@ -362,7 +308,7 @@ std::optional<config> parse_args(int argc, char** argv) {
       rest.emplace_back(a);
     }
   }
-  cxxopts::Options opts = options();
+  cxxopts::Options opts = flag_table();
   cxxopts::ParseResult args = parse(opts, rest);
   if (args.count("help")) {
     std::cout << opts.help() << '\n';
@@ -397,13 +343,13 @@ std::optional<config> parse_args(int argc, char** argv) {
   if (args.count("config")) c.config_file = args["config"].as<std::string>();
   c.check_only = args.count("check-config") > 0;
 
-  std::string input = args.count("input") ? args["input"].as<std::string>() : "";
+  std::vector<std::string> inputs = all_of(args, "input");
   if (!specs.empty()) {
     for (const std::string& spec : specs) {
       size_t eq = spec.find('=');
       c.mounts.push_back(eq == std::string::npos
-                             ? mount_from(args, spec, input)
-                             : mount_from(args, spec.substr(0, eq), spec.substr(eq + 1)));
+                             ? mount_from(args, spec, inputs)
+                             : mount_from(args, spec.substr(0, eq), {spec.substr(eq + 1)}));
       if (eq != std::string::npos && c.mounts.back().input.empty())
         throw config_error("--mount '" + spec + "' has an empty source");
     }
@@ -414,16 +360,20 @@ std::optional<config> parse_args(int argc, char** argv) {
       try {
         auto margs = parse(opts, argv_m);
         if (!margs.count("mount")) throw config_error("a [[mount]] needs a path");
-        c.mounts.push_back(
-            mount_from(margs, margs["mount"].as<std::string>(),
-                       margs.count("input") ? margs["input"].as<std::string>() : ""));
+        // The table's own inputs; else one given on the command line.
+        std::vector<std::string> own;
+        for (size_t i = 0; i + 1 < fm.args.size(); ++i)
+          if (fm.args[i] == "--input") own.push_back(fm.args[i + 1]);
+        if (own.empty() && margs.count("input")) own.push_back(margs["input"].as<std::string>());
+        c.mounts.push_back(mount_from(margs, margs["mount"].as<std::string>(), own));
       } catch (const config_error& e) {
         throw config_error(fm.where + ": " + e.what());
       }
     }
-  } else {
-    c.mounts.push_back(mount_from(args, args["mount"].as<std::string>(), input));
+  } else if (args.count("relay") == 0 || !inputs.empty()) {  // a relay alone has no own mount
+    c.mounts.push_back(mount_from(args, args["mount"].as<std::string>(), inputs));
   }
+  if (args.count("relay")) relay_from(args, c);
   for (size_t i = 0; i < c.mounts.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (c.mounts[i].path == c.mounts[j].path)

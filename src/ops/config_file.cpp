@@ -56,6 +56,8 @@ constexpr std::string_view global_keys[] = {
     "cors_origin",
     "admin_htpasswd",
     "source_htpasswd",
+    "relay",
+    "relay_interval",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
@@ -203,6 +205,13 @@ file_args config_args(const toml::table& root, const std::string& path) {
             if (switch_on(path, name, mvalue)) m.args.emplace_back(known->second);
             continue;
           }
+          if (auto* list = mvalue.as_array(); list && name == "input") {  // upstreams in order
+            for (auto&& url : *list) {
+              m.args.emplace_back(known->second);
+              m.args.push_back(text_of(path, mkey.str(), url));
+            }
+            continue;
+          }
           m.args.emplace_back(known->second);
           m.args.push_back(text_of(path, mkey.str(), mvalue));
         }
@@ -214,6 +223,13 @@ file_args config_args(const toml::table& root, const std::string& path) {
       throw config_error(fmt::format(
           "{}: unknown key '{}'{}", where(path, value), k,
           k == "input" || k == "path" || k == "loop" ? " (it belongs in a [[mount]] table)" : ""));
+    if (auto* list = value.as_array(); list && k == "relay") {  // origins in order
+      for (auto&& url : *list) {
+        out.flags.emplace_back(flag_of(k), text_of(path, k, url));
+        out.where.push_back(fmt::format("{}: key '{}'", where(path, url), k));
+      }
+      continue;
+    }
     if (is_switch(k)) {
       if (switch_on(path, k, value))
         out.flags.emplace_back(flag_of(k), "");  // a flag without a value

@@ -43,7 +43,12 @@ source_spec make_source(const mount_config& mc,
   }
   if (!mc.input.empty()) {
     spec.url = mc.input;
+    spec.alternates = mc.alternates;
+    spec.open_later = mc.relayed;  // a relay's thread is not held up by a slow origin
     spec.label = mc.input;
+    if (!mc.alternates.empty())
+      spec.label += fmt::format(" (+{} alternate{})", mc.alternates.size(),
+                                mc.alternates.size() == 1 ? "" : "s");
     return spec;
   }
   if (!pattern) {
@@ -126,7 +131,15 @@ server::server(const config& cfg, reread_fn reread)
     wakers_.push_back(&workers_.back()->waker());
   }
 
-  for (const mount_config& mc : cfg.mounts) admission_.add_mount(mounts_.add(make_mount(mc, {})));
+  listening_ = at.to_string();  // the port the kernel picked, for --listen HOST:0
+  if (!cfg.relay.empty()) {
+    relay_ = std::make_unique<relay>(cfg.relay, cfg.relay_interval,
+                                     std::chrono::microseconds(cfg.source_timeout_us));
+    relay_->poll();  // the origins' mounts are there when serving starts
+    if (auto r = relay_->take()) relayed_ = std::move(*r);
+  }
+  running_ = with_relayed(cfg.mounts);
+  for (const mount_config& mc : running_) admission_.add_mount(mounts_.add(make_mount(mc, {})));
   // Everything that can fail on the user's input is done before a thread starts.
   if (cfg.admin_listen) {
     address admin_at = *cfg.admin_listen;
@@ -156,6 +169,7 @@ server::server(const config& cfg, reread_fn reread)
   }
   for (const std::string& g : groups) urls_.push_back(base + g);
   if (admin_) admin_->start();
+  if (relay_) relay_->start();
 }
 
 // A mount with its stream, its muxer and its source (shared with the mounts that name the
@@ -221,118 +235,13 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc,
   return m;
 }
 
-// SIGHUP: read the configuration again. New mounts start, removed ones end (their
-// viewers closed cleanly once they have what was queued), changed policies and limits
-// apply; viewers of unchanged mounts notice nothing. A bad configuration changes nothing.
-void server::reload() {
-  std::optional<config> next;
-  try {
-    next = reread_ ? reread_() : std::nullopt;
-  } catch (const std::exception& e) {
-    spdlog::error("reload: {}; keeping the running configuration", e.what());
-    return;
-  }
-  if (!next) return;
-  const config& n = *next;
-  auto differs = [](const char* what) {
-    spdlog::warn("reload: {} changed; that takes a restart", what);
-  };
-  if (n.listen.to_string() != cfg_.listen.to_string()) differs("listen");
-  if (n.workers != cfg_.workers || n.cpus != cfg_.cpus) differs("workers/cpus");
-  if (n.chunking.target_bytes != cfg_.chunking.target_bytes ||
-      n.chunking.max_delay != cfg_.chunking.max_delay || n.ring_chunks != cfg_.ring_chunks)
-    differs("chunking");
-  if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf || n.engine != cfg_.engine)
-    differs("engine/zerocopy/sndbuf");
-  if (n.access_log != cfg_.access_log) differs("access_log");
-  if (n.limits.redirect != cfg_.limits.redirect) differs("redirect_on_overflow");
-  if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s)
-    differs("timeouts");
-
-  std::vector<std::unique_ptr<mount>> added;
-  try {
-    std::lock_guard lock(mu_);
-    for (const mount_config& mc : n.mounts) {
-      int at = mounts_.find(mc.path);
-      const mount_config* old = nullptr;
-      for (const mount_config& o : cfg_.mounts)
-        if (o.path == mc.path) old = &o;
-      if (at >= 0 && old && old->source_key() == mc.source_key() && old->password == mc.password) {
-        bool same_hls = old->hls.has_value() == mc.hls.has_value() &&
-                        old->hls_window == mc.hls_window && old->hls_group == mc.hls_group &&
-                        (!mc.hls || (old->hls->segment_us == mc.hls->segment_us &&
-                                     old->hls->part_us == mc.hls->part_us));
-        if (!same_hls)
-          spdlog::warn("reload: {}: HLS settings changed; that takes a restart", mc.path);
-        continue;
-      }
-      if (at >= 0)
-        throw std::runtime_error("mount " + mc.path +
-                                 " has a new source: remove it, reload, add it back");
-      added.push_back(make_mount(mc, added));  // opens the source: a bad one fails the whole reload
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("reload: {}; keeping the running configuration", e.what());
-    return;
-  }
-
-  std::lock_guard lock(mu_);
-  for (size_t i = mounts_.size(); i-- > 0;) {
-    mount& m = mounts_.at(i);
-    auto it = std::find_if(n.mounts.begin(), n.mounts.end(),
-                           [&](const mount_config& mc) { return mc.path == m.path; });
-    if (it == n.mounts.end()) {
-      spdlog::info("reload: {} ends", m.path);
-      admission_.remove_mount(m);  // first: a worker lets the mount go only after this
-      for (auto& w : workers_) w->retire_mount(m.slot);
-      retiring_.push_back(mounts_.remove(i));
-    } else {
-      m.client_limit.store(it->policy.client_limit, std::memory_order_relaxed);
-      for (auto& w : workers_) w->set_policy(m.slot, it->policy);
-    }
-  }
-  for (auto& m : added) {
-    spdlog::info("reload: {} starts ({})", m->path, m->source_label);
-    mount& live = mounts_.add(std::move(m));
-    admission_.add_mount(live);
-    for (auto& w : workers_) w->add_mount(&live);
-    live.feed->start();
-  }
-  admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
-  // The admin users file is read again with the rest: a changed password holds at once
-  // (what the admin endpoint cached from the old file is dropped).
-  if (admin_ && (n.admin_users || cfg_.admin_users)) admin_->set_users(n.admin_users);
-  cfg_.admin_users = n.admin_users;
-  spdlog::set_level(spdlog::level::from_str(n.log_level));
-  // What was applied changes; what takes a restart stays as it runs (so new mounts keep
-  // the running chunking, and the next reload warns again).
-  cfg_.mounts = n.mounts;
-  cfg_.policy = n.policy;
-  cfg_.limits.clients = n.limits.clients;
-  cfg_.limits.bandwidth_bps = n.limits.bandwidth_bps;
-  cfg_.log_level = n.log_level;
-  cfg_.source_timeout_us = n.source_timeout_us;  // for sources opened from now on
-  cfg_.lost_timeout = n.lost_timeout;
-  sd_notifyf(0, "STATUS=serving %zu mount%s (reloaded)", mounts_.size(),
-             mounts_.size() == 1 ? "" : "s");
-}
-
-// Mounts every worker has let go of: their sources stop and they are freed.
-void server::reap_retired() {
-  std::lock_guard lock(mu_);
-  for (size_t i = retiring_.size(); i-- > 0;) {
-    if (retiring_[i]->released.load(std::memory_order_acquire) < workers_.size()) continue;
-    spdlog::info("reload: {} ended", retiring_[i]->path);
-    retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
-  }
-}
-
 stats_snapshot server::snapshot() {
   std::lock_guard lock(mu_);
   stats_snapshot s;
   auto now = std::chrono::steady_clock::now();
   double elapsed = std::chrono::duration<double>(now - last_snapshot_).count();
   s.process.version = GORDO_VERSION;
+  s.process.listen = listening_;
   s.process.uptime_s = std::chrono::duration<double>(now - started_).count();
   s.process.open_fds = count_open_fds();
   rlimit lim{};
@@ -347,6 +256,7 @@ stats_snapshot server::snapshot() {
     ms.path = m.path;
     ms.content_type = m.content_type;
     ms.source = m.source_label;
+    if (!m.feed->is_push()) ms.upstream = m.feed->upstream();
     source::state state = m.feed->current();
     ms.state = m.out->ended() ? "ended" : source::name(state);
     ms.viewers = m.viewers.load(std::memory_order_relaxed);
@@ -389,6 +299,7 @@ server::~server() {
 }
 
 void server::shutdown() {
+  if (relay_) relay_->stop();
   if (admin_) admin_->stop();
   // Sources first, so nothing publishes into a stopped worker; then the workers, which
   // close their viewers.
@@ -421,6 +332,10 @@ void server::run() {
   for (;;) {
     sig = sigtimedwait(&set, nullptr, &every);
     reap_retired();
+    if (auto r = relay_ ? relay_->take() : std::nullopt) {
+      relayed_ = std::move(*r);
+      set_mounts(with_relayed(cfg_.mounts), false);
+    }
     if (sig == SIGUSR1) {
       if (log_) log_->reopen();
     } else if (sig == SIGHUP) {

@@ -21,6 +21,7 @@ std::string stats_json(const stats_snapshot& s) {
   nlohmann::ordered_json j;
   j["version"] = s.process.version;
   j["uptime_s"] = s.process.uptime_s;
+  j["listen"] = s.process.listen;
   j["process"] = {{"open_fds", s.process.open_fds},
                   {"fd_limit", s.process.fd_limit},
                   {"rss_bytes", s.process.rss_bytes},
@@ -30,6 +31,7 @@ std::string stats_json(const stats_snapshot& s) {
     nlohmann::ordered_json o = {{"path", m.path},
                                 {"content_type", m.content_type},
                                 {"source", m.source},
+                                {"upstream", m.upstream},
                                 {"state", m.state},
                                 {"viewers", m.viewers},
                                 {"viewers_peak", m.viewers_peak},

@@ -48,7 +48,7 @@ class Reload(unittest.TestCase):
                   ("workers = 2\nclient_limit = 50\n" + mount("/stays.ts", self.media) +
                    mount("/new.ts", self.media)).encode())
             g.proc.send_signal(signal.SIGHUP)
-            self.wait_log(g, "reload: /goes.ts ended")
+            self.wait_log(g, "/goes.ts ended")
             self.assertEqual(capture(g.port, "/new.ts", 1)[0], 200)
             self.assertEqual(split_response(request(g.port, b"GET /goes.ts HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 404)
             stats = json.loads(g.admin_get("/stats")[2])

@@ -45,6 +45,7 @@ class chunk_writer {
   // After each packet the muxer wrote (and its AVIO buffer was flushed): publishes the
   // pending chunk if it is big or old enough.
   void tick(clock::time_point now);
+  size_t pending() const { return builder_.pending(); }  // bytes not yet published
   // Publishes whatever is pending.
   void flush();
   // Publishes an ICY metadata block (after what is pending).

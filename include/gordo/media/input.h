@@ -15,7 +15,8 @@
 namespace gordo {
 
 struct source_spec {
-  std::string url;                                     // a URL or path; empty for memory
+  std::string url;                      // a URL or path; empty for memory
+  std::vector<std::string> alternates;  // more URLs of the same stream, tried in order after url
   std::shared_ptr<const std::vector<uint8_t>> memory;  // the source's bytes, when in memory
   std::string push;      // encoders push to this mount path (url and memory unused)
   std::string password;  // push: what encoders must send (empty: anyone may push)
@@ -24,6 +25,7 @@ struct source_spec {
   std::string label;                // how logs name it
   bool loop = false;                // start again at the end
   int64_t timeout_us = 10'000'000;  // network sources: no data for this long is an error
+  bool open_later = false;  // opened on the source's thread, not by its constructor (relays)
 
   // Files and memory are read faster than real time and must be paced; network sources
   // arrive at their own rate.

@@ -53,6 +53,10 @@ class remuxer {
 
   // A packet of track pkt->stream_index, in that track's time base. Not modified.
   void write(const AVPacket* pkt);
+  // The source has read all it was sent (an upstream's burst): what the muxer wrote is
+  // published now, not with the next packet (small amounts at most every half
+  // --chunk-duration).
+  void catch_up();
   // The stream's title changed: viewers that asked for ICY metadata get it.
   void set_title(std::string_view title);
   // The source is gone for good: publish what is pending and end the stream.
@@ -85,6 +89,7 @@ class remuxer {
   chunk_writer_options opts_;
   chunk_writer::clock::time_point flushed_at_{};  // holds_packets: the muxer's last flush
   bool opened_before_ = false;
+  chunk_writer::clock::time_point caught_up_at_{};
   std::optional<hls_cutter> cutter_;
   int64_t anchor_wall_ms_ = 0;   // EXT-X-PROGRAM-DATE-TIME: this wall-clock time ...
   int64_t anchor_media_us_ = 0;  // ... was this media time

@@ -12,6 +12,10 @@
 //          until the source is live again.
 // ended:   a file that is not looped reached its end; the mounts end.
 //
+// A pull source with alternates (more URLs of the same stream, e.g. a backup origin) fails
+// over: when the URL in use fails, the next ones are tried at once, then all of them from
+// the first, with backoff. Viewers stay and timestamps continue, as after any reconnect.
+//
 // When the source comes back with the same tracks, the stream goes on, timestamps
 // continuing. With different tracks, each muxer starts again with a new header from the
 // next keyframe (chunk_restart): viewers of formats that carry their header in band
@@ -40,14 +44,17 @@ class source {
   enum class state { waiting, live, hungry, lost, ended };
   static const char* name(state s);
 
-  // A pull source is opened here: throws std::runtime_error with the reason when it
-  // cannot be. A push source (spec.push) waits for an encoder.
+  // A pull source is opened here (its first URL that opens): throws std::runtime_error
+  // with the reasons when none can be; with spec.open_later it is opened by its thread,
+  // hungry until then. A push source (spec.push) waits for an encoder.
   source(source_spec spec, std::chrono::microseconds lost_timeout);
   ~source();
   source(const source&) = delete;
   source& operator=(const source&) = delete;
 
   const std::string& label() const { return spec_.label; }
+  // The URL being read, or last read (any thread).
+  std::string upstream() const;
   bool is_push() const { return !spec_.push.empty(); }
   const std::string& push_path() const { return spec_.push; }  // the mount encoders push to
 
@@ -87,7 +94,10 @@ class source {
   bool acquire();  // the next input: reconnect, reopen or wait for an encoder
   bool wait_for_push();
   void end_push(int err);  // logs and answers how the encoder's body ended
-  bool reconnect();
+  bool reconnect(bool first_open);
+  // Opens the URLs in `order` (indexes into urls_) until one opens; nullptr and each
+  // one's error in `errors` when none does.
+  std::unique_ptr<input> open_first(const std::vector<size_t>& order, std::string& errors);
   void adopt(std::unique_ptr<input> in);
   bool sleep_for(std::chrono::milliseconds d);  // false when stopping
   void set_state(state s);
@@ -100,7 +110,10 @@ class source {
   source_spec spec_;
   std::chrono::microseconds lost_timeout_;
   bool paced_;
+  bool catch_up_;  // an HTTP upstream: publish each burst once read (remuxer::catch_up)
   std::unique_ptr<input> in_;
+  std::vector<std::string> urls_;        // a pull source's: spec_.url, then its alternates
+  size_t upstream_ = 0;                  // the one in use; guarded by mu_
   std::optional<source_layout> layout_;  // of the last input; guarded by mu_ once started
   std::vector<remuxer*> outputs_;        // guarded by mu_
 

@@ -22,12 +22,14 @@ namespace gordo {
 struct mount_config {
   std::string path;   // "/live.ts"
   std::string input;  // empty: the built-in test pattern; "push" or "push:/PATH": encoders push
+  std::vector<std::string> alternates;  // more URLs of the same stream, tried in order after input
   bool loop = false;
   std::string password;                // push: the source password; empty: none asked
   mount_policy policy;                 // --burst, --max-lag, --on-slow, --mount-client-limit
   std::optional<hls_cut_options> hls;  // --hls: also offered as HLS, cut like this
   unsigned hls_window = 6;             // segments a playlist lists
   std::string hls_group;               // a multivariant playlist listing it among other renditions
+  bool relayed = false;                // made by --relay for a mount of an origin
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;
@@ -65,7 +67,12 @@ struct config {
       admin_users;  // --admin-htpasswd: /stats and /metrics need Basic auth
   std::shared_ptr<const htpasswd> source_users;  // --source-htpasswd: encoders push as one of these
   std::string config_file;                       // --config, when given
-  bool check_only = false;                       // --check-config: validate, print a summary, exit
+  // --relay: mirror every mount of these origins (their admin /stats URLs, primary first),
+  // read every relay_interval; relayed mounts are made like relay_mount (its policy, HLS).
+  std::vector<std::string> relay;
+  std::chrono::microseconds relay_interval{5'000'000};
+  mount_config relay_mount;
+  bool check_only = false;  // --check-config: validate, print a summary, exit
 };
 
 // A bad command line; the message says what was wrong.

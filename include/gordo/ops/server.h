@@ -13,6 +13,7 @@
 #include "gordo/core/chunk.h"
 #include "gordo/ops/admin.h"
 #include "gordo/ops/config.h"
+#include "gordo/ops/relay.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
 #include "gordo/server/worker.h"
@@ -48,6 +49,8 @@ class server {
   std::unique_ptr<mount> make_mount(const mount_config& mc,
                                     const std::vector<std::unique_ptr<mount>>& also);
   void reload();
+  std::vector<mount_config> with_relayed(std::vector<mount_config> mounts) const;
+  bool set_mounts(const std::vector<mount_config>& wanted, bool all_or_nothing);
   void reap_retired();
 
   slab_pool pool_;
@@ -57,13 +60,17 @@ class server {
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
   std::vector<std::string> urls_;
   std::vector<wake_fd*> wakers_;
-  config cfg_;  // as running
+  config cfg_;                         // as running
+  std::vector<mount_config> running_;  // the live mounts' configurations (with relayed ones)
+  std::unique_ptr<relay> relay_;       // with --relay
+  std::vector<relay::mount> relayed_;  // what the origins list, as last taken
   reread_fn reread_;
   std::shared_ptr<const std::vector<uint8_t>> pattern_;  // the test pattern, once encoded
   std::mutex mu_;  // mounts_ and retiring_, between reloads and stats
   std::vector<std::unique_ptr<mount>> retiring_;  // removed; waiting for workers to let go
   std::unique_ptr<admin> admin_;                  // last member: stopped and destroyed first
   std::string stats_url_;
+  std::string listening_;  // the viewers' address as bound
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_snapshot_ = started_;
   std::vector<uint64_t> last_bytes_;  // per mount, at the last snapshot

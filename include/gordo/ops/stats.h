@@ -13,8 +13,9 @@ namespace gordo {
 struct mount_stats {
   std::string path;
   std::string content_type;
-  std::string source;  // what feeds it (a file, a URL, the test pattern)
-  std::string state;   // waiting (no chunk yet), live, ended
+  std::string source;    // what feeds it (a file, a URL, the test pattern)
+  std::string upstream;  // of a pull source: the URL being read (one of its alternates)
+  std::string state;     // waiting (no chunk yet), live, ended
   uint64_t viewers = 0;
   uint64_t viewers_peak = 0;
   double bits_out_per_s = 0;  // over the time since the previous snapshot
@@ -37,6 +38,7 @@ struct worker_stats {
 
 struct process_stats {
   std::string version;
+  std::string listen;  // where viewers connect (HOST:PORT), for edges relaying this gordo
   double uptime_s = 0;
   uint64_t open_fds = 0;
   uint64_t fd_limit = 0;

@@ -133,5 +133,20 @@ TEST(mount_flags, repeated_mounts_with_sources) {
   EXPECT_TRUE(c.mounts[1].loop);
 }
 
+TEST_F(config_file_test, lists_of_inputs_and_origins) {
+  write(
+      "relay = [\"http://o1:8081/stats\", \"http://o2:8081/stats\"]\n"
+      "relay_interval = \"3s\"\n"
+      "[[mount]]\npath = \"/a.ts\"\ninput = [\"http://o1:8080/a.ts\", \"http://o2:8080/a.ts\"]\n");
+  config c = parse({});
+  EXPECT_EQ(c.relay, (std::vector<std::string>{"http://o1:8081/stats", "http://o2:8081/stats"}));
+  EXPECT_EQ(c.relay_interval, std::chrono::seconds(3));
+  ASSERT_EQ(c.mounts.size(), 1u);
+  EXPECT_EQ(c.mounts[0].input, "http://o1:8080/a.ts");
+  EXPECT_EQ(c.mounts[0].alternates, std::vector<std::string>{"http://o2:8080/a.ts"});
+  EXPECT_NE(error("[[mount]]\npath = \"/a.ts\"\ninput = [true]\n").find("must be a string"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gordo

@@ -193,5 +193,59 @@ TEST(parse_args, defaults) {
   EXPECT_EQ(c.write_timeout_s, 30u);
 }
 
+TEST(mount_flags, repeated_inputs_are_upstreams_in_order) {
+  config c = parse({"--mount", "/a.ts", "--input", "http://o1:8080/a.ts", "--input",
+                    "http://o2:8080/a.ts", "--input", "http://o3:8080/a.ts"});
+  ASSERT_EQ(c.mounts.size(), 1u);
+  EXPECT_EQ(c.mounts[0].input, "http://o1:8080/a.ts");
+  EXPECT_EQ(c.mounts[0].alternates,
+            (std::vector<std::string>{"http://o2:8080/a.ts", "http://o3:8080/a.ts"}));
+  // The alternates are part of what names the source: another list is another source.
+  config d = parse({"--mount", "/a.ts", "--input", "http://o1:8080/a.ts"});
+  EXPECT_NE(c.mounts[0].source_key(), d.mounts[0].source_key());
+  EXPECT_TRUE(d.mounts[0].alternates.empty());
+}
+
+TEST(mount_flags, push_takes_no_alternates) {
+  EXPECT_THROW(parse({"--input", "push", "--input", "http://o2/a.ts"}), config_error);
+  EXPECT_THROW(parse({"--input", "http://o1/a.ts", "--input", "push"}), config_error);
+  EXPECT_THROW(parse({"--input", "http://o1/a.ts", "--input", ""}), config_error);
+}
+
+TEST(relay_flags, origins_in_order_and_no_mount_of_its_own) {
+  config c = parse({"--relay", "http://u:p@o1:8081/stats", "--relay", "http://o2:8081/stats",
+                    "--relay-interval", "2s", "--burst", "1s", "--hls"});
+  EXPECT_TRUE(c.mounts.empty());  // no test pattern beside the relayed mounts
+  EXPECT_EQ(c.relay,
+            (std::vector<std::string>{"http://u:p@o1:8081/stats", "http://o2:8081/stats"}));
+  EXPECT_EQ(c.relay_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c.relay_mount.policy.burst.ns, 1'000'000'000);  // mount flags apply to relayed mounts
+  EXPECT_TRUE(c.relay_mount.hls.has_value());
+  EXPECT_TRUE(c.relay_mount.input.empty());
+  // With a source of its own, the edge also serves it.
+  config d = parse({"--relay", "http://o1:8081/stats", "--input", "udp://239.0.0.1:1234"});
+  ASSERT_EQ(d.mounts.size(), 1u);
+  EXPECT_EQ(d.mounts[0].input, "udp://239.0.0.1:1234");
+}
+
+TEST(relay_flags, bad_values_say_what_is_expected) {
+  auto message = [](std::initializer_list<const char*> flags) -> std::string {
+    try {
+      parse(flags);
+    } catch (const config_error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(message({"--relay", "o1:8081/stats"}).find("http:// URL of an origin's admin /stats"),
+            std::string::npos);
+  EXPECT_NE(
+      message({"--relay", "http://o1/stats", "--relay-interval", "100ms"}).find("1s to 3600s"),
+      std::string::npos);
+  EXPECT_NE(message({"--relay", "http://o1/stats", "--hls", "--hls-group", "/g.m3u8"})
+                .find("not relayed ones"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gordo
