@@ -262,13 +262,13 @@ void remuxer::cut(int out_index, bool key, int64_t dts_us, chunk_writer::clock::
   writer_.begin_part({cutter_->msn(), cutter_->part(), dts_us, date_ms}, audio_only || key);
 }
 
-void remuxer::catch_up() {
+void remuxer::catch_up(bool whole_chunks) {
   // A source sending a little at a time (not a gordo) must not make chunks of a few
   // packets: small ones go out at most every half --chunk-duration.
   auto now = chunk_writer::clock::now();
   size_t pending = mux_ ? writer_.pending() : 0;
-  if (pending == 0 ||
-      (pending < opts_.target_bytes / 4 && now - caught_up_at_ < opts_.max_delay / 2))
+  if (pending == 0 || (!whole_chunks && pending < opts_.target_bytes / 4 &&
+                       now - caught_up_at_ < opts_.max_delay / 2))
     return;
   caught_up_at_ = now;
   writer_.flush();

@@ -70,7 +70,7 @@ source::source(source_spec spec, std::chrono::microseconds lost_timeout)
     urls_.push_back(spec_.url);
     urls_.insert(urls_.end(), spec_.alternates.begin(), spec_.alternates.end());
   }
-  if (spec_.open_later) {
+  if (spec_.relayed) {
     hungry_since_ = std::chrono::steady_clock::now();
     state_.store(state::hungry);
     spdlog::info("source {}: connecting", spec_.label);
@@ -375,7 +375,7 @@ void source::adopt(std::unique_ptr<input> in) {
   // An upstream gordo's MPEG-TS carries one frame per video PES, each with its length: the
   // H.264/HEVC parser need not wait for the next frame to find where this one ends (which
   // would hold a chunk's last frame back until the next chunk).
-  if (spec_.open_later && std::strcmp(in->ctx()->iformat->name, "mpegts") == 0)
+  if (spec_.relayed && std::strcmp(in->ctx()->iformat->name, "mpegts") == 0)
     for (unsigned i = 0; i < in->ctx()->nb_streams; ++i)
       if (AVCodecParserContext* p = av_stream_get_parser(in->ctx()->streams[i]);
           p && in->ctx()->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
@@ -485,7 +485,7 @@ void source::run() {
     // should not wait for the next one to get this one.
     if (const AVIOContext* pb = in_->ctx()->pb; catch_up_ && pb && pb->buf_ptr >= pb->buf_end) {
       std::lock_guard lock(mu_);
-      for (remuxer* r : outputs_) r->catch_up();
+      for (remuxer* r : outputs_) r->catch_up(spec_.relayed);
     }
   }
   state_.store(state::ended, std::memory_order_relaxed);

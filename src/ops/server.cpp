@@ -44,7 +44,7 @@ source_spec make_source(const mount_config& mc,
   if (!mc.input.empty()) {
     spec.url = mc.input;
     spec.alternates = mc.alternates;
-    spec.open_later = mc.relayed;  // a relay's thread is not held up by a slow origin
+    spec.relayed = mc.relayed;
     spec.label = mc.input;
     if (!mc.alternates.empty())
       spec.label += fmt::format(" (+{} alternate{})", mc.alternates.size(),

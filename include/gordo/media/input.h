@@ -25,7 +25,10 @@ struct source_spec {
   std::string label;                // how logs name it
   bool loop = false;                // start again at the end
   int64_t timeout_us = 10'000'000;  // network sources: no data for this long is an error
-  bool open_later = false;  // opened on the source's thread, not by its constructor (relays)
+  // A mount of an origin gordo (--relay): opened by the source's thread, not its constructor
+  // (the relay's thread is not held up by a slow origin); the origin sends whole chunks,
+  // and its MPEG-TS one video frame per PES, each with its length.
+  bool relayed = false;
 
   // Files and memory are read faster than real time and must be paced; network sources
   // arrive at their own rate.

@@ -54,9 +54,10 @@ class remuxer {
   // A packet of track pkt->stream_index, in that track's time base. Not modified.
   void write(const AVPacket* pkt);
   // The source has read all it was sent (an upstream's burst): what the muxer wrote is
-  // published now, not with the next packet (small amounts at most every half
-  // --chunk-duration).
-  void catch_up();
+  // published now, not with the next packet. Small amounts at most every half
+  // --chunk-duration, unless the upstream is a gordo (`whole_chunks`), whose bursts are
+  // chunks already.
+  void catch_up(bool whole_chunks);
   // The stream's title changed: viewers that asked for ICY metadata get it.
   void set_title(std::string_view title);
   // The source is gone for good: publish what is pending and end the stream.

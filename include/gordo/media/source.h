@@ -45,7 +45,7 @@ class source {
   static const char* name(state s);
 
   // A pull source is opened here (its first URL that opens): throws std::runtime_error
-  // with the reasons when none can be; with spec.open_later it is opened by its thread,
+  // with the reasons when none can be; with spec.relayed it is opened by its thread,
   // hungry until then. A push source (spec.push) waits for an encoder.
   source(source_spec spec, std::chrono::microseconds lost_timeout);
   ~source();
