@@ -11,14 +11,13 @@ import signal
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
 import netns
-from harness import GORDO, Gordo, Viewer, continuity_breaks, make_media, split_response, wait_for
+from harness import GORDO, Gordo, Viewer, continuity_breaks, make_media, wait_for
 
-LOAD = os.path.join(os.path.dirname(GORDO), "gordo-load")
+LOAD = os.environ.get("GORDO_LOAD", os.path.join(os.path.dirname(GORDO), "gordo-load"))
 SKIP = netns.available()
 CHUNK_MS = 100  # gordo's --chunk-duration default
 
