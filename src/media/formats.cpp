@@ -99,7 +99,7 @@ const entry formats[] = {
                      true, true, false),
 };
 // Video PES packets say their length (when it fits in 16 bits), so that a demuxer reading
-// this stream (an edge) has a frame as soon as its last byte arrives, not at the next one.
+// this stream (an edge) has a frame's PES when its last byte arrives, not at the next one's.
 constexpr std::string_view ts_options = "omit_video_pes_length=0";
 const entry mpegts = with_hls(make<mpegts_codecs>(".ts", "mpegts", "video/mp2t", ts_options,
                                                   header_source::ts_psi, true, false, true),

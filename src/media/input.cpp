@@ -12,6 +12,16 @@ bool source_spec::needs_pacing() const {
   return proto && std::strcmp(proto, "file") == 0;
 }
 
+std::string without_credentials(const std::string& url) {
+  size_t start = url.find("://");
+  if (start == std::string::npos) return url;
+  start += 3;
+  size_t end = url.find_first_of("/?#", start);
+  size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + url.substr(at + 1);
+}
+
 input::~input() {
   ctx_.reset();
   if (avio_) {

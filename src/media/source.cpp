@@ -7,7 +7,6 @@
 #include "gordo/net/http_request.h"
 
 #include <algorithm>
-#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -288,7 +287,15 @@ void source::end_push(int err) {
 
 std::string source::upstream() const {
   std::lock_guard lock(mu_);
-  return urls_.empty() ? spec_.label : urls_[upstream_];
+  return urls_.empty() ? spec_.label : without_credentials(urls_[upstream_]);
+}
+
+void source::set_urls(std::vector<std::string> urls) {
+  std::lock_guard lock(mu_);
+  if (urls.empty() || urls == urls_) return;
+  auto same = std::find(urls.begin(), urls.end(), urls_[upstream_]);
+  upstream_ = same == urls.end() ? 0 : static_cast<size_t>(same - urls.begin());
+  urls_ = std::move(urls);
 }
 
 std::unique_ptr<input> source::open_first(const std::vector<size_t>& order, std::string& errors) {
@@ -296,8 +303,12 @@ std::unique_ptr<input> source::open_first(const std::vector<size_t>& order, std:
   for (size_t i : order) {
     if (stop_) break;
     source_spec one = spec_;
-    one.url = urls_[i];
-    one.label = urls_[i];
+    {
+      std::lock_guard lock(mu_);
+      if (i >= urls_.size()) continue;  // the list shrank meanwhile
+      one.url = urls_[i];
+    }
+    one.label = without_credentials(one.url);
     std::string error;
     if (auto in = input::open(one, interrupt(), error)) {
       std::lock_guard lock(mu_);
@@ -324,18 +335,27 @@ bool source::reconnect(bool first_open) {
     failed = upstream_;
   }
   for (unsigned attempt = 1; !stop_; ++attempt) {
-    bool at_once = attempt == 1 && (first_open || urls_.size() > 1);
-    bool failover = attempt == 1 && !first_open && urls_.size() > 1;
+    size_t n = 0;
+    {
+      std::lock_guard lock(mu_);
+      n = urls_.size();  // a relay may change the list meanwhile
+    }
+    bool at_once = attempt == 1 && (first_open || n > 1);
+    bool failover = attempt == 1 && !first_open && n > 1;
     std::vector<size_t> order;
-    for (size_t k = 0; k < urls_.size(); ++k)
-      order.push_back(failover ? (failed + 1 + k) % urls_.size() : k);
+    for (size_t k = 0; k < n; ++k) order.push_back(failover ? (failed + 1 + k) % n : k);
     if (!at_once && !sleep_for(wait * (80 + static_cast<int>(jitter() % 41)) / 100)) return false;
     std::string error;
     if (auto in = open_first(order, error)) {
       std::string now = upstream();
+      bool moved = false;
+      {
+        std::lock_guard lock(mu_);
+        moved = upstream_ != failed;
+      }
       if (first_open && attempt == 1)
         spdlog::info("source {}: connected to {}", who(), now);
-      else if (urls_.size() > 1 && now != urls_[failed])
+      else if (moved)
         spdlog::warn("source {} fails over to {} after {} attempt{}", who(), now, attempt,
                      attempt == 1 ? "" : "s");
       else
@@ -372,14 +392,6 @@ void source::adopt(std::unique_ptr<input> in) {
     }
     layout_ = std::move(next);
   }
-  // An upstream gordo's MPEG-TS carries one frame per video PES, each with its length: the
-  // H.264/HEVC parser need not wait for the next frame to find where this one ends (which
-  // would hold a chunk's last frame back until the next chunk).
-  if (spec_.relayed && std::strcmp(in->ctx()->iformat->name, "mpegts") == 0)
-    for (unsigned i = 0; i < in->ctx()->nb_streams; ++i)
-      if (AVCodecParserContext* p = av_stream_get_parser(in->ctx()->streams[i]);
-          p && in->ctx()->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
-        p->flags |= PARSER_FLAG_COMPLETE_FRAMES;
   rebase_ = end_us_ != 0;  // not for the first input
   take_title(in->ctx());
   in_ = std::move(in);

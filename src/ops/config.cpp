@@ -283,6 +283,7 @@ std::string mount_config::push_path() const {
 
 std::string mount_config::source_key() const {
   if (std::string push = push_path(); !push.empty()) return "push:" + push;
+  if (relayed) return "relay:" + path;  // its URLs change as origins are seen
   std::string key = (loop ? "loop:" : "once:") + input;
   for (const std::string& a : alternates) key += "\n" + a;  // a URL holds no line break
   return key;

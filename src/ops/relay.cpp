@@ -48,7 +48,9 @@ origin_list parse_origin_stats(const std::string& stats_url, std::string_view te
   if (!at)
     throw std::runtime_error("its listen address '" + listen->get<std::string>() + "' is bad");
   origin_list out;
-  std::string host = at->is_any() ? host_of(stats_url) : at->url_host();
+  // Listening on every address, or on loopback (behind a proxy, in a container): the
+  // viewers' port is reached where /stats was.
+  std::string host = at->is_any() || at->is_loopback() ? host_of(stats_url) : at->url_host();
   if (host.empty()) throw std::runtime_error("no host in " + stats_url);
   out.base = "http://" + host + ":" + std::to_string(at->port());
   for (const auto& m : *mounts) {
@@ -60,8 +62,7 @@ origin_list parse_origin_stats(const std::string& stats_url, std::string_view te
 }
 
 std::optional<std::vector<relay::mount>> relay::merge(
-    const std::vector<std::optional<origin_list>>& answers, const std::vector<std::string>& bases,
-    const std::map<std::string, mount>& before) {
+    const std::vector<std::optional<origin_list>>& answers, const std::vector<std::string>& bases) {
   std::set<std::string> paths;
   bool any = false;
   for (const auto& a : answers) {
@@ -72,10 +73,6 @@ std::optional<std::vector<relay::mount>> relay::merge(
   if (!any) return std::nullopt;
   std::vector<mount> out;
   for (const std::string& p : paths) {
-    if (auto it = before.find(p); it != before.end()) {
-      out.push_back(it->second);
-      continue;
-    }
     mount m{p, {}};
     for (const std::string& base : bases)
       if (!base.empty()) m.urls.push_back(base + p);
@@ -91,6 +88,7 @@ relay::relay(std::vector<std::string> origins, std::chrono::microseconds every,
       timeout_(timeout),
       bases_(origins_.size()),
       misses_(origins_.size()),
+      last_(origins_.size()),
       retry_at_(origins_.size()) {}
 
 relay::~relay() {
@@ -157,9 +155,14 @@ std::optional<origin_list> relay::read(size_t i) {
 void relay::poll() {
   std::vector<std::optional<origin_list>> answers;
   auto t = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < origins_.size(); ++i)
-    answers.push_back(misses_[i] && t < retry_at_[i] ? std::nullopt : read(i));
-  auto next = merge(answers, bases_, known_);
+  for (size_t i = 0; i < origins_.size(); ++i) {
+    auto a = misses_[i] && t < retry_at_[i] ? std::nullopt : read(i);
+    if (a) last_[i] = a;
+    // A read that failed (a restart, a hiccup of the admin port) ends no mount: what the
+    // origin last listed counts until it has failed three reads in a row (14 intervals).
+    answers.push_back(a ? a : misses_[i] <= 3 ? last_[i] : std::nullopt);
+  }
+  auto next = merge(answers, bases_);
   if (!next) return;  // no origin answered: the mounts go on as they are (their sources retry)
   std::map<std::string, mount> now;
   for (const mount& m : *next) now.emplace(m.path, m);

@@ -45,7 +45,7 @@ source_spec make_source(const mount_config& mc,
     spec.url = mc.input;
     spec.alternates = mc.alternates;
     spec.relayed = mc.relayed;
-    spec.label = mc.input;
+    spec.label = without_credentials(mc.input);
     if (!mc.alternates.empty())
       spec.label += fmt::format(" (+{} alternate{})", mc.alternates.size(),
                                 mc.alternates.size() == 1 ? "" : "s");
@@ -304,6 +304,7 @@ void server::shutdown() {
   // Sources first, so nothing publishes into a stopped worker; then the workers, which
   // close their viewers.
   for (size_t i = 0; i < mounts_.size(); ++i) mounts_.at(i).feed->stop();
+  for (const auto& r : retiring_) r->feed->stop();
   for (auto& w : workers_) w->stop();
 }
 

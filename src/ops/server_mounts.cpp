@@ -39,8 +39,11 @@ void server::reload() {
     differs("timeouts");
 
   if (n.relay != cfg_.relay) differs("relay");
-  cfg_.relay_mount = n.relay_mount;  // relayed mounts made from now on
-  if (!set_mounts(with_relayed(n.mounts), true)) return;
+  mount_config was = std::exchange(cfg_.relay_mount, n.relay_mount);  // for relayed mounts
+  if (!set_mounts(with_relayed(n.mounts), true)) {
+    cfg_.relay_mount = was;
+    return;
+  }
   admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
   // The admin users file is read again with the rest: a changed password holds at once
   // (what the admin endpoint cached from the old file is dropped).
@@ -62,7 +65,14 @@ void server::reload() {
 
 // The mounts relayed from origins, as mount configurations (below the configured ones).
 std::vector<mount_config> server::with_relayed(std::vector<mount_config> mounts) const {
+  // Room is kept for this gordo's own mounts (and those retiring): an origin listing
+  // hundreds of mounts gets the first ones relayed.
+  size_t room = worker::max_mounts * 3 / 4;
   for (const relay::mount& r : relayed_) {
+    if (mounts.size() >= room) {
+      spdlog::warn("relay: the origins list {} mounts; relaying {} of them", relayed_.size(), room);
+      break;
+    }
     if (std::any_of(mounts.begin(), mounts.end(),
                     [&](const mount_config& m) { return m.path == r.path; }))
       continue;  // a mount of this gordo's own wins
@@ -85,6 +95,7 @@ bool server::set_mounts(const std::vector<mount_config>& wanted, bool all_or_not
   const char* why = all_or_nothing ? "reload" : "relay";
   std::vector<std::unique_ptr<mount>> added;
   std::vector<mount_config> applied;
+  std::vector<std::string> replaced;  // paths moving between a relay and the configuration
   try {
     std::lock_guard lock(mu_);
     for (const mount_config& mc : wanted) {
@@ -99,12 +110,20 @@ bool server::set_mounts(const std::vector<mount_config>& wanted, bool all_or_not
                                      old->hls->part_us == mc.hls->part_us));
         if (!same_hls)
           spdlog::warn("{}: {}: HLS settings changed; that takes a restart", why, mc.path);
+        if (mc.relayed) {  // another origin seen, or one gone: the next failover knows
+          std::vector<std::string> urls{mc.input};
+          urls.insert(urls.end(), mc.alternates.begin(), mc.alternates.end());
+          mounts_.at(static_cast<size_t>(at)).feed->set_urls(std::move(urls));
+        }
         applied.push_back(mc);
         continue;
       }
-      if (at >= 0)
+      if (at >= 0 && old && (old->relayed || mc.relayed)) {
+        replaced.push_back(mc.path);  // a mount of its own hides a relayed one, or stops
+      } else if (at >= 0) {
         throw std::runtime_error("mount " + mc.path +
                                  " has a new source: remove it, reload, add it back");
+      }
       try {
         added.push_back(make_mount(mc, added));  // opens the source: a bad one fails a reload
         applied.push_back(mc);
@@ -123,7 +142,8 @@ bool server::set_mounts(const std::vector<mount_config>& wanted, bool all_or_not
     mount& m = mounts_.at(i);
     auto it = std::find_if(applied.begin(), applied.end(),
                            [&](const mount_config& mc) { return mc.path == m.path; });
-    if (it == applied.end()) {
+    bool replace = std::find(replaced.begin(), replaced.end(), m.path) != replaced.end();
+    if (it == applied.end() || replace) {
       spdlog::info("{}: {} ends", why, m.path);
       admission_.remove_mount(m);  // first: a worker lets the mount go only after this
       for (auto& w : workers_) w->retire_mount(m.slot);

@@ -35,6 +35,10 @@ struct source_spec {
   bool needs_pacing() const;
 };
 
+// `url` without a user and password ("http://u:p@host/x" → "http://host/x"), for logs and
+// /stats.
+std::string without_credentials(const std::string& url);
+
 class input {
  public:
   // Opens and probes the source; `interrupt` is polled during blocking I/O and breaks it

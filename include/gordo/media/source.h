@@ -53,8 +53,11 @@ class source {
   source& operator=(const source&) = delete;
 
   const std::string& label() const { return spec_.label; }
-  // The URL being read, or last read (any thread).
+  // The URL being read, or last read, without credentials (any thread).
   std::string upstream() const;
+  // A pull source's URLs change (any thread; a relay that found another origin): the one
+  // in use stays in use when it is still listed; the next failover uses the new list.
+  void set_urls(std::vector<std::string> urls);
   bool is_push() const { return !spec_.push.empty(); }
   const std::string& push_path() const { return spec_.push; }  // the mount encoders push to
 
@@ -112,7 +115,7 @@ class source {
   bool paced_;
   bool catch_up_;  // an HTTP upstream: publish each burst once read (remuxer::catch_up)
   std::unique_ptr<input> in_;
-  std::vector<std::string> urls_;        // a pull source's: spec_.url, then its alternates
+  std::vector<std::string> urls_;        // a pull source's: url, then alternates; guarded by mu_
   size_t upstream_ = 0;                  // the one in use; guarded by mu_
   std::optional<source_layout> layout_;  // of the last input; guarded by mu_ once started
   std::vector<remuxer*> outputs_;        // guarded by mu_

@@ -18,6 +18,7 @@ struct address {
   uint16_t port() const;
   void set_port(uint16_t port);
   bool is_any() const;       // 0.0.0.0 or ::
+  bool is_loopback() const;  // 127.0.0.0/8 or ::1
   std::string host() const;  // numeric, IPv6 without brackets
   // "host:port" with IPv6 in brackets.
   std::string to_string() const;

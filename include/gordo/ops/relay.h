@@ -50,12 +50,12 @@ class relay {
   // The mounts to mirror, when they changed since the last call (any thread).
   std::optional<std::vector<mount>> take();
 
-  // The mounts to mirror from what each origin answered (nullopt: unreachable), and the
-  // URLs a path was given before (kept, so that a mount's source does not change under
-  // it). nullopt when no origin answered: then nothing changes.
+  // The mounts to mirror from what each origin answered (nullopt: unreachable), each
+  // pulled from every origin seen (`bases`, empty for one never seen), in order. nullopt
+  // when no origin answered: then nothing changes.
   static std::optional<std::vector<mount>> merge(
-      const std::vector<std::optional<origin_list>>& answers, const std::vector<std::string>& bases,
-      const std::map<std::string, mount>& before);
+      const std::vector<std::optional<origin_list>>& answers,
+      const std::vector<std::string>& bases);
 
  private:
   void run();
@@ -65,6 +65,7 @@ class relay {
   std::chrono::microseconds every_, timeout_;
   std::vector<std::string> bases_;  // each origin's viewer base, once seen; the thread's
   std::vector<unsigned> misses_;    // each origin's failed reads in a row; the thread's
+  std::vector<std::optional<origin_list>> last_;  // what each last listed; the thread's
   // A failing origin is read again after 2, 4, 8 ... intervals (at most a minute apart).
   std::vector<std::chrono::steady_clock::time_point> retry_at_;
   std::map<std::string, mount> known_;  // what was last published, by path; the thread's

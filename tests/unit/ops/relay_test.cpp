@@ -1,5 +1,7 @@
 #include "gordo/ops/relay.h"
 
+#include "gordo/media/input.h"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -37,7 +39,7 @@ TEST(relay_merge, mounts_of_any_origin_from_every_origin_in_order) {
   std::vector<std::string> bases{"http://o1:8080", "http://o2:8080"};
   std::vector<std::optional<origin_list>> answers{origin_list{bases[0], {"/a.ts", "/b.ts"}},
                                                   origin_list{bases[1], {"/a.ts", "/c.ts"}}};
-  auto m = relay::merge(answers, bases, {});
+  auto m = relay::merge(answers, bases);
   ASSERT_TRUE(m);
   ASSERT_EQ(m->size(), 3u);
   EXPECT_EQ((*m)[0], (relay::mount{"/a.ts", {"http://o1:8080/a.ts", "http://o2:8080/a.ts"}}));
@@ -45,25 +47,34 @@ TEST(relay_merge, mounts_of_any_origin_from_every_origin_in_order) {
   EXPECT_EQ((*m)[2].urls.front(), "http://o1:8080/c.ts");  // the primary first, always
 }
 
-TEST(relay_merge, an_origin_down_leaves_the_others_mounts_and_urls_stay) {
+TEST(relay_merge, an_origin_down_leaves_the_others_mounts) {
   std::vector<std::string> bases{"http://o1:8080", "http://o2:8080"};
-  std::map<std::string, relay::mount> before;
-  before["/a.ts"] = {"/a.ts", {"http://o1:8080/a.ts", "http://o2:8080/a.ts"}};
-  before["/only1.ts"] = {"/only1.ts", {"http://o1:8080/only1.ts", "http://o2:8080/only1.ts"}};
-  // The primary is gone: what only it listed goes; the rest keep their URLs (primary first).
-  auto m = relay::merge({std::nullopt, origin_list{bases[1], {"/a.ts"}}}, bases, before);
+  // The primary is gone: what only it listed goes; the rest keep both URLs, primary first.
+  auto m = relay::merge({std::nullopt, origin_list{bases[1], {"/a.ts"}}}, bases);
   ASSERT_TRUE(m);
   ASSERT_EQ(m->size(), 1u);
-  EXPECT_EQ((*m)[0], before["/a.ts"]);
+  EXPECT_EQ((*m)[0], (relay::mount{"/a.ts", {"http://o1:8080/a.ts", "http://o2:8080/a.ts"}}));
   // No origin answers: no change at all (the sources retry on their own).
-  EXPECT_FALSE(relay::merge({std::nullopt, std::nullopt}, bases, before));
+  EXPECT_FALSE(relay::merge({std::nullopt, std::nullopt}, bases));
 }
 
-TEST(relay_merge, an_origin_never_seen_is_no_alternate) {
-  auto m = relay::merge({origin_list{"http://o1:8080", {"/a.ts"}}, std::nullopt},
-                        {"http://o1:8080", ""}, {});
-  ASSERT_TRUE(m);
-  EXPECT_EQ((*m)[0].urls, std::vector<std::string>{"http://o1:8080/a.ts"});
+TEST(relay_merge, an_origin_seen_later_becomes_an_alternate) {
+  auto before = relay::merge({origin_list{"http://o1:8080", {"/a.ts"}}, std::nullopt},
+                             {"http://o1:8080", ""});
+  ASSERT_TRUE(before);
+  EXPECT_EQ((*before)[0].urls, std::vector<std::string>{"http://o1:8080/a.ts"});
+  auto after =
+      relay::merge({origin_list{"http://o1:8080", {"/a.ts"}}, origin_list{"http://o2:8080", {}}},
+                   {"http://o1:8080", "http://o2:8080"});
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)[0].urls,
+            (std::vector<std::string>{"http://o1:8080/a.ts", "http://o2:8080/a.ts"}));
+}
+
+TEST(without_credentials, user_and_password_go) {
+  EXPECT_EQ(without_credentials("http://u:p@o1:8080/a.ts"), "http://o1:8080/a.ts");
+  EXPECT_EQ(without_credentials("http://o1:8080/a.ts?x=a@b"), "http://o1:8080/a.ts?x=a@b");
+  EXPECT_EQ(without_credentials("/srv/file@2.ts"), "/srv/file@2.ts");
 }
 
 }  // namespace
