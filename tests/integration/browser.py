@@ -211,11 +211,12 @@ class Chromium:
              "--disable-backgrounding-occluded-windows", "--disable-dev-shm-usage",
              "--window-size=640,480"]
 
-    def __init__(self, binary=None, args=(), start_timeout=30):
+    def __init__(self, binary=None, args=(), start_timeout=30, env=None):
+        """`env`: the browser's environment (e.g. a HOME whose NSS database trusts a test CA)."""
         self.binary = binary or find_chromium()
         if not self.binary:
             raise FileNotFoundError("chromium is not installed (tools/install-deps installs it)")
-        self.args, self.start_timeout = list(args), start_timeout
+        self.args, self.start_timeout, self.env = list(args), start_timeout, env
         self.proc = self.ws = self.profile = None
         self.next_id = 0
         self.events = []  # DevTools events received while waiting for answers
@@ -239,7 +240,8 @@ class Chromium:
         # the crash handler it detaches nor the zombies of its zygotes.
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "reap", self.binary, *self.FLAGS,
                                       f"--user-data-dir={self.profile}", *self.args, "about:blank"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr)
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     env=self.env)
         # With --remote-debugging-port=0 the browser picks a free port and writes it, with
         # the browser target's path, to DevToolsActivePort in its profile.
         port_file = os.path.join(self.profile, "DevToolsActivePort")
@@ -393,8 +395,9 @@ class PageServer:
         self.thread.join()
 
 
-def play_hls(playlist_url, seconds=8, low_latency=True, start_timeout=20, browser=None):
-    """Plays `playlist_url` with hls.js (lowLatencyMode=`low_latency`) in headless Chromium
+def play_hls(playlist_url, seconds=8, low_latency=True, start_timeout=20, browser=None, config=None):
+    """Plays `playlist_url` with hls.js (lowLatencyMode=`low_latency`, and any other hls.js
+    settings in `config`, e.g. {"maxLiveSyncPlaybackRate": 1.5}) in headless Chromium
     (`browser`, or one started and closed here) for `seconds` after playback starts (or
     until a fatal error, or `start_timeout` s without a start), and returns what the page
     recorded (hls_page.html's report()) plus:
@@ -405,6 +408,8 @@ def play_hls(playlist_url, seconds=8, low_latency=True, start_timeout=20, browse
       samples [{t, current_time, buffer_ahead, latency, behind_live_sync, playback_rate}]
         every 250 ms; latency, target_latency (hls.js's, in s: the live edge to the
         playhead, and where it aims), latency_mean over the samples after the start;
+        behind_wall (wall clock minus the playhead's PROGRAM-DATE-TIME: how long ago the
+        frame shown was made, whatever the playlists said) and behind_wall_mean;
         behind_live_sync (liveSyncPosition - currentTime);
       stalls ("waiting" after the start) and stall_times; levels, level (the index played)
         and codecs ({video, audio}: the SourceBuffers' MIME types);
@@ -416,7 +421,8 @@ def play_hls(playlist_url, seconds=8, low_latency=True, start_timeout=20, browse
             browser = Chromium().__enter__()
         try:
             browser.navigate(page.url)
-            browser.evaluate(f"startHls({json.dumps(playlist_url)}, {json.dumps(bool(low_latency))})")
+            browser.evaluate(f"startHls({json.dumps(playlist_url)}, {json.dumps(bool(low_latency))}, "
+                             f"{json.dumps(config or {})})")
             # Polled, not slept: it ends early on a fatal error, and it reads the DevTools
             # socket (console messages) as it goes.
             deadline = time.monotonic() + start_timeout
@@ -440,6 +446,9 @@ def play_hls(playlist_url, seconds=8, low_latency=True, start_timeout=20, browse
     after = [s["latency"] for s in r["samples"]
              if r["started"] and s["t"] >= r["started_at"] and s["latency"] is not None]
     r["latency_mean"] = sum(after) / len(after) if after else None
+    wall = [s["behind_wall"] for s in r["samples"]
+            if r["started"] and s["t"] >= r["started_at"] and s["behind_wall"] is not None]
+    r["behind_wall_mean"] = sum(wall) / len(wall) if wall else None
     return r
 
 
