@@ -15,7 +15,7 @@ std::string source::upstream() const {
 
 void source::set_urls(std::vector<std::string> urls) {
   std::lock_guard lock(mu_);
-  if (urls.empty() || urls == urls_) return;
+  if (urls.empty() || urls_.empty() || urls == urls_) return;  // not a pull source, or no change
   auto same = std::find(urls.begin(), urls.end(), urls_[upstream_]);
   upstream_ = same == urls.end() ? 0 : static_cast<size_t>(same - urls.begin());
   urls_ = std::move(urls);
