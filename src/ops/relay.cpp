@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "gordo/media/av.h"
+#include "gordo/media/input.h"
 #include "gordo/net/address.h"
 
 namespace gordo {
@@ -18,12 +19,12 @@ namespace {
 constexpr int64_t max_answer = 4 << 20;
 
 // "http://user:pass@host:8081/stats" → "host" (brackets kept for IPv6).
-std::string host_of(const std::string& url) {
+std::string host_of(const std::string& with_credentials) {
+  std::string url = without_credentials(with_credentials);
   size_t start = url.find("://");
   start = start == std::string::npos ? 0 : start + 3;
   size_t end = url.find_first_of("/?#", start);
   std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
   if (authority.starts_with('[')) return authority.substr(0, authority.find(']') + 1);
   return authority.substr(0, authority.find(':'));
 }

@@ -15,6 +15,16 @@ config parse(std::initializer_list<const char*> flags) {
   return *parse_args(static_cast<int>(argv.size()), argv.data());
 }
 
+// What parse() refuses `flags` with, or "no error".
+std::string error_of(std::initializer_list<const char*> flags) {
+  try {
+    parse(flags);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 TEST(parse_span, time_and_byte_units) {
   EXPECT_EQ(parse_span("x", "2s").ns, 2'000'000'000);
   EXPECT_EQ(parse_span("x", "1.5s").ns, 1'500'000'000);
@@ -122,17 +132,9 @@ TEST(parse_args, push_mounts_share_their_source) {
   EXPECT_THROW(parse({"--mount", "/a.ts=pushy"}), config_error);
   EXPECT_THROW(parse({"--mount", "/a.ts=push:live"}), config_error);
   // push:/PATH needs /PATH to be where encoders push, or nobody could push to it.
-  auto alias_error = [](std::initializer_list<const char*> flags) -> std::string {
-    try {
-      parse(flags);
-    } catch (const config_error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   for (std::string e :
-       {alias_error({"--mount", "/live.flv=push:/live.ts"}),
-        alias_error({"--mount", "/live.flv=push:/live.ts", "--mount", "/live.ts=x.ts"})})
+       {error_of({"--mount", "/live.flv=push:/live.ts"}),
+        error_of({"--mount", "/live.flv=push:/live.ts", "--mount", "/live.ts=x.ts"})})
     EXPECT_NE(e.find("/live.ts, which is not a push mount: add --mount /live.ts=push"),
               std::string::npos)
         << e;
@@ -229,20 +231,12 @@ TEST(relay_flags, origins_in_order_and_no_mount_of_its_own) {
 }
 
 TEST(relay_flags, bad_values_say_what_is_expected) {
-  auto message = [](std::initializer_list<const char*> flags) -> std::string {
-    try {
-      parse(flags);
-    } catch (const config_error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
-  EXPECT_NE(message({"--relay", "o1:8081/stats"}).find("http:// URL of an origin's admin /stats"),
+  EXPECT_NE(error_of({"--relay", "o1:8081/stats"}).find("http:// URL of an origin's admin /stats"),
             std::string::npos);
   EXPECT_NE(
-      message({"--relay", "http://o1/stats", "--relay-interval", "100ms"}).find("1s to 3600s"),
+      error_of({"--relay", "http://o1/stats", "--relay-interval", "100ms"}).find("1s to 3600s"),
       std::string::npos);
-  EXPECT_NE(message({"--relay", "http://o1/stats", "--hls", "--hls-group", "/g.m3u8"})
+  EXPECT_NE(error_of({"--relay", "http://o1/stats", "--hls", "--hls-group", "/g.m3u8"})
                 .find("not relayed ones"),
             std::string::npos);
 }
