@@ -1,9 +1,11 @@
 """Runs one integration suite as `python3 -m unittest -v SUITE` does, and writes each case's
-outcome to a JSON file, so that tools/test counts cases (and skips as skips), not suites.
+outcome and wall time to a JSON file, so that tools/test counts cases (and skips as skips),
+not suites, and can name the slowest.
     python3 run.py SUITE RESULTS.json"""
 import json
 import os
 import sys
+import time
 import unittest
 
 # A case that failed anywhere (a subtest, its class fixture) stays failed.
@@ -14,6 +16,15 @@ class Recording(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.cases = {}
+        self.seconds = {}  # each case's wall time, so CI's slowest cases can be found
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.started = time.monotonic()
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.seconds[test.id()] = round(time.monotonic() - self.started, 1)
 
     def record(self, test, outcome):
         name = test.id()
@@ -58,7 +69,7 @@ def main():
     tests = unittest.defaultTestLoader.loadTestsFromName(suite)
     result = unittest.TextTestRunner(verbosity=2, resultclass=Recording).run(tests)
     with open(out, "w") as f:
-        json.dump({"suite": suite, "cases": result.cases}, f, indent=1)
+        json.dump({"suite": suite, "cases": result.cases, "seconds": result.seconds}, f, indent=1)
     sys.exit(0 if result.wasSuccessful() else 1)
 
 
