@@ -2,6 +2,7 @@
 // time to first byte, time to its first decodable keyframe (MPEG-TS), received rate, and
 // whether that rate keeps up with the stream's own (its PCRs, measured on a sample).
 // With --hls, HLS players instead (load/hls_load.h): stalls, delivery times, requests/s.
+// With --tls, over HTTPS: a handshake each, and only a sample decrypts what it receives.
 // Built by meson as build/gordo-load; see perf/README.md.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -27,68 +28,33 @@
 #include <vector>
 
 #include "load/hls_load.h"
+#include "load/stream_viewer.h"
 #include "load/sys.h"
-#include "load/ts_probe.h"
+#include "load/tls.h"
 #include "load/ts_rate.h"
 #include "load/url.h"
 
 namespace {
 
-using gordo::load::core_sample;
 using gordo::load::cpu_s;
 using gordo::load::now_s;
-using gordo::load::percentile;
-using gordo::load::proc_sample;
-using gordo::load::report_row;
+using gordo::load::rate_sample;
 using gordo::load::sample;
 using gordo::load::sample_core;
-using gordo::load::ts_probe;
+using gordo::load::tls_client;
+using gordo::load::tls_step;
 using gordo::load::ts_rate;
-
-// Viewers whose MPEG-TS is parsed for PCRs (the first to connect): enough for a median
-// that a single resynced viewer does not move, few enough to cost nothing at 10,000.
-constexpr unsigned rate_sample = 16;
 using gordo::load::url;
-
-struct options {
-  url target;
-  unsigned viewers = 100;
-  double connect_rate = 1000;  // viewers per second
-  double duration = 10;        // seconds after the last viewer connected
-  double settle = 2;           // seconds after the last connect before rates are measured
-  double bitrate = 0;          // expected bits/s of the stream; 0: measured from its PCRs
-  int cpu = -1;
-  int server_pid = 0;    // also report this process's CPU and memory over the window
-  int server_core = -1;  // also report how busy this CPU was over the window
-  bool raw = false;      // no HTTP: the server streams as soon as we connect (tcpserversink)
-  bool json = false;
-  bool quiet = false;
-};
-
-enum class state : uint8_t { connecting, head, body, done };
-
-struct viewer {
-  int fd = -1;
-  state st = state::connecting;
-  bool failed = false;        // never got a 200
-  bool closed_early = false;  // the server closed a 200 stream before the end
-  int status = 0;
-  double started = 0;
-  double first_byte = -1;        // seconds after `started`
-  double keyframe = -1;          // seconds after `started` to the first random-access TS packet
-  uint64_t keyframe_packet = 0;  // which TS packet of the body that was (1: the first)
-  uint64_t body_bytes = 0;
-  uint64_t bytes_at_mark = 0;
-  std::string head;  // the response head while reading it
-  std::string error;
-  ts_probe probe;
-  std::unique_ptr<ts_rate> rate;  // on the first `rate_sample` viewers only
-};
+using options = gordo::load::stream_options;
+using state = gordo::load::stream_state;
+using viewer = gordo::load::stream_viewer;
 
 class load {
  public:
   explicit load(const options& o) : o_(o), viewers_(o.viewers), buf_(1 << 18) {
-    for (unsigned i = 0; i < std::min(o.viewers, rate_sample); ++i)
+    unsigned checked = o.tls ? std::min(o.viewers, o.tls_sample) : o.viewers;
+    for (unsigned i = checked; i < o.viewers; ++i) viewers_[i].checked = false;
+    for (unsigned i = 0; i < std::min(checked, rate_sample); ++i)
       viewers_[i].rate = std::make_unique<ts_rate>();
   }
 
@@ -97,11 +63,13 @@ class load {
  private:
   void start(viewer& v);
   void on_event(viewer& v, uint32_t events);
+  void on_handshake(viewer& v);
+  void on_tls_read(viewer& v);
+  void on_recv(viewer& v);
+  void watch(viewer& v, uint32_t events);
   void on_data(viewer& v, const char* data, size_t n, double t);
   void finish(viewer& v, const std::string& error);
   void progress(double t, bool last);
-  // Prints the summary; returns how many viewers got the stream.
-  unsigned report(double window);
 
   options o_;
   std::vector<viewer> viewers_;
@@ -110,15 +78,14 @@ class load {
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   std::string request_;
+  std::unique_ptr<tls_client> tls_;
   unsigned started_ = 0;
   unsigned live_ = 0;
   double last_progress_ = 0;
   uint64_t bytes_total_ = 0;
   uint64_t bytes_at_progress_ = 0;
   double mark_at_ = -1;  // start of the measured window
-  double cpu_used_ = 0;  // CPU seconds in the measured window
-  proc_sample server_begin_, server_end_;
-  core_sample core_begin_, core_end_;
+  gordo::load::stream_window w_;
 };
 
 int load::run() {
@@ -131,6 +98,13 @@ int load::run() {
   request_ = fmt::format(
       "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
       o_.target.path, host);
+  if (o_.tls) {
+    tls_ = tls_client::make(o_.target.host, o_.tls_opts, error);
+    if (!tls_) {
+      fmt::print(stderr, "gordo-load: {}\n", error);
+      return 2;
+    }
+  }
 
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   std::vector<epoll_event> events(4096);
@@ -153,10 +127,12 @@ int load::run() {
       for (viewer& v : viewers_) {
         v.bytes_at_mark = v.body_bytes;
         if (v.rate) v.rate->restart();
+        if (v.ssl && v.st == state::body) v.wire_at_mark = tls_client::wire_bytes(v.ssl);
       }
       cpu_begin = cpu_s();
-      server_begin_ = sample(o_.server_pid);
-      core_begin_ = sample_core(o_.server_core);
+      w_.server_begin.clear();
+      for (int pid : o_.server_pids) w_.server_begin.push_back(sample(pid));
+      w_.core_begin = sample_core(o_.server_core);
       mark_at_ = t;
       mark = -2;
     }
@@ -168,19 +144,28 @@ int load::run() {
     if (!o_.quiet && t - last_progress_ >= 1) progress(t - begin, false);
   }
   double t_end = now_s();
-  cpu_used_ = cpu_s() - cpu_begin;
-  server_end_ = sample(o_.server_pid);
-  core_end_ = sample_core(o_.server_core);
+  w_.load_cpu_s = cpu_s() - cpu_begin;
+  for (int pid : o_.server_pids) w_.server_end.push_back(sample(pid));
+  w_.core_end = sample_core(o_.server_core);
   for (viewer& v : viewers_) {
+    // TLS record overhead, from the checked viewers: the bytes they read off the socket
+    // against the plaintext those bytes carried.
+    if (v.ssl && v.st == state::body && v.wire_at_mark > 0) {
+      w_.tls_wire += tls_client::wire_bytes(v.ssl) - v.wire_at_mark;
+      w_.tls_plain += v.body_bytes - v.bytes_at_mark;
+    }
     // Still connecting (a SYN dropped from a full backlog, retried) or still waiting for
     // the response head: it never got the stream.
-    if (v.st == state::connecting || v.st == state::head)
-      finish(v, v.st == state::connecting ? "not connected by the end" : "no response by the end");
-    if (v.fd >= 0) ::close(v.fd);
+    if (v.st == state::connecting || v.st == state::handshake || v.st == state::head)
+      finish(v, v.st == state::connecting  ? "not connected by the end"
+                : v.st == state::handshake ? "TLS handshake not done by the end"
+                                           : "no response by the end");
+    finish(v, "");
   }
   if (!o_.quiet) progress(t_end - begin, true);
   // Exit status 1 when no viewer got the stream at all (server down, every request refused).
-  return report(mark_at_ > 0 ? t_end - mark_at_ : 0) > 0 ? 0 : 1;
+  w_.seconds = mark_at_ > 0 ? t_end - mark_at_ : 0;
+  return gordo::load::report_stream(o_, viewers_, w_) > 0 ? 0 : 1;
 }
 
 void load::start(viewer& v) {
@@ -190,11 +175,21 @@ void load::start(viewer& v) {
   int r = connect(v.fd, reinterpret_cast<sockaddr*>(&addr_), addr_len_);
   if (r < 0 && errno != EINPROGRESS)
     return finish(v, fmt::format("connect: {}", std::strerror(errno)));
+  v.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
   epoll_event ev{};
-  ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
+  ev.events = v.events;
   ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
   epoll_ctl(ep_, EPOLL_CTL_ADD, v.fd, &ev);
   ++live_;
+}
+
+void load::watch(viewer& v, uint32_t events) {
+  if (v.events == events) return;
+  v.events = events;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
+  epoll_ctl(ep_, EPOLL_CTL_MOD, v.fd, &ev);
 }
 
 void load::on_event(viewer& v, uint32_t events) {
@@ -205,20 +200,72 @@ void load::on_event(viewer& v, uint32_t events) {
     getsockopt(v.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err) return finish(v, fmt::format("connect: {}", std::strerror(err)));
     if (!(events & EPOLLOUT)) return;
+    if (tls_) {
+      std::string error;
+      v.ssl = tls_->open(v.fd, error);
+      if (!v.ssl) return finish(v, error);
+      v.st = state::handshake;
+      return on_handshake(v);
+    }
     // The request is tiny: one send into an empty socket buffer always takes all of it.
     if (!o_.raw && send(v.fd, request_.data(), request_.size(), MSG_NOSIGNAL) !=
                        static_cast<ssize_t>(request_.size()))
       return finish(v, fmt::format("send: {}", std::strerror(errno)));
     v.st = o_.raw ? state::body : state::head;
     if (o_.raw) v.status = 200;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
-    epoll_ctl(ep_, EPOLL_CTL_MOD, v.fd, &ev);
-    return;
+    return watch(v, EPOLLIN | EPOLLRDHUP);
   }
+  if (v.st == state::handshake) return on_handshake(v);
+  if (v.ssl) return on_tls_read(v);
+  on_recv(v);
+}
+
+void load::on_handshake(viewer& v) {
+  std::string error;
+  tls_step step = tls_client::handshake(v.ssl, error);
+  if (step == tls_step::want_read) return watch(v, EPOLLIN | EPOLLRDHUP);
+  if (step == tls_step::want_write) return watch(v, EPOLLOUT | EPOLLRDHUP);
+  if (step != tls_step::done) {
+    v.handshake_failed = true;
+    return finish(v, error);
+  }
+  v.handshake = now_s() - v.started;
+  if (w_.tls_protocol.empty()) w_.tls_protocol = tls_client::describe(v.ssl);
+  // As the plain request: one small record into an empty socket buffer.
+  if (!tls_client::write(v.ssl, request_, error)) return finish(v, error);
+  v.st = state::head;
+  watch(v, EPOLLIN | EPOLLRDHUP);
+}
+
+void load::on_tls_read(viewer& v) {
   for (;;) {
-    ssize_t n = recv(v.fd, buf_.data(), buf_.size(), 0);
+    tls_step step = tls_step::done;
+    std::string error;
+    size_t n = tls_client::read(v.ssl, buf_.data(), buf_.size(), step, error);
+    if (n > 0) {
+      on_data(v, buf_.data(), n, now_s());
+      if (v.st == state::done) return;
+      // Head read and checked, and nothing of the stream left inside OpenSSL (it reads
+      // record by record): the rest is counted straight off the socket, not decrypted.
+      if (v.st == state::body && !v.checked && !SSL_has_pending(v.ssl)) {
+        SSL_free(v.ssl);
+        v.ssl = nullptr;
+        return on_recv(v);
+      }
+      continue;
+    }
+    // A TLS 1.3 key update to answer waits for the next read: the socket has room.
+    if (step == tls_step::want_read || step == tls_step::want_write) return;
+    if (v.st == state::body) v.closed_early = true;
+    return finish(v, error);
+  }
+}
+
+void load::on_recv(viewer& v) {
+  // Unchecked TLS viewers only count: the kernel discards what they receive (MSG_TRUNC).
+  int flags = v.checked ? 0 : MSG_TRUNC;
+  for (;;) {
+    ssize_t n = recv(v.fd, buf_.data(), buf_.size(), flags);
     if (n > 0) {
       on_data(v, buf_.data(), static_cast<size_t>(n), now_s());
       if (v.st == state::done) return;
@@ -256,6 +303,7 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
   }
   v.body_bytes += n;
   bytes_total_ += n;
+  if (!v.checked) return;
   if (v.keyframe < 0 && v.probe.feed(data, n)) {
     v.keyframe = t - v.started;
     v.keyframe_packet = v.probe.packets();
@@ -264,6 +312,10 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
 }
 
 void load::finish(viewer& v, const std::string& error) {
+  if (v.ssl) {
+    SSL_free(v.ssl);
+    v.ssl = nullptr;
+  }
   if (v.st == state::done) return;
   if (v.status != 200) v.failed = true;
   v.error = error;
@@ -286,89 +338,6 @@ void load::progress(double t, bool last) {
   if (last) fmt::print(stderr, "\n");
 }
 
-unsigned load::report(double window) {
-  std::vector<double> rates, ttfb, tkey, key_packet, stream_rates;
-  unsigned failures = 0, early = 0, ok = 0, receiving = 0;
-  std::string first_error;
-  for (const viewer& v : viewers_) {
-    if (v.failed) {
-      ++failures;
-      if (first_error.empty()) first_error = v.error;
-      continue;
-    }
-    if (v.closed_early) ++early;
-    ++ok;
-    if (v.first_byte >= 0) ttfb.push_back(v.first_byte * 1e3);
-    if (v.keyframe >= 0) {
-      tkey.push_back(v.keyframe * 1e3);
-      key_packet.push_back(static_cast<double>(v.keyframe_packet));
-    }
-    if (window > 0)
-      rates.push_back(static_cast<double>(v.body_bytes - v.bytes_at_mark) * 8 / window);
-    receiving += window > 0 && v.body_bytes > v.bytes_at_mark;
-    // The stream's rate as its PCRs say, from viewers whose PCRs span a second or more (a
-    // viewer far behind covers less stream time than the window, but at the same rate).
-    if (v.rate && v.rate->seconds() >= std::min(1.0, 0.5 * window))
-      stream_rates.push_back(v.rate->bits_per_s());
-  }
-  // "Behind" is against the source's rate, never the viewers': against their median a
-  // server that is slow for everyone would show nobody behind.
-  double expected = o_.bitrate > 0 ? o_.bitrate : percentile(stream_rates, 50);
-  const char* expected_from = o_.bitrate > 0         ? "bitrate"
-                              : stream_rates.empty() ? nullptr
-                                                     : "stream";
-  double behind = NAN;
-  if (expected_from) {
-    behind = 0;
-    for (double r : rates) behind += r < 0.95 * expected;
-  } else if (window > 0 && !rates.empty()) {
-    fmt::print(stderr,
-               "gordo-load: no MPEG-TS PCRs to measure the stream's rate by; give --bitrate to "
-               "count the viewers behind it\n");
-  }
-  double aggregate = 0;
-  for (double r : rates) aggregate += r;
-  unsigned no_key = ok - static_cast<unsigned>(tkey.size());
-  double cpu = window > 0 ? cpu_used_ / window * 100 : 0;
-  auto num = gordo::load::number;
-  std::vector<report_row> rows = {
-      {"viewers", fmt::format("{}", o_.viewers), fmt::format("{}", o_.viewers)},
-      {"ok", fmt::format("{}", ok), fmt::format("{}", ok)},
-      {"receiving", fmt::format("{}", receiving), fmt::format("{}", receiving)},
-      {"failures", fmt::format("{}", failures), fmt::format("{}", failures)},
-      {"closed_early", fmt::format("{}", early), fmt::format("{}", early)},
-      {"window_s", num(window, 1), num(window, 3)},
-      {"expected_mbps", num(expected / 1e6, 3), num(expected / 1e6, 4)},
-      {"expected_from", expected_from ? expected_from : "-",
-       expected_from ? fmt::format("\"{}\"", expected_from) : "null"},
-      {"rate_p1_mbps", num(percentile(rates, 1) / 1e6, 3), num(percentile(rates, 1) / 1e6, 4)},
-      {"rate_p50_mbps", num(percentile(rates, 50) / 1e6, 3), num(percentile(rates, 50) / 1e6, 4)},
-      {"behind", num(behind, 0), num(behind, 0)},
-      {"aggregate_gbps", num(aggregate / 1e9, 2), num(aggregate / 1e9, 4)},
-      {"ttfb_p50_ms", num(percentile(ttfb, 50), 1), num(percentile(ttfb, 50), 2)},
-      {"ttfb_p99_ms", num(percentile(ttfb, 99), 1), num(percentile(ttfb, 99), 2)},
-      {"keyframe_p50_ms", num(percentile(tkey, 50), 1), num(percentile(tkey, 50), 2)},
-      {"keyframe_p99_ms", num(percentile(tkey, 99), 1), num(percentile(tkey, 99), 2)},
-      {"keyframe_packet_p99", num(percentile(key_packet, 99), 0),
-       num(percentile(key_packet, 99), 0)},
-      {"no_keyframe", fmt::format("{}", no_key), fmt::format("{}", no_key)},
-      {"load_cpu_pct", num(cpu, 1), num(cpu, 1)},
-  };
-  if (o_.server_pid > 0) {
-    double server_cpu = window > 0 ? (server_end_.cpu_s - server_begin_.cpu_s) / window * 100 : NAN;
-    rows.push_back({"server_cpu_pct", num(server_cpu, 1), num(server_cpu, 1)});
-    rows.push_back({"server_rss_mib", num(static_cast<double>(server_end_.rss_kib) / 1024, 1),
-                    num(static_cast<double>(server_end_.rss_kib) / 1024, 2)});
-  }
-  if (o_.server_core >= 0) {
-    double total = core_end_.total - core_begin_.total;
-    double busy = total > 0 ? (core_end_.busy - core_begin_.busy) / total * 100 : NAN;
-    rows.push_back({"server_core_busy_pct", num(busy, 1), num(busy, 1)});
-  }
-  gordo::load::print_report(rows, o_.json, "", first_error);
-  return ok;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -376,7 +345,7 @@ int main(int argc, char** argv) {
   spec.positional_help("URL");
   // clang-format off
   spec.add_options()
-    ("url", "Stream to view, http://HOST:PORT/PATH", cxxopts::value<std::string>())
+    ("url", "Stream to view, http://HOST:PORT/PATH (https://: --tls)", cxxopts::value<std::string>())
     ("n,viewers", "Concurrent viewers", cxxopts::value<unsigned>()->default_value("100"))
     ("r,rate", "New viewers per second", cxxopts::value<double>()->default_value("1000"))
     ("d,duration", "Seconds measured, after all viewers connected and settled",
@@ -386,14 +355,21 @@ int main(int argc, char** argv) {
     ("b,bitrate", "Expected stream rate in Mbit/s (default: measured from the stream's MPEG-TS PCRs)",
         cxxopts::value<double>()->default_value("0"))
     ("cpu", "Pin to this CPU", cxxopts::value<int>()->default_value("-1"))
-    ("server-pid", "Also report this process's CPU use over the window and its RSS at the end",
-        cxxopts::value<int>()->default_value("0"))
+    ("server-pid", "Also report this process's CPU use over the window and its RSS at the end "
+        "(several, comma-separated: summed, and each)", cxxopts::value<std::vector<int>>())
     ("server-core", "Also report how busy this CPU was over the window (the server's pinned core)",
         cxxopts::value<int>()->default_value("-1"))
     ("raw", "No HTTP: read the stream straight from the socket (GStreamer tcpserversink)")
     ("hls", "HLS viewers: URL is a media playlist or a multivariant one (its first rendition); "
         "low-latency (blocking reloads and parts) as hls.js plays it")
     ("hls-classic", "HLS viewers polling the playlist every half target duration for whole segments")
+    ("tls", "HTTPS: a TLS handshake per viewer (paced by --rate), then the request")
+    ("tls-servername", "SNI to send (default: the URL's host, unless an IP address)",
+        cxxopts::value<std::string>())
+    ("tls-ca", "Verify the server's certificate against this CA file (default: no verification)",
+        cxxopts::value<std::string>())
+    ("tls-verify-sample", "Viewers (the first to connect) that decrypt and check the stream; the "
+        "others count TLS bytes without decrypting", cxxopts::value<unsigned>()->default_value("16"))
     ("json", "Print the summary as one JSON object")
     ("q,quiet", "No progress line")
     ("h,help", "Print this help");
@@ -410,7 +386,7 @@ int main(int argc, char** argv) {
     }
     auto target = gordo::load::parse_url(args["url"].as<std::string>());
     if (!target) {
-      fmt::print(stderr, "gordo-load: '{}' is not an http://HOST[:PORT]/PATH URL\n",
+      fmt::print(stderr, "gordo-load: '{}' is not an http[s]://HOST[:PORT]/PATH URL\n",
                  args["url"].as<std::string>());
       return 2;
     }
@@ -421,16 +397,23 @@ int main(int argc, char** argv) {
     o.settle = args["settle"].as<double>();
     o.bitrate = args["bitrate"].as<double>() * 1e6;
     o.cpu = args["cpu"].as<int>();
-    o.server_pid = args["server-pid"].as<int>();
+    if (args.count("server-pid")) o.server_pids = args["server-pid"].as<std::vector<int>>();
+    std::erase_if(o.server_pids, [](int pid) { return pid <= 0; });
     o.server_core = args["server-core"].as<int>();
     o.json = args.count("json") > 0;
     o.raw = args.count("raw") > 0;
     o.quiet = args.count("quiet") > 0;
+    o.tls = target->https || args.count("tls") > 0;
+    if (args.count("tls-servername"))
+      o.tls_opts.servername = args["tls-servername"].as<std::string>();
+    if (args.count("tls-ca")) o.tls_opts.ca_file = args["tls-ca"].as<std::string>();
+    o.tls_sample = args["tls-verify-sample"].as<unsigned>();
+    if (o.tls && o.raw) throw cxxopts::exceptions::exception("--tls and --raw exclude each other");
     if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)
       throw cxxopts::exceptions::exception("--viewers, --rate and --duration must be positive");
     hls = args.count("hls") > 0 || args.count("hls-classic") > 0;
-    if (hls && (o.raw || o.bitrate > 0))
-      throw cxxopts::exceptions::exception("--hls takes neither --raw nor --bitrate");
+    if (hls && (o.raw || o.bitrate > 0 || o.tls))
+      throw cxxopts::exceptions::exception("--hls takes neither --raw, --bitrate nor --tls");
     h.target = o.target;
     h.mode = args.count("hls-classic") ? gordo::load::hls_mode::classic
                                        : gordo::load::hls_mode::low_latency;
@@ -439,7 +422,7 @@ int main(int argc, char** argv) {
     h.duration = o.duration;
     h.settle = o.settle;
     h.cpu = o.cpu;
-    h.server_pid = o.server_pid;
+    h.server_pid = o.server_pids.empty() ? 0 : o.server_pids.front();
     h.server_core = o.server_core;
     h.json = o.json;
     h.quiet = o.quiet;

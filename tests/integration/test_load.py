@@ -1,6 +1,8 @@
-"""Black-box: tools/gordo-load against a real gordo, a missing mount and a closed port."""
+"""Black-box: tools/gordo-load against a real gordo, a missing mount and a closed port, and
+over HTTPS (--tls) through nginx terminating TLS in front of gordo."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -8,7 +10,8 @@ import threading
 import time
 import unittest
 
-from harness import GORDO, Gordo, make_media
+import nginx
+from harness import GORDO, Gordo, make_media, port_bound, wait_for
 
 GORDO_LOAD = os.environ.get("GORDO_LOAD", os.path.join(os.path.dirname(GORDO), "gordo-load"))
 
@@ -152,6 +155,100 @@ class AgainstGordo(unittest.TestCase):
         s = json.loads(r.stdout)
         self.assertEqual(s["failures"], 10)
         self.assertEqual(s["first_error"], "HTTP 404")
+
+
+# nginx terminating TLS before a gordo, as perf/bench's nginx-tls runs it: the body as gordo
+# sends it (no HTTP chunks, which gordo-load's MPEG-TS checks would see as lost sync).
+TLS_PROXY_CONF = """user root;
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    location / {{ proxy_pass http://127.0.0.1:{origin}; proxy_buffering off; chunked_transfer_encoding off; }}
+  }}
+}}
+"""
+
+
+@unittest.skipIf(nginx.available(), nginx.available())
+class OverTls(unittest.TestCase):
+    """gordo-load --tls: handshakes, a decrypted and checked sample, the rest counted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        media = make_media(os.path.join(cls.tmp.name, "in.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+        cls.gordo = Gordo("--input", media, "--loop")
+        try:
+            cls.ca, cert, key = nginx.make_certificate(cls.tmp.name, "127.0.0.1")
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                cls.port = s.getsockname()[1]
+            conf = os.path.join(cls.tmp.name, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(TLS_PROXY_CONF.format(dir=cls.tmp.name, port=cls.port, cert=cert, key=key,
+                                              origin=cls.gordo.port))
+            cls.nginx = subprocess.Popen([nginx.NGINX, "-p", cls.tmp.name, "-c", conf, "-e",
+                                          os.path.join(cls.tmp.name, "error.log")],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for(lambda: port_bound(cls.port), 10, "nginx listening")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if getattr(cls, "nginx", None):
+                cls.nginx.send_signal(signal.SIGTERM)
+                cls.nginx.wait(20)
+            cls.gordo.__exit__(None, None, None)
+        finally:
+            cls.tmp.cleanup()
+
+    def test_viewers_over_https_receive_and_a_sample_is_checked(self):
+        url = f"https://127.0.0.1:{self.port}/live.ts"
+        r = load(url, "--viewers", "20", "--rate", "200", "--duration", "3", "--settle", "1",
+                 "--tls-verify-sample", "4", "--tls-ca", self.ca)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(r.stdout)
+        self.assertEqual((s["ok"], s["receiving"]), (20, 20), s["first_error"])
+        self.assertEqual(s["failures"] + s["closed_early"] + s["handshake_failures"], 0, s["first_error"])
+        self.assertGreater(s["aggregate_gbps"], 0)
+        # The sample decrypted what it received: a keyframe each, and the stream's rate from
+        # its PCRs, which every viewer (the 16 that only counted TLS records too) keeps up with.
+        self.assertEqual(s["tls_checked"], 4)
+        self.assertEqual(s["no_keyframe"], 0)
+        self.assertEqual(s["expected_from"], "stream")
+        self.assertEqual(s["behind"], 0)
+        self.assertTrue(s["tls_protocol"].startswith("TLSv1."), s["tls_protocol"])
+        # Records of up to 16 KiB cost 22-29 bytes each; nginx's smaller ones a little more.
+        self.assertGreater(s["tls_overhead_pct"], 0)
+        self.assertLess(s["tls_overhead_pct"], 5)
+        self.assertGreater(s["handshake_p50_ms"], 0)
+        self.assertGreaterEqual(s["ttfb_p50_ms"], s["handshake_p50_ms"])
+
+    def test_a_certificate_that_does_not_verify_is_a_handshake_failure(self):
+        other = os.path.join(self.tmp.name, "other")
+        os.mkdir(other)
+        ca, _, _ = nginx.make_certificate(other, "127.0.0.1")
+        r = load(f"https://127.0.0.1:{self.port}/live.ts", "--viewers", "3", "--duration", "1", "--tls-ca", ca)
+        self.assertEqual(r.returncode, 1)
+        s = json.loads(r.stdout)
+        self.assertEqual((s["failures"], s["handshake_failures"]), (3, 3))
+        self.assertIn("certificate", s["first_error"])
 
 
 class AgainstNothing(unittest.TestCase):

@@ -8,10 +8,16 @@
 namespace gordo::load {
 
 std::optional<url> parse_url(std::string_view text) {
-  constexpr std::string_view scheme = "http://";
-  if (text.substr(0, scheme.size()) != scheme) return std::nullopt;
-  text.remove_prefix(scheme.size());
   url u;
+  if (text.substr(0, 7) == "http://") {
+    text.remove_prefix(7);
+  } else if (text.substr(0, 8) == "https://") {
+    text.remove_prefix(8);
+    u.https = true;
+    u.port = 443;
+  } else {
+    return std::nullopt;
+  }
   size_t slash = text.find('/');
   std::string_view authority = text.substr(0, slash);
   if (slash != std::string_view::npos) u.path = std::string(text.substr(slash));
@@ -49,7 +55,7 @@ std::string host_header(const url& u) {
   if (v6) host.push_back('[');
   host.append(u.host);
   if (v6) host.push_back(']');
-  if (u.port != 80) host.append(":").append(std::to_string(u.port));
+  if (u.port != (u.https ? 443 : 80)) host.append(":").append(std::to_string(u.port));
   return host;
 }
 

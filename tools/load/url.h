@@ -1,4 +1,4 @@
-// The one kind of URL gordo-load views: http://HOST[:PORT]/PATH.
+// The one kind of URL gordo-load views: http://HOST[:PORT]/PATH, or https:// (--tls).
 #pragma once
 
 #include <sys/socket.h>
@@ -11,15 +11,16 @@
 namespace gordo::load {
 
 struct url {
-  std::string host;  // without brackets for IPv6
-  uint16_t port = 80;
+  std::string host;    // without brackets for IPv6
+  uint16_t port = 80;  // 443 for https:// without a port
+  bool https = false;
   std::string path = "/";
 };
 
 std::optional<url> parse_url(std::string_view text);
 
 // The Host header for `u` as RFC 9110 §7.2 has it: an IPv6 address in brackets, the port
-// unless it is http's 80.
+// unless it is the scheme's default (80, or 443 for https).
 std::string host_header(const url& u);
 
 // The first address getaddrinfo gives for u's host and port; false with `error` set when
