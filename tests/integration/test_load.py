@@ -251,6 +251,31 @@ class OverTls(unittest.TestCase):
         self.assertIn("certificate", s["first_error"])
 
 
+def gordo_has_tls():
+    r = subprocess.run([GORDO, "--help"], capture_output=True, text=True)
+    return "--tls-listen" in r.stdout
+
+
+@unittest.skipUnless(gordo_has_tls(), "this gordo has no --tls-listen")
+class AgainstGordoTls(unittest.TestCase):
+    def test_viewers_of_gordo_s_own_tls_listener(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            media = make_media(os.path.join(tmp, "in.ts"), seconds=4, fmt_args=("-f", "mpegts"))
+            ca, cert, key = nginx.make_certificate(tmp, "127.0.0.1")
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            with Gordo("--input", media, "--loop", "--tls-listen", f"127.0.0.1:{port}", "--tls-cert", cert,
+                       "--tls-key", key):
+                r = load(f"https://127.0.0.1:{port}/live.ts", "--viewers", "20", "--rate", "200", "--duration", "3",
+                         "--settle", "1", "--tls-verify-sample", "4", "--tls-ca", ca)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(r.stdout)
+        self.assertEqual((s["ok"], s["receiving"], s["tls_checked"]), (20, 20, 4), s["first_error"])
+        self.assertEqual(s["failures"] + s["closed_early"] + s["handshake_failures"], 0, s["first_error"])
+        self.assertEqual((s["no_keyframe"], s["expected_from"], s["behind"]), (0, "stream", 0))
+
+
 class AgainstNothing(unittest.TestCase):
     def test_a_closed_port_reports_failures_instead_of_hanging(self):
         with socket.socket() as s:
