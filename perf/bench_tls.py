@@ -102,9 +102,9 @@ def table(results):
     (nginx + gordo) at the same viewer count: the issue's goal is 0.5 or less."""
     nginx = {r["viewers"]: r["server_cpu_pct"] for r in results if r["server"] == "nginx-tls"}
     lines = ["| server | viewers | Gbit/s | server CPU % | nginx % | gordo % | vs nginx-tls | core busy % | "
-             "RSS MiB | behind | failed | handshake failures | TTFB p50 ms | TTFB p99 ms | handshake p99 ms | "
+             "RSS MiB | KiB/viewer | behind | failed | handshake failures | TTFB p50 ms | TTFB p99 ms | handshake p99 ms | "
              "checked | no keyframe | load CPU % | TLS |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         each = r.get("server_cpu_pct_each") or [r["server_cpu_pct"]]
         nginx_pct, gordo_pct = (each[0], each[1]) if len(each) > 1 else (None, each[0])
@@ -113,7 +113,7 @@ def table(results):
             f"| {r['server']} | {r['viewers']} | {fmt(r['aggregate_gbps'], '.2f')} | "
             f"{fmt(r['server_cpu_pct'], '.1f')} | {fmt(nginx_pct, '.1f')} | {fmt(gordo_pct, '.1f')} | "
             f"{fmt(ratio, '.2f')} | {fmt(r.get('server_core_busy_pct'), '.1f')} | "
-            f"{fmt(r['server_rss_mib'], '.1f')} | {r['behind']} | {r['failures'] + r['closed_early']} | "
+            f"{fmt(r['server_rss_mib'], '.1f')} | {fmt(r['kib_per_viewer'], '.1f')} | {r['behind']} | {r['failures'] + r['closed_early']} | "
             f"{r['handshake_failures']} | {fmt(r['ttfb_p50_ms'], '.1f')} | {fmt(r['ttfb_p99_ms'], '.1f')} | "
             f"{fmt(r['handshake_p99_ms'], '.1f')} | {r['tls_checked']} | {r['no_keyframe']} | "
             f"{fmt(r['load_cpu_pct'], '.1f')} | {r['tls_protocol']} |")
