@@ -2,6 +2,9 @@
 
 #include <charconv>
 
+#include "gordo/http/pages.h"
+#include "gordo/http/www.h"
+
 namespace gordo {
 
 namespace {
@@ -101,7 +104,17 @@ route route_request(const http_request& req) {
     r.kind = route::watch;
     r.head_only = m == "HEAD";
     r.icy = req.header("icy-metadata") == "1";
-    if (auto hls = parse_hls_path(req.path, req.query)) {
+    if (req.path == "/") {
+      r.kind = route::page;
+      r.which_page = page_kind::list;
+    } else if (req.path.substr(0, www_prefix.size()) == www_prefix) {
+      r.kind = route::page;
+      r.which_page = page_kind::file;
+    } else if (auto mount = player_mount(req.path)) {
+      r.kind = route::page;
+      r.which_page = page_kind::player;
+      r.mount = *mount;
+    } else if (auto hls = parse_hls_path(req.path, req.query)) {
       r.kind = route::hls;
       r.target = std::move(*hls);
     }

@@ -15,7 +15,9 @@
 #include <string>
 
 #include "gordo/http/session.h"
+#include "gordo/http/www.h"
 #include "gordo/net/http_response.h"
+#include "gordo_version.h"
 
 namespace gordo {
 
@@ -296,8 +298,15 @@ std::string admin::page(const conn& c) const {
   else if (c.path == "/metrics")
     out = http_response(200, "text/plain; version=0.0.4; charset=utf-8",
                         stats_prometheus(snapshot_()));
+  else if (const www_file* f = c.path == "/" ? www_by_name("dashboard.html") : nullptr)
+    out = http_response(200, f->type, f->body);
+  else if (const www_file* g = www_by_url(c.path))  // the dashboard's script, uPlot
+    out = fmt::format("HTTP/1.1 200 OK\r\nServer: gordo/" GORDO_VERSION
+                      "\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: {}\r\n"
+                      "Connection: close\r\n\r\n{}",
+                      g->type, g->body.size(), www_cache, g->body);
   else
-    return http_error(404, "try /stats or /metrics");
+    return http_error(404, "try / (the dashboard), /stats or /metrics");
   if (c.head) out.resize(out.find("\r\n\r\n") + 4);
   return out;
 }

@@ -177,6 +177,13 @@ config from_args(const cxxopts::ParseResult& args) {
   if (c.cors_origin == "off") c.cors_origin.clear();
   if (c.cors_origin.find_first_of("\r\n") != std::string::npos)
     throw config_error("--cors-origin must be an origin (https://example.com), * or off");
+  std::string player_page = args["player-page"].as<std::string>();
+  if (player_page == "on" || player_page == "true")
+    c.player_page = true;
+  else if (player_page == "off" || player_page == "false")
+    c.player_page = false;
+  else
+    throw config_error("--player-page '" + player_page + "' must be on or off");
   c.log_level = args["log-level"].as<std::string>();
   if (args.count("admin-htpasswd"))
     c.admin_users = load_users(args["admin-htpasswd"].as<std::string>());

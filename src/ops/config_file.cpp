@@ -54,6 +54,7 @@ constexpr std::string_view global_keys[] = {
     "hls_window",
     "hls_group",
     "cors_origin",
+    "player_page",
     "admin_htpasswd",
     "source_htpasswd",
     "relay",
@@ -95,6 +96,7 @@ std::string where(const std::string& path, const toml::node& n) {
 // the flag is a switch (`loop`), handled by the caller.
 std::string text_of(const std::string& path, std::string_view key, const toml::node& v) {
   if (auto s = v.as_string()) return s->get();
+  if (auto b = v.as_boolean(); b && key == "player_page") return b->get() ? "on" : "off";
   if (auto i = v.as_integer()) return std::to_string(i->get());
   if (auto f = v.as_floating_point()) return fmt::format("{}", f->get());
   throw config_error(fmt::format("{}: key '{}' must be a string or a number, not {}",

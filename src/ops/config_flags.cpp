@@ -82,6 +82,9 @@ cxxopts::Options flag_table() {
         cxxopts::value<std::string>())
     ("cors-origin", "Access-Control-Allow-Origin on viewer answers, so players on other sites "
         "can fetch streams: an origin, * or off", cxxopts::value<std::string>()->default_value("*"))
+    ("player-page", "GET / on the viewer port lists the mounts, each with a page that plays "
+        "it in a browser (/live.ts/player): on or off (then / is a 404)",
+        cxxopts::value<std::string>()->default_value("on"))
     ("header-timeout", "Seconds a client has to send its request head (then 408)",
         cxxopts::value<std::string>()->default_value("10"))
     ("write-timeout", "Seconds a send may make no progress before the viewer is closed",

@@ -126,6 +126,7 @@ server::server(const config& cfg, reread_fn reread)
     wopts.engine = engine;
     wopts.log = log_.get();
     wopts.cors = cors_headers(cfg.cors_origin);
+    wopts.player_page = cfg.player_page;
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
     wakers_.push_back(&workers_.back()->waker());

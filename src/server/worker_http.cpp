@@ -59,6 +59,8 @@ void worker::dispatch(client* c, const http_request& req) {
       return update_metadata(c, req, r);
     case route::hls:
       return serve_hls(c, req, r);
+    case route::page:
+      return serve_page(c, req, r);
     case route::refuse:
       return reply(c, r.refused, &req);
   }

@@ -38,6 +38,10 @@ struct hls_target {
 // The HLS resource `path` names, if its last component looks like one.
 std::optional<hls_target> parse_hls_path(std::string_view path, std::string_view query);
 
+// What a page request names (http/pages.h, http/www.h): GET / (the mounts), a mount's
+// player page (/live.ts/player), or an embedded file (/_gordo/...).
+enum class page_kind : uint8_t { list, player, file };
+
 struct route {
   enum kind_t : uint8_t {
     watch,     // GET or HEAD of a mount: the stream (or its head)
@@ -45,14 +49,17 @@ struct route {
     metadata,  // Icecast's GET /admin/metadata?mode=updinfo&mount=PATH&song=TITLE
     hls,       // GET or HEAD of an HLS playlist, init section, segment or part (maybe:
                // a mount whose path looks like one is watched instead)
+    page,      // GET or HEAD of a page or its files (maybe: a mount of that path is
+               // watched instead)
     refuse,    // answered at once with `refused`
   } kind = refuse;
   answer refused = answer::bad_method;
   bool head_only = false;  // watch: HEAD
   bool icy = false;        // watch: the player asks for ICY metadata (Icy-MetaData: 1)
-  std::string mount;       // metadata: the mount to retitle
-  std::string title;       // metadata: the new title
-  hls_target target;       // hls
+  std::string mount;       // metadata: the mount to retitle; page (player): the mount played
+  page_kind which_page = page_kind::list;  // page
+  std::string title;                       // metadata: the new title
+  hls_target target;                       // hls
 };
 
 route route_request(const http_request& req);

@@ -1,7 +1,8 @@
-// The admin endpoint: GET /stats (JSON) and GET /metrics (Prometheus), on an address of
-// its own (--admin-listen) so it can be firewalled apart from viewers. One thread runs a
-// small poll loop over its connections; password checks (slow on purpose) run on a pool
-// of two threads beside it, so a wrong guess never holds up anyone else's answer.
+// The admin endpoint: GET /stats (JSON), GET /metrics (Prometheus) and GET / (a dashboard
+// drawing /stats), on an address of its own (--admin-listen) so it can be firewalled apart
+// from viewers. One thread runs a small poll loop over its connections; password checks
+// (slow on purpose) run on a pool of two threads beside it, so a wrong guess never holds
+// up anyone else's answer.
 #pragma once
 
 #include <atomic>

@@ -62,6 +62,7 @@ struct config {
   engine_choice engine = engine_choice::automatic;
   int sndbuf = 0;                 // SO_SNDBUF per viewer; 0: kernel autotuning
   std::string cors_origin = "*";  // Access-Control-Allow-Origin on viewer answers; empty: none
+  bool player_page = true;        // --player-page: GET / lists the mounts, each with a player
   std::string log_level = "info";
   std::shared_ptr<const htpasswd>
       admin_users;  // --admin-htpasswd: /stats and /metrics need Basic auth

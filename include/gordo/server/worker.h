@@ -3,7 +3,8 @@
 // Nothing here is shared with other workers except the admission counters (one atomic
 // add per connect). Its sources: worker.cpp (the loop, connections, shutdown),
 // worker_mounts.cpp (mounts as this worker sees them), worker_http.cpp (requests and
-// their handlers), worker_stream.cpp (viewers' sends).
+// their handlers), worker_stream.cpp (viewers' sends), worker_hls.cpp (HLS),
+// worker_pages.cpp (the player pages and their files).
 #pragma once
 
 #include <array>
@@ -23,6 +24,7 @@
 #include "gordo/http/access_log.h"
 #include "gordo/http/answers.h"
 #include "gordo/http/hls_index.h"
+#include "gordo/http/pages.h"
 #include "gordo/http/router.h"
 #include "gordo/io/loop.h"
 #include "gordo/net/http_request.h"
@@ -44,6 +46,7 @@ struct worker_options {
   io_engine engine = io_engine::uring;
   access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
   std::string cors;           // CORS header lines of viewer answers (http/answers.h)
+  bool player_page = true;    // GET / and the mounts' player pages (http/pages.h)
 };
 
 class worker {
@@ -186,6 +189,13 @@ class worker {
   std::string answer_head(client* c, std::string_view type, std::string_view cache,
                           uint64_t length);
   bool fill_range(client* c);
+
+  // worker_pages.cpp: the mounts' list, their player pages, the embedded files.
+  void serve_page(client* c, const http_request& req, const route& r);
+  bool listed(client* c, const view& v, const http_request& req);
+  page_mount page_mount_of(const view& v) const;
+  void reply_static(client* c, std::string_view type, std::string_view cache,
+                    std::string_view body);
 
   // worker_stream.cpp: viewers' sends.
   void pump(client* c);
