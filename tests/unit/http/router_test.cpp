@@ -128,5 +128,24 @@ TEST(router, paths_that_only_look_like_hls_are_watched) {
   }
 }
 
+TEST(router, pages_have_their_own_paths) {
+  route r = routed("GET / HTTP/1.1\r\nHost: tv\r\n\r\n");
+  EXPECT_EQ(r.kind, route::page);
+  EXPECT_EQ(r.which_page, page_kind::list);
+  r = routed("HEAD /live.ts/player HTTP/1.1\r\nHost: tv\r\n\r\n");
+  EXPECT_EQ(r.kind, route::page);
+  EXPECT_EQ(r.which_page, page_kind::player);
+  EXPECT_EQ(r.mount, "/live.ts");
+  EXPECT_TRUE(r.head_only);
+  r = routed("GET /_gordo/0123456789ab/player.js HTTP/1.1\r\nHost: tv\r\n\r\n");
+  EXPECT_EQ(r.kind, route::page);
+  EXPECT_EQ(r.which_page, page_kind::file);
+  // Not pages: a mount, HLS beside a mount, "/player" alone (no mount before it).
+  EXPECT_EQ(routed("GET /live.ts HTTP/1.1\r\nHost: tv\r\n\r\n").kind, route::watch);
+  EXPECT_EQ(routed("GET /live.ts/index.m3u8 HTTP/1.1\r\nHost: tv\r\n\r\n").kind, route::hls);
+  EXPECT_EQ(routed("GET /player HTTP/1.1\r\nHost: tv\r\n\r\n").kind, route::watch);
+  EXPECT_EQ(routed("PUT / HTTP/1.1\r\nHost: tv\r\nContent-Length: 0\r\n\r\n").kind, route::push);
+}
+
 }  // namespace
 }  // namespace gordo

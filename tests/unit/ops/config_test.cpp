@@ -241,5 +241,13 @@ TEST(relay_flags, bad_values_say_what_is_expected) {
             std::string::npos);
 }
 
+TEST(parse_args, player_page_is_on_unless_switched_off) {
+  EXPECT_TRUE(parse({}).player_page);
+  EXPECT_TRUE(parse({"--player-page", "on"}).player_page);
+  EXPECT_FALSE(parse({"--player-page", "off"}).player_page);
+  EXPECT_FALSE(parse({"--player-page=false"}).player_page);
+  EXPECT_NE(error_of({"--player-page", "maybe"}).find("must be on or off"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gordo
