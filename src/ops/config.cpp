@@ -260,6 +260,33 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
   }
   return m;
 }
+// HTTPS: the listener and its certificates, read and checked now (a reload reads them
+// again; a bad one fails the reload, which keeps the running ones).
+void tls_from(const cxxopts::ParseResult& args, config& c) {
+  std::vector<std::string> certs = all_of(args, "tls-cert"), keys = all_of(args, "tls-key");
+  c.tls_handshake_timeout_s = number<uint32_t>(args, "tls-handshake-timeout", 0, 3600);
+  if (!args.count("tls-listen")) {
+    if (!certs.empty() || !keys.empty())
+      throw config_error("--tls-cert/--tls-key without --tls-listen: give the HTTPS address too");
+    return;
+  }
+  std::string listen = args["tls-listen"].as<std::string>();
+  auto addr = address::parse(listen);
+  if (!addr)
+    throw config_error("--tls-listen '" + listen +
+                       "' is not an address: use PORT, HOST:PORT or [IPV6]:PORT");
+  c.tls_listen = *addr;
+  if (certs.empty()) throw config_error("--tls-listen needs a --tls-cert and its --tls-key");
+  if (certs.size() != keys.size())
+    throw config_error(fmt::format(
+        "{} --tls-cert and {} --tls-key: give each certificate its key, in the same order",
+        certs.size(), keys.size()));
+  for (size_t i = 0; i < certs.size(); ++i) c.tls_pairs.push_back({certs[i], keys[i]});
+  std::string why, error;
+  c.tls = tls_config::load(c.tls_pairs, ktls_available(why), error);
+  if (!c.tls) throw config_error("TLS: " + error);
+}
+
 // --relay and what relayed mounts are made like: the mount flags given with it.
 void relay_from(const cxxopts::ParseResult& args, config& c) {
   c.relay = all_of(args, "relay");
@@ -382,6 +409,7 @@ std::optional<config> parse_args(int argc, char** argv) {
     c.mounts.push_back(mount_from(args, args["mount"].as<std::string>(), inputs));
   }
   if (args.count("relay")) relay_from(args, c);
+  tls_from(args, c);
   for (size_t i = 0; i < c.mounts.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (c.mounts[i].path == c.mounts[j].path)

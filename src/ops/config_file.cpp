@@ -59,6 +59,10 @@ constexpr std::string_view global_keys[] = {
     "source_htpasswd",
     "relay",
     "relay_interval",
+    "tls_listen",
+    "tls_cert",
+    "tls_key",
+    "tls_handshake_timeout",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
@@ -225,7 +229,8 @@ file_args config_args(const toml::table& root, const std::string& path) {
       throw config_error(fmt::format(
           "{}: unknown key '{}'{}", where(path, value), k,
           k == "input" || k == "path" || k == "loop" ? " (it belongs in a [[mount]] table)" : ""));
-    if (auto* list = value.as_array(); list && k == "relay") {  // origins in order
+    if (auto* list = value.as_array();
+        list && (k == "relay" || k == "tls_cert" || k == "tls_key")) {  // in order
       for (auto&& url : *list) {
         out.flags.emplace_back(flag_of(k), text_of(path, k, url));
         out.where.push_back(fmt::format("{}: key '{}'", where(path, url), k));

@@ -11,6 +11,15 @@ cxxopts::Options flag_table() {
   opts.add_options()
     ("l,listen", "Address to serve viewers on: PORT, HOST:PORT or [IPV6]:PORT",
         cxxopts::value<std::string>()->default_value("0.0.0.0:8080"))
+    ("tls-listen", "Address to serve viewers HTTPS on (same forms as --listen); needs --tls-cert "
+        "and --tls-key", cxxopts::value<std::string>())
+    ("tls-cert", "PEM certificate chain for --tls-listen; repeat for more names (chosen by "
+        "SNI, the first one otherwise), each with its --tls-key in the same order",
+        cxxopts::value<std::string>())
+    ("tls-key", "PEM private key of the --tls-cert given in the same position",
+        cxxopts::value<std::string>())
+    ("tls-handshake-timeout", "Seconds a TLS client has to finish its handshake (then it is "
+        "closed and counted); 0: the --header-timeout", cxxopts::value<std::string>()->default_value("0"))
     ("admin-listen", "Address for GET /stats (JSON) and /metrics (Prometheus); 'off': none",
         cxxopts::value<std::string>()->default_value("127.0.0.1:8081"))
     ("access-log", "One line per request at disconnect (Apache combined + seconds) to this file "

@@ -127,12 +127,16 @@ server::server(const config& cfg, reread_fn reread)
     wopts.log = log_.get();
     wopts.cors = cors_headers(cfg.cors_origin);
     wopts.player_page = cfg.player_page;
+    wopts.tls = cfg.tls_listen ? &tls_ : nullptr;
+    wopts.tls_handshake_timeout_s =
+        cfg.tls_handshake_timeout_s ? cfg.tls_handshake_timeout_s : cfg.header_timeout_s;
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
     workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
     wakers_.push_back(&workers_.back()->waker());
   }
 
   listening_ = at.to_string();  // the port the kernel picked, for --listen HOST:0
+  if (cfg.tls_listen) start_tls(n);
   if (!cfg.relay.empty()) {
     relay_ = std::make_unique<relay>(cfg.relay, cfg.relay_interval,
                                      std::chrono::microseconds(cfg.source_timeout_us));
@@ -169,8 +173,33 @@ server::server(const config& cfg, reread_fn reread)
       groups.push_back(m.hls_group);
   }
   for (const std::string& g : groups) urls_.push_back(base + g);
+  if (cfg_.tls_listen) {  // the same over HTTPS
+    std::string tls_base =
+        "https://" + cfg_.tls_listen->url_host() + ":" + std::to_string(cfg_.tls_listen->port());
+    for (size_t i = 0, n_urls = urls_.size(); i < n_urls; ++i)
+      urls_.push_back(tls_base + urls_[i].substr(base.size()));
+  }
   if (admin_) admin_->start();
   if (relay_) relay_->start();
+}
+
+// HTTPS: each worker listens on the TLS address too; one line says whether the kernel
+// encrypts (kTLS) or the workers do.
+void server::start_tls(unsigned n) {
+  tls_.set(cfg_.tls);
+  address at = *cfg_.tls_listen;
+  for (unsigned i = 0; i < n; ++i) workers_[i]->listen_tls(listener(at, cfg_.sndbuf));
+  std::string names;
+  for (size_t i = 0; i < cfg_.tls->size(); ++i)
+    for (const std::string& name : cfg_.tls->names(i)) names += (names.empty() ? "" : ", ") + name;
+  spdlog::info("HTTPS on {} ({} certificate{}: {})", at.to_string(), cfg_.tls->size(),
+               cfg_.tls->size() == 1 ? "" : "s", names);
+  if (std::string why; ktls_available(why))
+    spdlog::info("kernel TLS available ({}): sends of TLS viewers are encrypted by the kernel",
+                 why);
+  else
+    spdlog::info("kernel TLS unavailable ({}); encrypting in userspace", why);
+  cfg_.tls_listen = at;  // the port the kernel picked, for --tls-listen HOST:0
 }
 
 // A mount with its stream, its muxer and its source (shared with the mounts that name the

@@ -40,12 +40,22 @@ void server::reload() {
     differs("timeouts");
 
   if (n.relay != cfg_.relay) differs("relay");
+  if (n.tls_listen.has_value() != cfg_.tls_listen.has_value() ||
+      (n.tls_listen && n.tls_listen->port() != 0 &&
+       n.tls_listen->to_string() != cfg_.tls_listen->to_string()))
+    differs("tls_listen");
   mount_config was = std::exchange(cfg_.relay_mount, n.relay_mount);  // for relayed mounts
   if (!set_mounts(with_relayed(n.mounts), true)) {
     cfg_.relay_mount = was;
     return;
   }
   admission_.set_limits(n.limits.clients, n.limits.bandwidth_bps);
+  // Certificates read again: new handshakes use them, connections keep the ones they have.
+  if (cfg_.tls_listen && n.tls) {
+    tls_.set(n.tls);
+    cfg_.tls = n.tls;
+    spdlog::info("reload: TLS certificates read again ({})", n.tls->size());
+  }
   // The admin users file is read again with the rest: a changed password holds at once
   // (what the admin endpoint cached from the old file is dropped).
   if (admin_ && (n.admin_users || cfg_.admin_users)) admin_->set_users(n.admin_users);

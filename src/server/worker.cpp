@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "worker_tags.h"
+#include "worker_tls.h"
 
 namespace gordo {
 
@@ -97,6 +98,7 @@ void worker::run(std::promise<int>& ready) {
   ready.set_value(err);
   if (err < 0) return;
   arm_accept();
+  if (tls_sock_) arm_accept_tls();
   arm_wake();
   arm_tick();
   // After the last client, zero-copy notifications still hold chunks: wait for them.
@@ -128,6 +130,12 @@ void worker::handle(const completion& done) {
       break;
     case tag_accept_retry:
       if (!stopping_) arm_accept();
+      break;
+    case tag_accept_tls:
+      on_accept(done.res, done.flags, true);
+      break;
+    case tag_accept_tls_retry:
+      if (!stopping_) arm_accept_tls();
       break;
     case tag_wake:
       on_wake();
@@ -168,7 +176,7 @@ void worker::arm_tick() {
   loop_->timeout(1s, tag_tick);
 }
 
-void worker::on_accept(int res, uint32_t flags) {
+void worker::on_accept(int res, uint32_t flags, bool tls) {
   bool more = flags & completion::more;
   if (res >= 0) {
     if (stopping_) {
@@ -180,8 +188,7 @@ void worker::on_accept(int res, uint32_t flags) {
       clients_.push_back(c);
       counters_.accepted.fetch_add(1, std::memory_order_relaxed);
       c->http.open(opts_.log != nullptr, opts_.log ? peer_address(res) : std::string());
-      ++c->inflight;
-      loop_->recv(c->fd, c->http.space(), c->http.room(), encode(c, tag_recv));
+      if (!tls || tls_start(c)) arm_recv(c, c->http.space(), c->http.room());
     }
   } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
     // Out of fds or memory. Viewers already connected are not affected; the waiting
@@ -192,13 +199,13 @@ void worker::on_accept(int res, uint32_t flags) {
           "(raise LimitNOFILE / ulimit -n)",
           id_, std::strerror(-res));
     warned_fds_ = true;
-    if (res == -EMFILE || res == -ENFILE) shed_backlog();
-    if (!more && !stopping_) loop_->timeout(100ms, tag_accept_retry);
+    if ((res == -EMFILE || res == -ENFILE) && !tls) shed_backlog();
+    if (!more && !stopping_) loop_->timeout(100ms, tls ? tag_accept_tls_retry : tag_accept_retry);
     return;
   } else if (res != -ECANCELED && res != -EINVAL) {
     spdlog::debug("worker {}: accept: {}", id_, std::strerror(-res));
   }
-  if (!more && !stopping_) arm_accept();
+  if (!more && !stopping_) tls ? arm_accept_tls() : arm_accept();
 }
 
 // Answers every connection waiting in this worker's backlog with a 503, using the fd kept
@@ -241,7 +248,8 @@ void worker::on_tick() {
   for (client* c : scratch_) {
     if (c->closing) continue;
     uint32_t idle = now_s_ - c->since_s;
-    if (c->state == client::phase::reading && idle >= opts_.header_timeout_s && !c->timed_out) {
+    uint32_t limit = handshaking(c) ? opts_.tls_handshake_timeout_s : opts_.header_timeout_s;
+    if (c->state == client::phase::reading && idle >= limit && !c->timed_out) {
       // Its buffer belongs to the kernel until the recv ends: cancel it, answer then.
       counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
       c->timed_out = true;
@@ -286,6 +294,7 @@ void worker::release(client* c) {
     --v.viewers;
     maybe_release(v);
   }
+  if (c->tls) tls_release(c);
   clients_[c->slot] = clients_.back();
   clients_[c->slot]->slot = c->slot;
   clients_.pop_back();
@@ -308,6 +317,7 @@ void worker::begin_shutdown() {
     v->parked.clear();
   }
   loop_->cancel(sock_.fd(), tag_accept, tag_ignore);
+  if (tls_sock_) loop_->cancel(tls_sock_->fd(), tag_accept_tls, tag_ignore);
   // Viewers with a send in flight finish the chunk they have begun (pump() sees
   // stopping_), for at most stop_grace; everyone else goes now.
   loop_->timeout(stop_grace, tag_stop_deadline);

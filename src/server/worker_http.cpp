@@ -17,6 +17,7 @@ namespace gordo {
 using namespace worker_tags;
 
 void worker::on_recv(client* c, int res) {
+  if (c->tls && (res = tls_received(c, res)) == tls_held) return;
   if (c->closing) return close(c);
   if (c->state == client::phase::lingering) {
     if (res > 0 && c->http.lingered < http_session::linger_reads)
@@ -43,8 +44,7 @@ void worker::read_request(client* c) {
   if (parsed == http_parse::complete) return dispatch(c, req);
   if (parsed != http_parse::incomplete) return reply(c, answer_for(parsed));
   if (c->http.full()) return reply(c, answer::too_large);
-  ++c->inflight;
-  loop_->recv(c->fd, c->http.space(), c->http.room(), encode(c, tag_recv));
+  arm_recv(c, c->http.space(), c->http.room());
 }
 
 void worker::dispatch(client* c, const http_request& req) {
@@ -53,8 +53,8 @@ void worker::dispatch(client* c, const http_request& req) {
   switch (r.kind) {
     case route::watch:
       return watch(c, req, r);
-    case route::push:
-      return take_push(c, req);
+    case route::push:  // its fd goes to the source, which reads it plainly
+      return c->tls ? reply(c, answer::bad_method, &req) : take_push(c, req);
     case route::metadata:
       return update_metadata(c, req, r);
     case route::hls:
@@ -237,9 +237,7 @@ void worker::linger(client* c) {
 
 void worker::discard(client* c) {
   ++c->http.lingered;
-  ++c->inflight;
-  loop_->recv(c->fd, discard_.get(), http_session::linger_read_size, encode(c, tag_recv),
-              http_session::linger_read_time);
+  arm_recv(c, discard_.get(), http_session::linger_read_size, http_session::linger_read_time);
 }
 
 }  // namespace gordo

@@ -7,6 +7,7 @@
 #include "gordo/server/fanout.h"
 #include "gordo/server/worker.h"
 #include "worker_tags.h"
+#include "worker_tls.h"
 
 namespace gordo {
 
@@ -94,12 +95,16 @@ void worker::pump(client* c) {
 // One send for everything queued: zero-copy when it pays (holding the chunks until the
 // kernel lets go of them), plain otherwise.
 void worker::send(client* c) {
+  if (userspace_tls(c)) return tls_send(c);
   size_t bytes = 0;
   for (size_t i = 0; i < c->queued(); ++i) bytes += c->iov[i].iov_len;
   ++c->inflight;
   c->sending = true;
   counters_.sends_in_flight.fetch_add(1, std::memory_order_relaxed);
-  bool shared = c->state == client::phase::streaming || c->state == client::phase::serving;
+  // Not with kTLS: the kernel's TLS refuses MSG_ZEROCOPY, and a refusal would turn
+  // zero-copy off for the whole worker.
+  bool shared =
+      (c->state == client::phase::streaming || c->state == client::phase::serving) && !c->tls;
   if (!shared || !loop_->zerocopy_for(bytes)) {
     // A caught-up viewer has one chunk to send: SEND spares the kernel copying in a
     // msghdr and an iovec.
@@ -137,6 +142,7 @@ void worker::on_send_zc(zc_hold* h, int res, uint32_t flags) {
 }
 
 void worker::on_send(client* c, int res) {
+  if (userspace_tls(c) && (res = tls_sent(c, res)) == tls_held) return;
   if (res == -ECANCELED && !c->closing) {
     // check_lag() cancelled a send that had sent nothing.
     skip_to_keyframe(*c);
@@ -153,7 +159,7 @@ void worker::on_send(client* c, int res) {
     at(c->view).bytes_out.fetch_add(res, std::memory_order_relaxed);
   counters_.bytes_sent.fetch_add(res, std::memory_order_relaxed);
   counters_.sends.fetch_add(1, std::memory_order_relaxed);
-  c->consume(static_cast<size_t>(res));
+  if (!userspace_tls(c)) c->consume(static_cast<size_t>(res));  // else when encrypted
   pump(c);
 }
 

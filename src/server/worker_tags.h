@@ -19,6 +19,8 @@ enum tag : uint64_t {
   tag_send_zc = 7,  // on a zc_hold
   tag_cancel = 8,
   tag_stop_deadline = 9,  // viewers still finishing their chunk are closed now
+  tag_accept_tls = 10,
+  tag_accept_tls_retry = 11,
 };
 constexpr uint64_t tag_mask = 15;
 

@@ -14,6 +14,7 @@
 #include "gordo/media/hls_cutter.h"
 #include "gordo/net/address.h"
 #include "gordo/net/htpasswd.h"
+#include "gordo/net/tls.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
 
@@ -45,11 +46,15 @@ enum class engine_choice { automatic, uring, epoll };
 
 struct config {
   address listen;
-  std::optional<address> admin_listen;  // /stats and /metrics; nullopt: none
-  std::string access_log;               // a file, "-" (stdout) or empty (none)
-  std::vector<mount_config> mounts;     // at least one
-  unsigned workers = 0;                 // 0: one per online CPU (or per --cpus entry)
-  std::vector<int> cpus;                // pin worker i to cpus[i % size]; empty: no pinning
+  std::optional<address> admin_listen;    // /stats and /metrics; nullopt: none
+  std::optional<address> tls_listen;      // HTTPS for viewers; nullopt: none
+  std::vector<tls_pair> tls_pairs;        // --tls-cert/--tls-key, in order
+  std::shared_ptr<const tls_config> tls;  // those, loaded and checked
+  uint32_t tls_handshake_timeout_s = 0;   // 0: header_timeout_s
+  std::string access_log;                 // a file, "-" (stdout) or empty (none)
+  std::vector<mount_config> mounts;       // at least one
+  unsigned workers = 0;                   // 0: one per online CPU (or per --cpus entry)
+  std::vector<int> cpus;                  // pin worker i to cpus[i % size]; empty: no pinning
   size_t ring_chunks = 1024;
   chunk_writer_options chunking;  // --chunk-size, --chunk-duration
   mount_policy policy;            // every mount's unless its [[mount]] table says otherwise

@@ -52,11 +52,13 @@ class server {
   std::vector<mount_config> with_relayed(std::vector<mount_config> mounts) const;
   bool set_mounts(const std::vector<mount_config>& wanted, bool all_or_nothing);
   void reap_retired();
+  void start_tls(unsigned workers);
 
   slab_pool pool_;
   std::unique_ptr<access_log> log_;  // before workers_, which write to it
   mount_table mounts_;
   admission admission_;
+  tls_holder tls_;  // the certificates now (with --tls-listen), read by the workers
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
   std::vector<std::string> urls_;
   std::vector<wake_fd*> wakers_;

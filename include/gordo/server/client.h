@@ -15,6 +15,11 @@
 
 namespace gordo {
 
+struct tls_conn;  // server/worker_tls.h
+struct tls_conn_free {
+  void operator()(tls_conn* t) const;
+};
+
 //  out queue (at most max_iov slices; iov[i] points into refs[i] or a static string)
 //  ┌──────────────┬──────────────┬────────────┬────────────┐
 //  │ 200 OK head  │ header chunk │ chunk 42K  │ chunk 43   │ ──▶ one sendmsg
@@ -81,6 +86,7 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's
   iovec iov[max_iov]{};
   chunk_ref refs[max_iov];
   msghdr msg{};
+  std::unique_ptr<tls_conn, tls_conn_free> tls;  // on the TLS listener
 };
 
 }  // namespace gordo

@@ -41,7 +41,12 @@ enum class combine { sum, max };
   X(resyncs,         "",                "",                         counter, "Slow viewers moved to the newest keyframe.", "resyncs") \
   X(slow_drops,      "",                "",                         counter, "Slow viewers disconnected.", "slow drops") \
   X(overflows,       "refused",         "worker_refused_total",     counter, "Viewers refused by a limit or for lack of fds.", "refused") \
-  X(timeouts,        "timeouts",        "worker_timeouts_total",    counter, "Request-head and write timeouts.", "timeouts")
+  X(timeouts,        "timeouts",        "worker_timeouts_total",    counter, "Request-head and write timeouts.", "timeouts") \
+  X(tls_viewers,     "tls_viewers",     "worker_tls_viewers",       gauge,   "TLS connections past their handshake now.", "") \
+  X(tls_ktls,        "tls_ktls",        "worker_tls_ktls_viewers",  gauge,   "Of those, connections the kernel encrypts (kTLS).", "") \
+  X(tls_handshakes,  "tls_handshakes",  "worker_tls_handshakes_total", counter, "TLS handshakes completed.", "tls handshakes") \
+  X(tls_failed,      "tls_failed",      "worker_tls_failed_total",  counter, "TLS connections closed before their handshake completed: garbage, plain HTTP, truncated, timed out.", "tls failed") \
+  X(tls_bytes_out,   "tls_bytes_out",   "worker_tls_sent_bytes_total", counter, "Bytes sent on TLS connections: records (userspace encryption), or plaintext handed to kTLS.", "")
 
 // zerocopy_counters (io/zerocopy.h declares them: io/ cannot see this file), per worker.
 #define GORDO_ZEROCOPY_COUNTERS(X) \

@@ -29,6 +29,7 @@
 #include "gordo/io/loop.h"
 #include "gordo/net/http_request.h"
 #include "gordo/net/listener.h"
+#include "gordo/net/tls.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/client.h"
 #include "gordo/server/counters.h"
@@ -40,13 +41,15 @@ struct worker_options {
   int cpu = -1;               // pin the thread to this CPU; -1: no pinning
   size_t ring_chunks = 1024;  // chunks of history kept per mount
   unsigned uring_entries = 4096;
-  uint32_t header_timeout_s = 10;  // to send a complete request head
-  uint32_t write_timeout_s = 30;   // for one send to make progress
+  uint32_t header_timeout_s = 10;         // to send a complete request head
+  uint32_t tls_handshake_timeout_s = 10;  // to complete a TLS handshake
+  uint32_t write_timeout_s = 30;          // for one send to make progress
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   io_engine engine = io_engine::uring;
-  access_log* log = nullptr;  // where finished requests are logged; nullptr: nowhere
-  std::string cors;           // CORS header lines of viewer answers (http/answers.h)
-  bool player_page = true;    // GET / and the mounts' player pages (http/pages.h)
+  access_log* log = nullptr;        // where finished requests are logged; nullptr: nowhere
+  std::string cors;                 // CORS header lines of viewer answers (http/answers.h)
+  bool player_page = true;          // GET / and the mounts' player pages (http/pages.h)
+  const tls_holder* tls = nullptr;  // the certificates of the TLS listener, if any
 };
 
 class worker {
@@ -57,6 +60,8 @@ class worker {
   worker& operator=(const worker&) = delete;
 
   wake_fd& waker() { return wake_; }
+  // Also serves viewers over TLS on `sock` (before start(); needs options' tls).
+  void listen_tls(listener sock) { tls_sock_.emplace(std::move(sock)); }
 
   // Most mounts a worker can have at once (slots of retired mounts are reused).
   static constexpr size_t max_mounts = admission::max_mounts;
@@ -140,7 +145,7 @@ class worker {
   void arm_accept();
   void arm_wake();
   void arm_tick();
-  void on_accept(int res, uint32_t flags);
+  void on_accept(int res, uint32_t flags, bool tls = false);
   void on_wake();
   void on_tick();
   void shed_backlog();
@@ -197,6 +202,18 @@ class worker {
   void reply_static(client* c, std::string_view type, std::string_view cache,
                     std::string_view body);
 
+  // worker_tls.cpp: TLS connections. Every recv of a client goes through arm_recv().
+  void arm_recv(client* c, void* buf, size_t len, io_loop::clock::duration timeout = {});
+  void arm_accept_tls();
+  bool tls_start(client* c);  // false: it failed and is gone
+  // A recv's result: what on_recv() goes on with, or tls_held when TLS took it.
+  static constexpr int tls_held = INT32_MIN;
+  int tls_received(client* c, int res);
+  void tls_failed(client* c);
+  void tls_send(client* c);
+  int tls_sent(client* c, int res);  // a send's result, as tls_received()
+  void tls_release(client* c);
+
   // worker_stream.cpp: viewers' sends.
   void pump(client* c);
   bool fill(client* c);
@@ -210,6 +227,7 @@ class worker {
 
   unsigned id_;
   listener sock_;
+  std::optional<listener> tls_sock_;
   worker_options opts_;
   wake_fd wake_;
   std::atomic<bool> stop_{false};
