@@ -86,9 +86,12 @@ int worker::tls_received(client* c, int res) {
         loop_->timeout(10ms, encode(c, tag_recv));
         return tls_held;
       case tls_stream::progress::plain_http:
+        // Its request was read: a FIN after the answer, not a reset that would lose it.
         ::send(c->fd, plain_http_answer.data(), plain_http_answer.size(),
                MSG_DONTWAIT | MSG_NOSIGNAL);
-        [[fallthrough]];
+        counters_.tls_failed.fetch_add(1, std::memory_order_relaxed);
+        close(c);
+        return tls_held;
       case tls_stream::progress::failed:
         tls_failed(c);
         return tls_held;

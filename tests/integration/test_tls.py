@@ -152,14 +152,17 @@ class Tls(unittest.TestCase):
     def test_3_hls_playlist_and_segment_over_https(self):
         base = f"https://127.0.0.1:{self.tls_port}"
 
-        def playlist():
-            r = subprocess.run(["curl", "-sS", "--cacert", self.ca, f"{base}/live.m3u8"],
-                               capture_output=True, text=True, timeout=20)
-            return r.stdout if "#EXTINF" in r.stdout else None
+        def get(url):
+            return subprocess.run(["curl", "-sS", "--cacert", self.ca, url], capture_output=True, text=True,
+                                  timeout=20).stdout
 
-        text = wait_for(playlist, timeout=20, what="an HLS playlist with a segment over https")
+        multivariant = get(f"{base}/live.m3u8")
+        media = next(line for line in multivariant.splitlines() if line and not line.startswith("#"))
+        self.assertEqual(media, "live.ts/index.m3u8")
+        text = wait_for(lambda: (t := get(f"{base}/live.ts/index.m3u8")) and "#EXTINF" in t and t,
+                        timeout=20, what="an HLS media playlist with a segment over https")
         segment = next(line for line in text.splitlines() if line and not line.startswith("#"))
-        url = segment if segment.startswith("http") else f"{base}/{segment.lstrip('/')}"
+        url = f"{base}/live.ts/{segment}"
         r = subprocess.run(["curl", "-sS", "--cacert", self.ca, "-o", "-", "-w", "%{http_code}", url],
                            capture_output=True, timeout=20)
         self.assertTrue(r.stdout.endswith(b"200"), r.stderr)
