@@ -134,9 +134,9 @@ void epoll_loop::watch(int fd) {
 }
 
 void epoll_loop::cancel(int fd, uint64_t target, uint64_t user_data) {
-  if (fd == listen_fd_ && target == accept_data_ && accepting_) {
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-    accepting_ = false;
+  if (listening* l = listening_on(fd); l && target == l->user_data && l->accepting) {
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    l->accepting = false;
     done(target, -ECANCELED);
     return done(user_data, 0);
   }
@@ -162,24 +162,33 @@ void epoll_loop::forget(int fd) {
   s = {};
 }
 
+epoll_loop::listening* epoll_loop::listening_on(int fd) {
+  for (listening& l : listens_)
+    if (l.fd == fd) return &l;
+  return nullptr;
+}
+
 void epoll_loop::accept(int fd, uint64_t user_data) {
-  // Level-triggered, and non-blocking so that a batch ends at EAGAIN.
-  if (listen_fd_ != fd) set_nonblocking(fd);
-  listen_fd_ = fd;
-  accept_data_ = user_data;
-  if (accepting_) return;
+  listening* l = listening_on(fd);
+  if (!l) {
+    // Level-triggered, and non-blocking so that a batch ends at EAGAIN.
+    set_nonblocking(fd);
+    l = &listens_.emplace_back(listening{fd, user_data, false});
+  }
+  l->user_data = user_data;
+  if (l->accepting) return;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = fd;
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return done(user_data, -errno);
-  accepting_ = true;
+  l->accepting = true;
 }
 
-void epoll_loop::accept_ready() {
-  for (int i = 0; i < accept_batch && accepting_; ++i) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+void epoll_loop::accept_ready(listening& l) {
+  for (int i = 0; i < accept_batch && l.accepting; ++i) {
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
-      done(accept_data_, fd, completion::more);
+      done(l.user_data, fd, completion::more);
       continue;
     }
     int err = errno;
@@ -187,9 +196,9 @@ void epoll_loop::accept_ready() {
     if (err == ECONNABORTED || err == EPROTO || err == EPERM) continue;  // that one is gone
     // Out of fds or memory: stop until the worker asks again (it waits a moment), or
     // the listening socket would report ready in a loop.
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-    accepting_ = false;
-    return done(accept_data_, -err);
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr);
+    l.accepting = false;
+    return done(l.user_data, -err);
   }
 }
 
@@ -227,8 +236,8 @@ int epoll_loop::wait(bool block) {
   for (int i = 0; i < n; ++i) {
     int fd = events[i].data.fd;
     uint32_t ev = events[i].events;
-    if (fd == listen_fd_ && accepting_) {
-      accept_ready();
+    if (listening* l = listening_on(fd); l && l->accepting) {
+      accept_ready(*l);
       continue;
     }
     fd_ops& s = slot(fd);

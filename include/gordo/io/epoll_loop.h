@@ -83,16 +83,20 @@ class epoll_loop final : public io_loop {
   bool attempt(int fd, op& o);  // false: would block
   void finish(op& o, int res);
   void watch(int fd);
-  void accept_ready();
+  struct listening {  // a listening socket (a worker has one per address: HTTP, HTTPS)
+    int fd = -1;
+    uint64_t user_data = 0;
+    bool accepting = false;
+  };
+  listening* listening_on(int fd);
+  void accept_ready(listening& l);
   void expire(clock::time_point now);
   void done(uint64_t user_data, int res, uint32_t flags = 0) {
     done_.push_back({user_data, res, flags});
   }
 
   int epfd_ = -1;
-  int listen_fd_ = -1;
-  uint64_t accept_data_ = 0;
-  bool accepting_ = false;
+  std::vector<listening> listens_;
   uint32_t gen_ = 0;
   std::vector<fd_ops> fds_;  // by fd
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
