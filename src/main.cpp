@@ -46,6 +46,13 @@ int main(int argc, char** argv) {
       std::printf("  every mount of origin %zu, listed every %lld s%s\n", i + 1,
                   static_cast<long long>(cfg->relay_interval.count() / 1'000'000),
                   i == 0 ? "" : " (a backup)");
+    if (cfg->tls)
+      for (size_t i = 0; i < cfg->tls->size(); ++i) {
+        std::string names;
+        for (const std::string& n : cfg->tls->names(i)) names += (names.empty() ? "" : ", ") + n;
+        std::printf("  HTTPS on %s: %s -> %s\n", cfg->tls_listen->to_string().c_str(),
+                    cfg->tls_pairs[i].cert.c_str(), names.c_str());
+      }
     return 0;
   }
 

@@ -159,6 +159,8 @@ void worker::on_send(client* c, int res) {
     at(c->view).bytes_out.fetch_add(res, std::memory_order_relaxed);
   counters_.bytes_sent.fetch_add(res, std::memory_order_relaxed);
   counters_.sends.fetch_add(1, std::memory_order_relaxed);
+  if (c->tls && !userspace_tls(c))  // kTLS: the plaintext handed to the kernel
+    counters_.tls_bytes_out.fetch_add(res, std::memory_order_relaxed);
   if (!userspace_tls(c)) c->consume(static_cast<size_t>(res));  // else when encrypted
   pump(c);
 }

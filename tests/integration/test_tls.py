@@ -70,9 +70,9 @@ def served_cert(port, servername, ca):
 class TlsViewer(threading.Thread):
     """A viewer over TLS in a thread, recording when its bytes arrived."""
 
-    def __init__(self, port, path, seconds, ca, servername="a.test"):
+    def __init__(self, port, path, seconds, ca, servername="a.test", stall=None, rcvbuf=None):
         super().__init__()
-        self.port, self.path, self.seconds = port, path, seconds
+        self.port, self.path, self.seconds, self.stall, self.rcvbuf = port, path, seconds, stall, rcvbuf
         self.ctx = ssl.create_default_context(cafile=ca)
         self.servername = servername
         self.arrivals, self.data, self.closed, self.error = [], bytearray(), False, None
@@ -81,11 +81,18 @@ class TlsViewer(threading.Thread):
 
     def run(self):
         try:
-            raw = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            raw = socket.socket()
+            if self.rcvbuf:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            raw.settimeout(10)
+            raw.connect(("127.0.0.1", self.port))
             with self.ctx.wrap_socket(raw, server_hostname=self.servername) as s:
                 s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {self.servername}\r\n\r\n".encode())
-                begin = time.monotonic()
+                begin = self.begin = time.monotonic()
                 while (left := begin + self.seconds - time.monotonic()) > 0:
+                    if self.stall and begin + self.stall[0] <= time.monotonic() < begin + sum(self.stall):
+                        time.sleep(begin + sum(self.stall) - time.monotonic())
+                        continue
                     s.settimeout(min(left, 0.2))
                     try:
                         chunk = s.recv(1 << 16)
@@ -258,6 +265,29 @@ class Tls(unittest.TestCase):
             self.skipTest("no /proc/net/tls_stat: this kernel has no kTLS; userspace encryption checked")
         self.assertIn("kernel TLS available", log)
         self.assertGreaterEqual(sum(w["tls_ktls"] for w in workers), 1)
+
+    def test_8_a_slow_tls_viewer_skips_to_a_keyframe_with_whole_records(self):
+        # As test_engine's slow viewer, over TLS: the skip drops plaintext not yet
+        # encrypted, and the records already made still go whole (else the client's TLS
+        # would fail on a broken record).
+        d = self.dir
+        with Gordo("--workers", "1", "--max-lag", "1s", "--sndbuf", "16384",
+                   "--tls-listen", f"127.0.0.1:{(port := free_port())}",
+                   "--tls-cert", f"{d}/b.crt", "--tls-key", f"{d}/b.key") as g:
+            normal = TlsViewer(port, "/live.ts", 9, self.ca, servername="b.test")
+            slow = TlsViewer(port, "/live.ts", 9, self.ca, servername="b.test", stall=(1, 5), rcvbuf=32768)
+            normal.join()
+            slow.join()
+            workers = json.loads(g.admin_get("/stats")[2])["workers"]
+            mounts = json.loads(g.admin_get("/stats")[2])["mounts"]
+        self.assertIsNone(slow.error)
+        self.assertIsNone(normal.error)
+        self.assertFalse(slow.closed)
+        self.assertGreaterEqual(mounts[0]["resyncs"], 1)
+        self.assertLess(normal.longest_gap(), 1.0)
+        self.assertGreater(len([t for t in slow.arrivals if t >= slow.begin + 6.5]), 0,
+                           "it receives again once it reads")
+        self.assertEqual(sum(w["tls_failed"] for w in workers), 0)
 
     def test_7_bad_configurations_are_refused_at_start(self):
         d = self.dir

@@ -262,6 +262,36 @@ TEST_P(loop_test, a_forgotten_fd_number_serves_its_next_owner) {
   EXPECT_EQ(done[0].res, 1);
 }
 
+// A worker accepts on two addresses (HTTP and HTTPS): each listener's connections
+// complete with its own user_data, and cancelling one leaves the other accepting.
+TEST_P(loop_test, accepts_on_two_listeners_apart) {
+  io_loop& loop = this->loop();
+  sockaddr_in at_a{}, at_b{};
+  int a = loopback_listener(at_a), b = loopback_listener(at_b);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  loop.accept(a, 5);
+  loop.accept(b, 7);
+  int ca = connected_to(at_a), cb = connected_to(at_b);
+  std::vector<completion> accepted;
+  auto until = std::chrono::steady_clock::now() + 2s;
+  while (accepted.size() < 2 && std::chrono::steady_clock::now() < until)
+    for (const completion& c : next(loop, 200ms)) accepted.push_back(c);
+  ASSERT_EQ(accepted.size(), 2u);
+  ASSERT_TRUE(find(accepted, 5) && find(accepted, 7));
+  for (const completion& c : accepted) close(c.res);
+  loop.cancel(a, 5, 6);
+  ASSERT_EQ(gather(loop, 2).size(), 2u);
+  int late = connected_to(at_b);
+  auto done = next(loop, 1s);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].user_data, 7u);
+  close(done[0].res);
+  loop.cancel(b, 7, 8);
+  gather(loop, 2);
+  for (int fd : {ca, cb, late, a, b}) close(fd);
+}
+
 TEST_P(loop_test, accepts_each_connection_until_cancelled) {
   io_loop& loop = this->loop();
   sockaddr_in at{};
