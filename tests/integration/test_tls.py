@@ -176,6 +176,18 @@ class Tls(unittest.TestCase):
         body = r.stdout[:-3]
         self.assertGreater(len(body), 1000)
         self.assertEqual(body[0], 0x47)  # MPEG-TS sync byte
+        # Keep-alive and pipelining: three requests in one record, three answers.
+        ctx = ssl.create_default_context(cafile=self.ca)
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.tls_port), timeout=10),
+                             server_hostname="a.test") as s:
+            s.sendall(b"GET /live.m3u8 HTTP/1.1\r\nHost: a.test\r\n\r\n" * 3)
+            data = b""
+            while data.count(b"HTTP/1.1 200 OK") < 3 or not data.endswith(b"index.m3u8\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 3, data)
 
     def test_4_bad_input_is_closed_and_counted_while_a_viewer_plays(self):
         viewer = TlsViewer(self.tls_port, "/live.ts", HANDSHAKE_TIMEOUT + 5, self.ca)
