@@ -7,12 +7,13 @@ it is, and a screenshot of its <video> (Page.captureScreenshot, decoded here: a 
 decoder of the standard library's zlib) must not be blank: its pixels vary. Audio pages
 are screenshotted whole (their controls and text), which says less.
 
-The base URL is a parameter (`scheme`, `gordo_args`, `ssl_context`): the HTTPS variant
-subclasses Pages once gordo serves TLS."""
+PagesOverHttps plays the same pages from gordo's TLS listener (--tls-listen) with a test CA
+the test makes and Chromium trusts (certutil, an NSS database in a HOME of its own)."""
 import base64
 import json
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -21,11 +22,13 @@ import threading
 import time
 import unittest
 import urllib.error
+import ssl
 import urllib.request
 import zlib
 
 from browser import Chromium, find_chromium
 from harness import GORDO, Gordo, wait_for
+from nginx import make_certificate
 
 NO_CHROMIUM = "chromium is not installed (tools/install-deps installs it)"
 
@@ -138,7 +141,8 @@ class Pages(unittest.TestCase):
             cls.tmp.cleanup()
 
     def url(self, path, admin=False):
-        return f"{self.scheme}://127.0.0.1:{self.admin_port if admin else self.gordo.port}{path}"
+        port = self.admin_port if admin else self.tls_port if self.scheme == "https" else self.gordo.port
+        return f"{self.scheme}://127.0.0.1:{port}{path}"
 
     def fetch(self, url, method="GET"):
         """(status, headers, body) of a request that ends (not a stream)."""
@@ -303,6 +307,49 @@ class Pages(unittest.TestCase):
         finally:
             stop.set()
             viewer.close()
+
+
+@unittest.skipUnless(shutil.which("certutil"), "certutil is not installed (libnss3-tools: tools/install-deps)")
+class PagesOverHttps(Pages):
+    """The player pages of every format and the list again, over HTTPS: gordo's own TLS
+    (userspace encryption where the kernel has no TLS) to a browser that checks the
+    certificate. The dashboard is the admin port's, plain HTTP: not repeated."""
+    scheme = "https"
+    test_5_dashboard = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tls_dir = tempfile.TemporaryDirectory()
+        d = cls.tls_dir.name
+        ca, cert, key = make_certificate(d, "127.0.0.1")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            cls.tls_port = s.getsockname()[1]
+        cls.gordo_args = ("--tls-listen", f"127.0.0.1:{cls.tls_port}", "--tls-cert", cert, "--tls-key", key)
+        cls.ssl_context = ssl.create_default_context(cafile=ca)
+        nssdb = os.path.join(d, "home", ".pki", "nssdb")
+        os.makedirs(nssdb)
+        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "gordo test CA", "-i", ca],
+                       check=True)
+        cls.browser_env = {**os.environ, "HOME": os.path.join(d, "home")}
+        try:
+            super().setUpClass()
+        except BaseException:
+            cls.tls_dir.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.tls_dir.cleanup()
+
+    def test_6_the_pages_came_over_tls(self):
+        """The players' bytes went through the TLS listener: its viewers were counted."""
+        workers = self.stats()["workers"]
+        self.assertGreater(sum(w["tls_handshakes"] for w in workers), 0, workers)
 
 
 class Switch(unittest.TestCase):
