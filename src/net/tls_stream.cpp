@@ -12,6 +12,32 @@
 
 namespace gordo {
 
+namespace {
+
+// Writes OpenSSL makes to the socket itself (handshake flights; with kTLS, an alert or a
+// KeyUpdate reply while reading) must not block the loop's thread: the socket is
+// nonblocking for such a call only. The loop keeps the fd as it made it the rest of the
+// time (an io_uring send on a nonblocking socket would fail with -EAGAIN, not wait).
+class nonblocking_scope {
+ public:
+  explicit nonblocking_scope(int fd) : fd_(fd), flags_(fcntl(fd, F_GETFL)) {
+    toggled_ = flags_ >= 0 && !(flags_ & O_NONBLOCK);
+    if (toggled_) fcntl(fd_, F_SETFL, flags_ | O_NONBLOCK);
+  }
+  ~nonblocking_scope() {
+    if (toggled_) fcntl(fd_, F_SETFL, flags_);
+  }
+  nonblocking_scope(const nonblocking_scope&) = delete;
+  nonblocking_scope& operator=(const nonblocking_scope&) = delete;
+
+ private:
+  int fd_;
+  int flags_;
+  bool toggled_;
+};
+
+}  // namespace
+
 tls_stream::tls_stream(std::shared_ptr<const tls_config> cfg, int fd)
     : cfg_(std::move(cfg)), fd_(fd) {
   ssl_ = cfg_->new_ssl();
@@ -56,15 +82,13 @@ tls_stream::progress tls_stream::handshake() {
     // "GET /", "HEAD ", "POST ": a browser or player that was told http://.
     return std::isupper(lead_) ? progress::plain_http : progress::failed;
   }
-  // Writes to the socket must not block the loop: nonblocking for this call only (the
-  // loop keeps the fd as it made it the rest of the time).
-  int flags = fcntl(fd_, F_GETFL);
-  bool toggle = flags >= 0 && !(flags & O_NONBLOCK);
-  if (toggle) fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
   ERR_clear_error();
-  int r = SSL_do_handshake(ssl_);
+  int r;
+  {
+    nonblocking_scope nb(fd_);
+    r = SSL_do_handshake(ssl_);
+  }
   int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
-  if (toggle) fcntl(fd_, F_SETFL, flags);
   if (err == SSL_ERROR_WANT_READ) return progress::again;
   if (err == SSL_ERROR_WANT_WRITE) return progress::want_write;
   if (err != SSL_ERROR_NONE) {
@@ -72,16 +96,22 @@ tls_stream::progress tls_stream::handshake() {
     failed_ = true;
     return progress::failed;
   }
-  established_ = true;
   ktls_ = BIO_get_ktls_send(SSL_get_wbio(ssl_)) != 0;
   if (!ktls_) {
     BIO* out = make_out_bio();
     if (!out) {
+      ktls_ = false;
       failed_ = true;
       return progress::failed;
     }
     SSL_set0_wbio(ssl_, out);  // frees the socket BIO
   }
+  // A client that sent max_fragment_length gets records of at most that much plaintext
+  // (512 bytes: 32 times the records, and their overhead, of 16 KiB ones).
+  uint8_t mfl = SSL_SESSION_get_max_fragment_length(SSL_get0_session(ssl_));
+  if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096)
+    fragment_ = 256u << mfl;
+  established_ = true;  // last: the worker's TLS gauges count only what got here
   // The handshake's records grew the memory BIO; start a small one if nothing waits.
   if (BIO_ctrl_pending(in_bio_) == 0) {
     if (BIO* fresh = BIO_new(BIO_s_mem())) {
@@ -94,18 +124,40 @@ tls_stream::progress tls_stream::handshake() {
 
 int tls_stream::read(void* buf, size_t len) {
   ERR_clear_error();
-  int r = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  int r;
+  if (ktls_) {  // the socket is still OpenSSL's wbio: what reading writes goes there
+    nonblocking_scope nb(fd_);
+    r = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  } else {
+    r = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  }
   if (r > 0) return r;
   switch (SSL_get_error(ssl_, r)) {
     case SSL_ERROR_WANT_READ:
       return -EAGAIN;
     case SSL_ERROR_ZERO_RETURN:
       return 0;
-    default:
+    default:  // SSL_ERROR_WANT_WRITE too: a full socket (or out buffer) while reading
       ERR_clear_error();
       failed_ = true;
       return -EPROTO;
   }
+}
+
+// OpenSSL 3 clients report a connection closed without close_notify as truncated. With
+// kTLS OpenSSL sends it through the socket (nonblocking: lost if the socket is full);
+// else its record waits in out() for the caller to send before the FIN.
+void tls_stream::close_notify() {
+  if (!established_ || failed_ || shut_) return;
+  shut_ = true;
+  ERR_clear_error();
+  if (ktls_) {
+    nonblocking_scope nb(fd_);
+    SSL_shutdown(ssl_);
+  } else {
+    SSL_shutdown(ssl_);
+  }
+  ERR_clear_error();
 }
 
 bool tls_stream::readable() const {
@@ -126,10 +178,7 @@ size_t tls_stream::encrypt(const iovec* iov, size_t n) {
     while (left > 0) {
       size_t space = out_size - out_end_;
       if (space <= out_reserve + record_overhead) return taken;
-      size_t room = space - out_reserve;
-      // Plaintext whose records surely fit: each 16 KiB record adds its overhead.
-      size_t fits = room - record_overhead * (room / 16384 + 1);
-      size_t now = std::min(left, fits);
+      size_t now = std::min(left, fitting(space - out_reserve, fragment_));
       ERR_clear_error();
       int r = SSL_write(ssl_, p, static_cast<int>(now));
       if (r <= 0) {
@@ -143,6 +192,14 @@ size_t tls_stream::encrypt(const iovec* iov, size_t n) {
     }
   }
   return taken;
+}
+
+// The most plaintext whose records surely fit into `room` bytes, in records of at most
+// `fragment` plaintext bytes each adding up to record_overhead.
+size_t tls_stream::fitting(size_t room, size_t fragment) {
+  size_t record = fragment + record_overhead;
+  size_t tail = room % record;
+  return room / record * fragment + (tail > record_overhead ? tail - record_overhead : 0);
 }
 
 std::span<const char> tls_stream::out() const {

@@ -54,6 +54,9 @@ class tls_stream {
   // Decrypts into `buf`: bytes (> 0), 0 when the peer closed, -EAGAIN for more input,
   // -EPROTO on bad records.
   int read(void* buf, size_t len);
+  // Once, on a graceful close of an established connection: the close_notify alert (in
+  // out() without kTLS; sent by OpenSSL with it).
+  void close_notify();
   // Decrypted bytes or unread records are buffered: read() may return data at once.
   bool readable() const;
 
@@ -67,6 +70,9 @@ class tls_stream {
   bool failed() const { return failed_; }
 
   SSL* ssl() const { return ssl_; }
+  // Plaintext per record: 16 KiB, or less when the client asked (max_fragment_length).
+  size_t fragment() const { return fragment_; }
+  static size_t fitting(size_t room, size_t fragment);
 
  private:
   static int out_write(BIO* b, const char* data, int len);
@@ -81,6 +87,8 @@ class tls_stream {
   bool established_ = false;
   bool ktls_ = false;
   bool failed_ = false;
+  bool shut_ = false;  // close_notify made
+  uint32_t fragment_ = 16384;
   bool first_ = true;       // nothing fed yet
   unsigned char lead_ = 0;  // the first byte fed: 0x16 starts a handshake record
   std::unique_ptr<char[]> in_;

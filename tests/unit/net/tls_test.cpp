@@ -137,9 +137,10 @@ struct pair_run {
   SSL* client = nullptr;
   std::unique_ptr<tls_stream> server;
 
-  pair_run(std::shared_ptr<const tls_config> cfg, const char* host) {
+  pair_run(std::shared_ptr<const tls_config> cfg, const char* host, uint8_t max_fragment = 0) {
     socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds);
     client = SSL_new(client_ctx);
+    if (max_fragment) SSL_set_tlsext_max_fragment_length(client, max_fragment);
     SSL_set_fd(client, fds[1]);
     SSL_set_tlsext_host_name(client, host);
     SSL_set_alpn_protos(client, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
@@ -228,6 +229,34 @@ TEST_F(tls_test, handshake_by_sni_then_records_both_ways) {
   pair_run c(cfg, "nobody.org");
   ASSERT_TRUE(c.handshake());
   EXPECT_EQ(c.peer_cn(), "one.test");
+}
+
+// A client that asked for 512-byte records (openssl s_client -maxfraglen 512): 64 of
+// them for 32 KiB, whose overhead must be counted, or the out buffer fills mid-write.
+TEST_F(tls_test, small_records_asked_for_still_fit_the_out_buffer) {
+  auto cfg = load({{one_.cert, one_.key}});
+  for (int tls13 : {0, 1}) {
+    pair_run a(cfg, "one.test", TLSEXT_max_fragment_length_512);
+    if (!tls13) SSL_set_max_proto_version(a.client, TLS1_2_VERSION);
+    ASSERT_TRUE(a.handshake());
+    EXPECT_EQ(a.server->fragment(), 512u);
+    std::string big(100'000, 'y');
+    for (int i = 0; i < 3; ++i) {
+      std::string got = a.round_trip(big);
+      EXPECT_FALSE(a.server->failed()) << "TLS 1." << (tls13 ? 3 : 2);
+      EXPECT_GT(got.size(), tls_stream::out_size * 9 / 10);
+      EXPECT_EQ(got, big.substr(0, got.size()));
+    }
+  }
+}
+
+TEST(tls_records, plaintext_that_fits_a_room) {
+  constexpr size_t o = tls_stream::record_overhead;
+  EXPECT_EQ(tls_stream::fitting(16384 + o, 16384), 16384u);
+  EXPECT_EQ(tls_stream::fitting(2 * (512 + o), 512), 1024u);
+  EXPECT_EQ(tls_stream::fitting(2 * (512 + o) + o, 512), 1024u);
+  EXPECT_EQ(tls_stream::fitting(2 * (512 + o) + o + 7, 512), 1031u);
+  EXPECT_EQ(tls_stream::fitting(o + 1, 512), 1u);
 }
 
 TEST_F(tls_test, a_reload_serves_new_handshakes_and_keeps_old_connections) {
