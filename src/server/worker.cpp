@@ -267,6 +267,7 @@ void worker::on_tick() {
 }
 
 void worker::close(client* c) {
+  if (c->tls && !c->closing) tls_goodbye(c);
   if (!c->idle()) {
     // Its operations complete with errors now; release() follows the last one.
     if (!c->closing) {
@@ -349,6 +350,7 @@ void worker::on_stop_deadline() {
 void worker::abort(client* c) {
   ::linger no_linger{.l_onoff = 1, .l_linger = 0};
   setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
+  if (c->tls) c->tls->aborted = true;
   close(c);
 }
 

@@ -231,6 +231,7 @@ std::string worker::peer(client* c) {
 // bounded number of reads each bounded in time.
 void worker::linger(client* c) {
   c->state = client::phase::lingering;
+  if (c->tls) tls_goodbye(c);
   shutdown(c->fd, SHUT_WR);
   discard(c);
 }

@@ -171,6 +171,20 @@ int worker::tls_sent(client* c, int res) {
   return plain;
 }
 
+// A graceful close of an established TLS connection says so before the FIN, sent at once
+// if the socket takes it (a close waits for nothing). Not while records are in flight:
+// closing cuts those anyway.
+void worker::tls_goodbye(client* c) {
+  tls_conn& t = *c->tls;
+  if (t.aborted || c->sending || !t.stream.out().empty()) return;
+  t.stream.close_notify();
+  std::span<const char> out = t.stream.out();
+  if (out.empty()) return;
+  ssize_t n = ::send(c->fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n > 0) counters_.tls_bytes_out.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+  t.stream.sent(out.size());
+}
+
 void worker::tls_release(client* c) {
   if (!c->tls->stream.established()) return;
   counters_.tls_viewers.fetch_sub(1, std::memory_order_relaxed);

@@ -19,6 +19,7 @@ struct tls_conn {
   void* to = nullptr;
   size_t len = 0;
   io_loop::clock::duration timeout{};
+  bool aborted = false;    // closed with a reset: no close_notify
   bool kicked = false;     // the pending "recv" is a timer: there is input to read already
   uint32_t encrypted = 0;  // plaintext bytes whose records are being sent
 };

@@ -278,6 +278,42 @@ class Tls(unittest.TestCase):
         self.assertIn("kernel TLS available", log)
         self.assertGreaterEqual(sum(w["tls_ktls"] for w in workers), 1)
 
+    def test_9_small_records_asked_for_by_the_client(self):
+        # openssl s_client -maxfraglen 512: the server's records carry at most 512 bytes, 32
+        # times the records (and their overhead) of 16 KiB ones; the viewer keeps receiving.
+        p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{self.tls_port}", "-servername",
+                              "a.test", "-CAfile", self.ca, "-maxfraglen", "512", "-quiet", "-ign_eof"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            p.stdin.write(b"GET /live.ts HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            p.stdin.flush()
+            got, deadline = 0, time.monotonic() + 20
+            while got < 200_000 and time.monotonic() < deadline:
+                chunk = p.stdout.read1(65536)
+                if not chunk:
+                    break
+                got += len(chunk)
+        finally:
+            p.kill()
+            _, err = p.communicate(timeout=10)
+        self.assertGreaterEqual(got, 200_000, err.decode(errors="replace"))
+
+    def test_10_graceful_closes_say_close_notify(self):
+        # OpenSSL 3 clients call a close without close_notify a truncation (curl: exit 56).
+        base = f"https://127.0.0.1:{self.tls_port}"
+        for path in ("/live.m3u8", "/no-such-mount"):
+            r = subprocess.run(["curl", "-sS", "--cacert", self.ca, "-H", "Connection: close", "-o", "/dev/null",
+                                f"{base}{path}"], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 0, (path, r.stderr))
+        ctx = ssl.create_default_context(cafile=self.ca)
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="a.test", suppress_ragged_eofs=False) as s:
+            s.sendall(b"GET /nothing HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):  # an EOF without close_notify raises SSLEOFError
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 404"), data)
+
     def test_8_a_slow_tls_viewer_skips_to_a_keyframe_with_whole_records(self):
         # As test_engine's slow viewer, over TLS: the skip drops plaintext not yet
         # encrypted, and the records already made still go whole (else the client's TLS

@@ -213,6 +213,7 @@ class worker {
   void tls_send(client* c);
   int tls_sent(client* c, int res);  // a send's result, as tls_received()
   void tls_release(client* c);
+  void tls_goodbye(client* c);  // close_notify before a graceful close's FIN
 
   // worker_stream.cpp: viewers' sends.
   void pump(client* c);
