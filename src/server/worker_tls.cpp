@@ -70,8 +70,8 @@ int worker::tls_received(client* c, int res) {
   bool kicked = std::exchange(t.kicked, false);
   if (!t.stream.established()) {
     // EOF, reset, or the request-head timeout (which cancels the recv) mid-handshake.
+    // (A timeout was counted in timeouts by on_tick(); here it counts in tls_failed.)
     if (c->timed_out || (!kicked && res <= 0)) {
-      if (c->timed_out) counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
       tls_failed(c);
       return tls_held;
     }
@@ -99,6 +99,7 @@ int worker::tls_received(client* c, int res) {
         counters_.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
         counters_.tls_viewers.fetch_add(1, std::memory_order_relaxed);
         if (t.stream.ktls()) counters_.tls_ktls.fetch_add(1, std::memory_order_relaxed);
+        c->since_s = now_s_;  // the request head gets its own header_timeout from here
         break;
     }
   } else if (!kicked) {

@@ -198,6 +198,17 @@ class Tls(unittest.TestCase):
         with socket.create_connection(("127.0.0.1", self.tls_port), timeout=5) as s:
             s.sendall(b"\x17" + os.urandom(300))
             self.assertEqual(closed_on(s), True)
+        # Garbage that starts like a handshake record: OpenSSL's own error path, which may
+        # say so in an alert record (0x15) before the close.
+        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=5) as s:
+            s.sendall(b"\x16\x03\x01\x00\x05" + os.urandom(300))
+            said = b""
+            try:
+                while chunk := s.recv(100):
+                    said += chunk
+            except ConnectionResetError:
+                pass
+            self.assertTrue(said == b"" or said[0] == 0x15, said)
         # Plain HTTP on the TLS port: a plain 400 that says so.
         with socket.create_connection(("127.0.0.1", self.tls_port), timeout=5) as s:
             s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -222,8 +233,8 @@ class Tls(unittest.TestCase):
         self.assertTrue(closed_on(idle))
         self.assertGreaterEqual(time.monotonic() - t0, HANDSHAKE_TIMEOUT - 1)
         idle.close()
-        wait_for(lambda: self.tls_total("tls_failed") >= failed_before + 4, timeout=5,
-                 what="four failed handshakes counted")
+        wait_for(lambda: self.tls_total("tls_failed") >= failed_before + 5, timeout=5,
+                 what="five failed handshakes counted")
         viewer.join()
         self.assertIsNone(viewer.error)
         self.assertFalse(viewer.closed)
@@ -272,6 +283,8 @@ class Tls(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertGreater(len(body), 1000)
         viewer.join()
+        wait_for(lambda: self.tls_total("tls_viewers") == 0 and self.tls_total("tls_ktls") == 0, timeout=10,
+                 what="the TLS viewer gauges back at 0 once the viewers left")
         if not os.path.exists("/proc/net/tls_stat"):
             self.assertIn("kernel TLS unavailable", log)
             self.skipTest("no /proc/net/tls_stat: this kernel has no kTLS; userspace encryption checked")
