@@ -69,6 +69,12 @@ std::vector<std::string> dns_names(X509* cert) {
 }
 
 // Only HTTP/1.1 is spoken: a client offering ALPN without it gets no ALPN at all.
+// Asked for a key's passphrase: none (0 bytes fails the read), noted for the message.
+int no_passphrase(char*, int, int, void* asked) {
+  if (asked) *static_cast<bool*>(asked) = true;
+  return 0;
+}
+
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void*) {
   static const unsigned char ours[] = "\x08http/1.1";
@@ -142,7 +148,19 @@ std::shared_ptr<const tls_config> tls_config::load(const std::vector<tls_pair>& 
       error = p.cert + ": not a PEM certificate chain: " + openssl_error();
       return nullptr;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, p.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // An encrypted key would make OpenSSL prompt on the terminal (a daemon has none).
+    bool asked = false;
+    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
+    int used = SSL_CTX_use_PrivateKey_file(ctx, p.key.c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
+    if (used != 1 && asked) {
+      error = p.key + " is encrypted with a passphrase, which gordo cannot ask for: " +
+              "decrypt it (openssl pkey -in KEY -out PLAIN.key) and keep it readable only by gordo";
+      ERR_clear_error();
+      return nullptr;
+    }
+    if (used != 1) {
       int why = ERR_GET_REASON(ERR_peek_last_error());
       if (why == X509_R_KEY_VALUES_MISMATCH || why == X509_R_KEY_TYPE_MISMATCH) {
         error = p.key + " is not the key of the certificate in " + p.cert;

@@ -36,7 +36,8 @@ void server::reload() {
   if (n.access_log != cfg_.access_log) differs("access_log");
   if (n.player_page != cfg_.player_page) differs("player_page");
   if (n.limits.redirect != cfg_.limits.redirect) differs("redirect_on_overflow");
-  if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s)
+  if (n.header_timeout_s != cfg_.header_timeout_s || n.write_timeout_s != cfg_.write_timeout_s ||
+      n.tls_handshake_timeout_s != cfg_.tls_handshake_timeout_s)
     differs("timeouts");
 
   if (n.relay != cfg_.relay) differs("relay");

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -128,6 +129,15 @@ TEST_F(tls_test, bad_files_say_which_and_why) {
   EXPECT_NE(load_error({{junk, one_.key}}).find("not a PEM certificate"), std::string::npos);
   EXPECT_NE(load_error({{one_.cert, junk}}).find("not a PEM private key"), std::string::npos);
   EXPECT_FALSE(load_error({}).empty());
+}
+
+// A key with a passphrase fails with a message, instead of OpenSSL prompting on a tty.
+TEST_F(tls_test, an_encrypted_key_is_refused_without_a_prompt) {
+  std::string locked = (dir_ / "locked.key").string();
+  std::string cmd = "openssl pkey -in " + one_.key + " -aes256 -passout pass:x -out " + locked;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_NE(load_error({{one_.cert, locked}}).find("encrypted with a passphrase"),
+            std::string::npos);
 }
 
 // A client SSL on one end of a socketpair, a tls_stream on the other, driven in turns.
