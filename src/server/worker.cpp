@@ -199,7 +199,7 @@ void worker::on_accept(int res, uint32_t flags, bool tls) {
           "(raise LimitNOFILE / ulimit -n)",
           id_, std::strerror(-res));
     warned_fds_ = true;
-    if ((res == -EMFILE || res == -ENFILE) && !tls) shed_backlog();
+    if (res == -EMFILE || res == -ENFILE) shed_backlog(tls);
     if (!more && !stopping_) loop_->timeout(100ms, tls ? tag_accept_tls_retry : tag_accept_retry);
     return;
   } else if (res != -ECANCELED && res != -EINVAL) {
@@ -210,18 +210,20 @@ void worker::on_accept(int res, uint32_t flags, bool tls) {
 
 // Answers every connection waiting in this worker's backlog with a 503, using the fd kept
 // in reserve for this: the listening socket is this worker's alone, so poll-then-accept
-// cannot race another thread.
-void worker::shed_backlog() {
+// cannot race another thread. On the TLS port they are just closed: a TLS client cannot
+// read a plain 503, and a handshake needs more than the one fd there is.
+void worker::shed_backlog(bool tls) {
   if (reserve_fd_ < 0) return;
   ::close(reserve_fd_);
   const std::string& full = answers_->get(answer::full, false).text;
-  pollfd p{.fd = sock_.fd(), .events = POLLIN, .revents = 0};
+  int sock = tls ? tls_sock_->fd() : sock_.fd();
+  pollfd p{.fd = sock, .events = POLLIN, .revents = 0};
   while (poll(&p, 1, 0) == 1) {
-    int fd = accept4(sock_.fd(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd = accept4(sock, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) break;
     // Read what request there is first: closing with unread bytes would send RST.
     ::recv(fd, discard_.get(), http_session::linger_read_size, MSG_DONTWAIT);
-    ::send(fd, full.data(), full.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!tls) ::send(fd, full.data(), full.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
     counters_.overflows.fetch_add(1, std::memory_order_relaxed);
   }

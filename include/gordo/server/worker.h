@@ -148,7 +148,7 @@ class worker {
   void on_accept(int res, uint32_t flags, bool tls = false);
   void on_wake();
   void on_tick();
-  void shed_backlog();
+  void shed_backlog(bool tls);
   void serve_ready();
   void close(client* c);
   void release(client* c);
