@@ -209,10 +209,10 @@ std::span<const char> tls_stream::out() const {
 
 void tls_stream::sent(size_t n) {
   out_begin_ += static_cast<uint32_t>(n);
-  if (out_begin_ >= out_end_) {
-    out_begin_ = out_end_ = 0;
-    out_.reset();
-  }
+  // Emptied, the buffer is kept for the connection's next records: freeing and allocating
+  // 32 KiB per send made every viewer's records land in fresh pages (perf/bench --tls at
+  // 1,000 viewers: 94.6% of the core with it, 23.3% without).
+  if (out_begin_ >= out_end_) out_begin_ = out_end_ = 0;
 }
 
 BIO* tls_stream::make_out_bio() {

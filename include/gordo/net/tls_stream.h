@@ -64,7 +64,7 @@ class tls_stream {
   // plaintext bytes taken (0 when full, or on an error: then failed()).
   size_t encrypt(const iovec* iov, size_t n);
   // Records to send, and how many were sent. The buffer does not move while records
-  // wait in it; once empty it is freed (a parked viewer holds none).
+  // wait in it; made at the first records, it is kept until the connection ends.
   std::span<const char> out() const;
   void sent(size_t n);
   bool failed() const { return failed_; }
