@@ -58,6 +58,7 @@ source::source(source_spec spec, std::chrono::microseconds lost_timeout)
       paced_(spec_.needs_pacing()),
       catch_up_(!spec_.memory && spec_.push.empty() &&
                 (spec_.url.starts_with("http://") || spec_.url.starts_with("https://"))) {
+  away_since_ns_.store(monotonic_ns());  // waiting or hungry until live
   if (is_push()) {
     state_.store(state::waiting);
     spdlog::info("{}: waiting for an encoder{}", spec_.label,
@@ -81,6 +82,7 @@ source::source(source_spec spec, std::chrono::microseconds lost_timeout)
   in_ = spec_.memory ? input::open(spec_, interrupt(), error) : open_first(all, error);
   if (!in_) throw std::runtime_error(error);
   layout_ = layout_of(in_->ctx());
+  muxed_ = copy_of(*layout_);
   take_title(in_->ctx());
   spdlog::info("source {} ({}){}{}", spec_.label, describe(*layout_), paced_ ? ", paced" : "",
                spec_.loop ? ", looped" : "");
@@ -92,10 +94,11 @@ source::~source() {
 
 void source::attach(remuxer* r) {
   std::lock_guard lock(mu_);
-  if (layout_) r->open(*layout_, spec_.label);
+  if (muxed_) r->open(*muxed_, spec_.label);
   title_changed_ = title_changed_ || !title_.empty();  // the new muxer gets it with the next packet
   state s = current();
-  r->out().set_offline(s == state::waiting || s == state::lost || !r->is_open());
+  r->out().set_offline(((s == state::waiting || s == state::lost) && !fallback_on_air_) ||
+                       !r->is_open());
   outputs_.push_back(r);
 }
 
@@ -105,7 +108,9 @@ void source::detach(remuxer* r) {
 }
 
 void source::start() {
-  if (!thread_.joinable() && !stop_) thread_ = std::thread([this] { run(); });
+  if (thread_.joinable() || stop_) return;
+  thread_ = std::thread([this] { run(); });
+  if (fallback_) fallback_thread_ = std::thread([this] { watch(); });
 }
 
 void source::stop() {
@@ -116,6 +121,7 @@ void source::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (fallback_thread_.joinable()) fallback_thread_.join();
 }
 
 bool source::authorized(std::string_view password) const {
@@ -179,9 +185,11 @@ std::string source::who() {
 void source::set_state(state s) {
   state was = state_.exchange(s, std::memory_order_relaxed);
   if (was == s) return;
+  if (was == state::live) away_since_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   for (remuxer* r : outputs_)
-    r->out().set_offline(s == state::lost || s == state::waiting || !r->is_open());
+    r->out().set_offline(((s == state::lost || s == state::waiting) && !fallback_on_air_) ||
+                         !r->is_open());
 }
 
 void source::went_hungry(const std::string& why) {
@@ -285,14 +293,17 @@ void source::end_push(int err) {
 }
 
 // A new input for the mounts: the same tracks go on as they were; different ones give
-// every muxer a new header (see the rule in source.h).
+// every muxer a new header (see the rule in source.h). With a fallback, tracks that fit
+// the muxers' (a fallback's stream may have opened them) go on too.
 void source::adopt(std::unique_ptr<input> in) {
   source_layout next = layout_of(in->ctx());
   std::string name = who();
   {
     std::lock_guard lock(mu_);
-    if (!layout_ || !same_layout(*layout_, next)) {
-      if (layout_)
+    bool keep =
+        muxed_ && (same_layout(*muxed_, next) || (fallback_ && misfit(*muxed_, next).empty()));
+    if (!keep) {
+      if (muxed_)
         spdlog::warn("source {} came back with other tracks ({}); new stream headers", name,
                      describe(next));
       for (remuxer* r : outputs_) {
@@ -302,7 +313,10 @@ void source::adopt(std::unique_ptr<input> in) {
           spdlog::error("{}", e.what());  // that mount stays offline until a source it can carry
         }
       }
+      muxed_ = copy_of(next);
+      ++muxed_generation_;
     }
+    main_sets_ = parameter_sets(*muxed_, next);
     layout_ = std::move(next);
   }
   rebase_ = end_us_ != 0;  // not for the first input
@@ -362,12 +376,39 @@ void source::forward(AVPacket* pkt) {
   end_us_ = std::max(end_us_, dts_us + av_rescale_q(std::max<int64_t>(pkt->duration, 1),
                                                     is->time_base, av::time_base_q));
   if (!pace(dts_us)) return;
+  if (stands_in_for_) return stands_in_for_->stand_in(pkt, is->time_base);
   std::lock_guard lock(mu_);
   if (title_changed_) {
     for (remuxer* r : outputs_) r->set_title(title_);
     title_changed_ = false;
   }
-  for (remuxer* r : outputs_) r->write(pkt);
+  if (fallback_on_air_) {
+    // Back on air at a switch point once live: a keyframe (any packet, audio only).
+    int point = switch_track(*layout_);
+    if (current() != state::live) return;
+    if (point >= 0 && (pkt->stream_index != point || !(pkt->flags & AV_PKT_FLAG_KEY))) {
+      if (held_.size() >= 512) held_.pop_front();
+      held_.emplace_back(av::packet_ptr(av_packet_clone(pkt)), is->time_base);
+      return;
+    }
+    main_shift_us_ = splice_shift(pkt, is->time_base);
+    fallback_on_air_ = fallback_wanted_ = false;
+    fallback_switches_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("source {} ({}) is back on air; fallback {} off air", spec_.label, mounts_locked(),
+                 fallback_->url);
+    wake_.notify_all();  // the watch thread stops the fallback
+    write_out(pkt, is->time_base, main_shift_us_, main_sets_);
+    // Its audio from where the fallback's ended (it may have ended before the video did).
+    for (auto& [held, tb] : held_) {
+      auto index = held ? static_cast<size_t>(held->stream_index) : track_end_us_.size();
+      if (index < track_end_us_.size() &&
+          av_rescale_q(held->dts, tb, av::time_base_q) + main_shift_us_ >= track_end_us_[index])
+        write_out(held.get(), tb, main_shift_us_, main_sets_);
+    }
+    held_.clear();
+    return;
+  }
+  write_out(pkt, is->time_base, main_shift_us_, main_sets_);
 }
 
 void source::run() {
@@ -415,6 +456,7 @@ void source::run() {
   }
   state_.store(state::ended, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
+  fallback_wanted_ = fallback_on_air_ = false;
   for (remuxer* r : outputs_) r->end();
 }
 

@@ -258,6 +258,16 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
       throw config_error("--hls-group " + m.hls_group + " for " + m.path +
                          ": give a path ending in .m3u8, for a mount offered with --hls");
   }
+  if (args.count("fallback")) {
+    m.fallback = args["fallback"].as<std::string>();
+    if (m.fallback.empty() || m.fallback == m.path)
+      throw config_error("--fallback for " + m.path +
+                         " must be a file, a URL or another mount's path");
+  }
+  stream_span after = parse_span("fallback-after", args["fallback-after"].as<std::string>());
+  if (after.bytes || after.ns < 100'000'000 || after.ns > 3'600'000'000'000)
+    throw config_error("--fallback-after must be a time from 100ms to 1h");
+  m.fallback_after = std::chrono::milliseconds(after.ns / 1'000'000);
   return m;
 }
 // HTTPS: the listener and its certificates, read and checked now (a reload reads them
@@ -316,10 +326,17 @@ std::string mount_config::push_path() const {
 }
 
 std::string mount_config::source_key() const {
-  if (std::string push = push_path(); !push.empty()) return "push:" + push;
-  if (relayed) return "relay:" + path;  // its URLs change as origins are seen
-  std::string key = (loop ? "loop:" : "once:") + input;
-  for (const std::string& a : alternates) key += "\n" + a;  // a URL holds no line break
+  std::string key;
+  if (std::string push = push_path(); !push.empty()) {
+    key = "push:" + push;
+  } else if (relayed) {
+    key = "relay:" + path;  // its URLs change as origins are seen
+  } else {
+    key = (loop ? "loop:" : "once:") + input;
+    for (const std::string& a : alternates) key += "\n" + a;  // a URL holds no line break
+  }
+  if (!fallback.empty())
+    key += fmt::format("\nfallback {} ms: {}", fallback_after.count(), fallback);
   return key;
 }
 
@@ -437,6 +454,17 @@ std::optional<config> parse_args(int argc, char** argv) {
                            " must have the same format, --hls-segment and --hls-part");
     }
   }
+  // A fallback naming a mount of this gordo plays that mount (one that is not fed by this
+  // mount's own source, which is away when it is needed).
+  for (mount_config& m : c.mounts) {
+    auto other = std::find_if(c.mounts.begin(), c.mounts.end(),
+                              [&](const mount_config& o) { return o.path == m.fallback; });
+    if (other == c.mounts.end()) continue;
+    if (other->input == m.input && other->alternates == m.alternates)
+      throw config_error("--fallback " + m.fallback + " for " + m.path +
+                         " has the same source: it would be away too");
+    m.fallback_is_mount = true;
+  }
   // push:/PATH takes what encoders push to /PATH, so /PATH must be a mount they push to.
   for (const mount_config& m : c.mounts) {
     std::string push = m.push_path();
@@ -447,6 +475,9 @@ std::optional<config> parse_args(int argc, char** argv) {
       throw config_error("mount " + m.path + " takes the stream pushed to " + push +
                          ", which is not a push mount: add " + "--mount " + push +
                          "=push (in a file: a [[mount]] with input = \"push\")");
+    if (target->fallback != m.fallback || target->fallback_after != m.fallback_after)
+      throw config_error("mount " + m.path + " takes the stream pushed to " + push +
+                         ": give it the same fallback and fallback_after as " + push);
   }
   return c;
 }

@@ -53,6 +53,8 @@ constexpr std::string_view global_keys[] = {
     "hls_part",
     "hls_window",
     "hls_group",
+    "fallback",
+    "fallback_after",
     "cors_origin",
     "player_page",
     "admin_htpasswd",
@@ -84,6 +86,8 @@ constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"hls_part", "--hls-part"},
     {"hls_window", "--hls-window"},
     {"hls_group", "--hls-group"},
+    {"fallback", "--fallback"},
+    {"fallback_after", "--fallback-after"},
 };
 
 std::string flag_of(std::string_view key) {

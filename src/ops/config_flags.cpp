@@ -89,6 +89,11 @@ cxxopts::Options flag_table() {
     ("hls-group", "HLS: a multivariant playlist (/show.m3u8) listing this mount with the other "
         "mounts given the same group: renditions of one programme, for adaptive bitrate",
         cxxopts::value<std::string>())
+    ("fallback", "Played in the source's place while it is away (no encoder, failed, silent): a "
+        "file looped from its start (a slate: tools/make-slate makes one that fits), a URL, or "
+        "another mount's path; viewers stay connected", cxxopts::value<std::string>())
+    ("fallback-after", "How long the source is away before --fallback goes on air",
+        cxxopts::value<std::string>()->default_value("2s"))
     ("cors-origin", "Access-Control-Allow-Origin on viewer answers, so players on other sites "
         "can fetch streams: an origin, * or off", cxxopts::value<std::string>()->default_value("*"))
     ("player-page", "GET / on the viewer port lists the mounts, each with a page that plays "

@@ -256,6 +256,7 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc,
     spec.timeout_us = cfg_.source_timeout_us;
     try {
       m->feed = std::make_shared<source>(std::move(spec), cfg_.lost_timeout);
+      if (!mc.fallback.empty()) m->feed->set_fallback({fallback_url(mc), mc.fallback_after});
     } catch (const std::exception& e) {
       throw std::runtime_error(mc.path + ": " + e.what());
     }
@@ -263,6 +264,17 @@ std::unique_ptr<mount> server::make_mount(const mount_config& mc,
   m->source_label = m->feed->label();
   m->feed->attach(m->remux.get());  // throws when the format cannot carry the source
   return m;
+}
+
+// A fallback that names a mount of this gordo is read from this gordo's own viewer port.
+std::string server::fallback_url(const mount_config& mc) const {
+  if (!mc.fallback_is_mount) return mc.fallback;
+  auto at = address::parse(listening_);
+  std::string host = !at                             ? "127.0.0.1"
+                     : !at->is_any()                 ? at->url_host()
+                     : at->url_host().front() == '[' ? "[::1]"
+                                                     : "127.0.0.1";
+  return "http://" + host + ":" + std::to_string(at ? at->port() : 8080) + mc.fallback;
 }
 
 stats_snapshot server::snapshot() {
@@ -294,6 +306,8 @@ stats_snapshot server::snapshot() {
     ms.bits_in_per_s = static_cast<double>(m.out->bitrate());
     ms.keyframe_interval_s = static_cast<double>(m.out->keyframe_interval_ns()) / 1e9;
     ms.chunks_published = m.out->published();
+    ms.fallback = m.feed->fallback_state();
+    ms.fallback_switches = m.feed->fallback_switches();
     for (const auto& w : workers_) combine_into(ms.counts, w->mount_stats(m.slot));
     ms.counts.denied += m.feed->auth_failures();
     // Bits out since the previous snapshot (since start, for the first).

@@ -38,7 +38,9 @@ std::string stats_json(const stats_snapshot& s) {
                                 {"bits_out_per_s", m.bits_out_per_s},
                                 {"bits_in_per_s", m.bits_in_per_s},
                                 {"keyframe_interval_s", m.keyframe_interval_s},
-                                {"chunks_published", m.chunks_published}};
+                                {"chunks_published", m.chunks_published},
+                                {"fallback", m.fallback},
+                                {"fallback_switches", m.fallback_switches}};
     put_json(o, m.counts, mount_counter_table);
     j["mounts"].push_back(std::move(o));
   }
@@ -138,6 +140,10 @@ std::string stats_prometheus(const stats_snapshot& s) {
        [](const mount_stats& x) { return x.keyframe_interval_s; }},
       {"mount_chunks_published_total", "counter", "Chunks published by the source.",
        [](const mount_stats& x) { return double(x.chunks_published); }},
+      {"mount_on_fallback", "gauge", "1 while the mount's fallback plays in its source's place.",
+       [](const mount_stats& x) { return x.fallback == "on air" ? 1.0 : 0.0; }},
+      {"mount_fallback_switches_total", "counter", "Switches to the fallback and back.",
+       [](const mount_stats& x) { return double(x.fallback_switches); }},
   };
   auto mount_label = [](const mount_stats& x) {
     return fmt::format("mount=\"{}\"", label(x.path));

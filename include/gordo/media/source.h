@@ -21,11 +21,19 @@
 // next keyframe (chunk_restart): viewers of formats that carry their header in band
 // (MPEG-TS, ADTS, MP3) go on; the others are closed there, as their header no longer
 // describes what follows.
+//
+// With a fallback (media/fallback.h), a source away (hungry, lost or waiting) for
+// fallback.after has the fallback played in its place, from the fallback's start, by a
+// source of its own whose packets come here (stand_in); viewers stay, and are not closed
+// when the source is lost. At the source's first keyframe once it is live again, it is back
+// on air. Both switches keep the timeline going: what goes on air next starts where the
+// last packet out ended (main_shift_us_, fallback_shift_us_).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "gordo/media/fallback.h"
 #include "gordo/media/input.h"
 #include "gordo/media/push.h"
 #include "gordo/media/remuxer.h"
@@ -76,6 +85,16 @@ class source {
   offer_result offer(push_connection& c, std::string_view authorization);
 
   state current() const { return state_.load(std::memory_order_relaxed); }
+  // The tracks of the input read last (empty before one was opened).
+  source_layout layout() const;
+
+  // Before start(). Throws std::runtime_error when the fallback cannot be opened, or when
+  // this source's tracks are known and the fallback's do not fit them (misfit).
+  void set_fallback(fallback_spec f);
+  // "none", "standby", "on air", or "misfit" (refused: the reason is logged)
+  std::string fallback_state() const;
+  // Switches to the fallback and back.
+  uint64_t fallback_switches() const { return fallback_switches_.load(std::memory_order_relaxed); }
   // Encoders refused for their credentials (any thread).
   uint64_t auth_failures() const { return auth_failures_.load(std::memory_order_relaxed); }
 
@@ -109,6 +128,18 @@ class source {
   bool pace(int64_t dts_us);
   void forward(AVPacket* pkt);
   void take_title(const AVFormatContext* ic);
+  // Fallback (source_fallback.cpp).
+  void watch();      // the fallback's thread: puts it on air when this source is away
+  bool go_on_air();  // opens and starts the fallback; false when it cannot be opened
+  void stand_in(AVPacket* pkt, AVRational time_base);  // a fallback's packet (its thread)
+  // Shifts `pkt` (of time base `tb`) by shift_us onto the muxers' timeline, puts `sets`'
+  // bytes before its keyframes, and writes it. mu_ held.
+  void write_out(AVPacket* pkt, AVRational tb, int64_t shift_us,
+                 const std::vector<std::vector<uint8_t>>& sets);
+  std::string mounts_locked() const;  // "/a.ts, /a.flv"; mu_ held
+  // What puts `pkt`, a switch point, right after what was written last: after its last DTS
+  // and after every picture it shows. mu_ held.
+  int64_t splice_shift(const AVPacket* pkt, AVRational tb) const;
 
   source_spec spec_;
   std::chrono::microseconds lost_timeout_;
@@ -118,7 +149,10 @@ class source {
   std::vector<std::string> urls_;        // a pull source's: url, then alternates; guarded by mu_
   size_t upstream_ = 0;                  // the one in use; guarded by mu_
   std::optional<source_layout> layout_;  // of the last input; guarded by mu_ once started
-  std::vector<remuxer*> outputs_;        // guarded by mu_
+  std::optional<source_layout> muxed_;   // what the muxers were opened for; guarded by mu_
+  uint64_t muxed_generation_ = 0;        // opens of the muxers; guarded by mu_
+  std::vector<std::vector<uint8_t>> main_sets_;  // parameter_sets(muxed_, layout_); mu_
+  std::vector<remuxer*> outputs_;                // guarded by mu_
 
   // Timestamps: each new input (a loop, a reconnect, a new push) continues where the
   // previous one ended.
@@ -139,6 +173,28 @@ class source {
       verified_;                // user, password of the last push let in; guarded by mu_
   std::string title_;           // guarded by mu_
   bool title_changed_ = false;  // not yet given to the muxers; guarded by mu_
+
+  // Fallback. The shifts and out_end_us_ are in microseconds, guarded by mu_.
+  std::optional<fallback_spec> fallback_;
+  source* stands_in_for_ = nullptr;  // a fallback's own source: the source it plays for
+  std::unique_ptr<source> slate_;    // the fallback while wanted; the watch thread's
+  std::thread fallback_thread_;
+  bool fallback_wanted_ = false;                     // guarded by mu_
+  bool fallback_on_air_ = false;                     // guarded by mu_
+  std::optional<source_layout> fallback_layout_;     // guarded by mu_
+  std::vector<std::vector<uint8_t>> fallback_sets_;  // guarded by mu_
+  std::string fallback_misfit_;                      // guarded by mu_
+  uint64_t misfit_generation_ = ~uint64_t{0};        // muxed_generation_ it was found at; mu_
+  int64_t main_shift_us_ = 0;
+  int64_t fallback_shift_us_ = 0;
+  int64_t out_end_us_ = 0;             // where the video (any track, audio only) written last ends
+  int64_t out_pts_end_us_ = 0;         // ... and the latest it shows ends (B-frames come before)
+  std::vector<int64_t> track_end_us_;  // where each track's last packet ends
+  // The source's packets since it was live again, held while the fallback is on air: those
+  // of its audio that go with the keyframe it comes back at (they may come before it).
+  std::deque<std::pair<av::packet_ptr, AVRational>> held_;  // guarded by mu_
+  std::atomic<int64_t> away_since_ns_{0};
+  std::atomic<uint64_t> fallback_switches_{0};
 
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<bool> stop_{false};

@@ -31,6 +31,9 @@ struct mount_config {
   unsigned hls_window = 6;             // segments a playlist lists
   std::string hls_group;               // a multivariant playlist listing it among other renditions
   bool relayed = false;                // made by --relay for a mount of an origin
+  std::string fallback;                // --fallback: a file or URL, or a mount's path
+  bool fallback_is_mount = false;      // ... which is one of the configured mounts
+  std::chrono::milliseconds fallback_after{2000};
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;

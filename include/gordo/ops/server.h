@@ -48,6 +48,7 @@ class server {
   void shutdown();
   std::unique_ptr<mount> make_mount(const mount_config& mc,
                                     const std::vector<std::unique_ptr<mount>>& also);
+  std::string fallback_url(const mount_config& mc) const;
   void reload();
   std::vector<mount_config> with_relayed(std::vector<mount_config> mounts) const;
   bool set_mounts(const std::vector<mount_config>& wanted, bool all_or_nothing);

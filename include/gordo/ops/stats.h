@@ -22,6 +22,8 @@ struct mount_stats {
   double bits_in_per_s = 0;   // the source's published bitrate
   double keyframe_interval_s = 0;
   uint64_t chunks_published = 0;
+  std::string fallback = "none";  // none, standby, on air, misfit (source::fallback_state)
+  uint64_t fallback_switches = 0;
   mount_counts counts;  // all workers' (combined by the table); denied adds refused pushes
 };
 

@@ -249,5 +249,37 @@ TEST(parse_args, player_page_is_on_unless_switched_off) {
   EXPECT_NE(error_of({"--player-page", "maybe"}).find("must be on or off"), std::string::npos);
 }
 
+TEST(mount_flags, fallback_is_part_of_the_source) {
+  config c = parse({"--mount", "/a.ts", "--input", "a.ts", "--fallback", "slate.ts",
+                    "--fallback-after", "1.5s"});
+  EXPECT_EQ(c.mounts[0].fallback, "slate.ts");
+  EXPECT_EQ(c.mounts[0].fallback_after, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(c.mounts[0].fallback_is_mount);
+  EXPECT_EQ(parse({"--input", "a.ts"}).mounts[0].fallback_after, std::chrono::seconds(2));
+  // Another fallback is another source (one demux per source and fallback).
+  EXPECT_NE(c.mounts[0].source_key(), parse({"--input", "a.ts"}).mounts[0].source_key());
+  mount_config pushed;
+  pushed.input = "push";
+  pushed.path = "/p.ts";
+  std::string key = pushed.source_key();
+  pushed.fallback = "slate.ts";
+  EXPECT_NE(pushed.source_key(), key);
+  EXPECT_EQ(pushed.source_key().rfind("push:/p.ts", 0), 0u);
+}
+
+TEST(mount_flags, fallback_errors_say_why) {
+  EXPECT_NE(error_of({"--fallback", "/live.ts"}).find("another mount's path"), std::string::npos);
+  EXPECT_NE(error_of({"--fallback", ""}).find("another mount's path"), std::string::npos);
+  EXPECT_NE(error_of({"--fallback", "x.ts", "--fallback-after", "10ms"}).find("100ms to 1h"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--fallback", "x.ts", "--fallback-after", "1MiB"}).find("100ms to 1h"),
+            std::string::npos);
+  // Mounts taking one push share its source, so its fallback too.
+  EXPECT_NE(
+      error_of({"--mount", "/a.ts=push", "--fallback", "s.ts", "--mount", "/a.flv=push:/a.ts"})
+          .find("no error"),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace gordo
