@@ -122,8 +122,10 @@ std::string misfit(const source_layout& muxed, const source_layout& in) {
       if (a.sample_rate != b.sample_rate) return differs("sample rate");
       if (a.ch_layout.nb_channels != b.ch_layout.nb_channels) return differs("channels");
       // AAC: with ADTS headers (no codec header) or raw with its AudioSpecificConfig.
-      if (a.codec_id == AV_CODEC_ID_AAC && ((a.extradata_size > 0) != (b.extradata_size > 0) ||
-                                            (a.extradata_size > 0 && !same_bytes(a, b))))
+      if (a.codec_id == AV_CODEC_ID_AAC &&
+          ((a.profile >= 0 && b.profile >= 0 && a.profile != b.profile) ||
+           (a.extradata_size > 0) != (b.extradata_size > 0) ||
+           (a.extradata_size > 0 && !same_bytes(a, b))))
         return differs("AAC configuration");
     }
   }

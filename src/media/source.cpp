@@ -187,6 +187,7 @@ void source::set_state(state s) {
   if (was == s) return;
   if (was == state::live) away_since_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   std::lock_guard lock(mu_);
+  if (s != state::live) held_.clear();
   for (remuxer* r : outputs_)
     r->out().set_offline(((s == state::lost || s == state::waiting) && !fallback_on_air_) ||
                          !r->is_open());
@@ -293,16 +294,21 @@ void source::end_push(int err) {
 }
 
 // A new input for the mounts: the same tracks go on as they were; different ones give
-// every muxer a new header (see the rule in source.h). With a fallback, tracks that fit
-// the muxers' (a fallback's stream may have opened them) go on too.
+// every muxer a new header (see the rule in source.h). While the fallback is on air,
+// tracks that fit the muxers' (it may have opened them) go on too.
 void source::adopt(std::unique_ptr<input> in) {
   source_layout next = layout_of(in->ctx());
   std::string name = who();
   {
     std::lock_guard lock(mu_);
-    bool keep =
-        muxed_ && (same_layout(*muxed_, next) || (fallback_ && misfit(*muxed_, next).empty()));
+    bool keep = muxed_ &&
+                (same_layout(*muxed_, next) || (fallback_on_air_ && misfit(*muxed_, next).empty()));
     if (!keep) {
+      if (fallback_on_air_) {  // it was fitted to the old tracks: off air, tried again later
+        fallback_on_air_ = fallback_wanted_ = false;
+        held_.clear();
+        wake_.notify_all();
+      }
       if (muxed_)
         spdlog::warn("source {} came back with other tracks ({}); new stream headers", name,
                      describe(next));
@@ -387,15 +393,17 @@ void source::forward(AVPacket* pkt) {
     int point = switch_track(*layout_);
     if (current() != state::live) return;
     if (point >= 0 && (pkt->stream_index != point || !(pkt->flags & AV_PKT_FLAG_KEY))) {
-      if (held_.size() >= 512) held_.pop_front();
-      held_.emplace_back(av::packet_ptr(av_packet_clone(pkt)), is->time_base);
+      if (pkt->stream_index != point) {  // its audio, for the switch (a GOP's worth at most)
+        if (held_.size() >= 256) held_.pop_front();
+        held_.emplace_back(av::packet_ptr(av_packet_clone(pkt)), is->time_base);
+      }
       return;
     }
     main_shift_us_ = splice_shift(pkt, is->time_base);
     fallback_on_air_ = fallback_wanted_ = false;
     fallback_switches_.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("source {} ({}) is back on air; fallback {} off air", spec_.label, mounts_locked(),
-                 fallback_->url);
+                 without_credentials(fallback_->url));
     wake_.notify_all();  // the watch thread stops the fallback
     write_out(pkt, is->time_base, main_shift_us_, main_sets_);
     // Its audio from where the fallback's ended (it may have ended before the video did).

@@ -88,9 +88,26 @@ void source::watch() {
       continue;
     }
     state s = current();
-    bool away = s == state::hungry || s == state::lost || s == state::waiting;
     auto now = std::chrono::steady_clock::now();
-    if (slate_ || !away || misfit_generation_ == muxed_generation_ || now < retry_at ||
+    if (slate_ && slate_->current() != state::live) {
+      // The fallback failed (a URL gone, a file unreadable): off air, as if it were not
+      // there, until it can be started again.
+      spdlog::warn("source {} ({}): its fallback {} is {}; off air, trying again in 5 s",
+                   spec_.label, mounts_locked(), without_credentials(fallback_->url),
+                   name(slate_->current()));
+      fallback_on_air_ = fallback_wanted_ = false;
+      for (remuxer* r : outputs_)
+        r->out().set_offline(s == state::lost || s == state::waiting || !r->is_open());
+      retry_at = now + std::chrono::seconds(5);
+      continue;
+    }
+    bool away = s == state::hungry || s == state::lost || s == state::waiting;
+    // A misfit is tried again when the source's tracks change; a URL's also after 30 s
+    // (its stream may have changed).
+    bool misfit =
+        misfit_generation_ == muxed_generation_ && (fallback_source(*fallback_, 0).needs_pacing() ||
+                                                    now - misfit_at_ < std::chrono::seconds(30));
+    if (slate_ || !away || misfit || now < retry_at ||
         monotonic_ns() - away_since_ns_.load(std::memory_order_relaxed) <
             std::chrono::nanoseconds(fallback_->after).count())
       continue;
@@ -107,10 +124,13 @@ bool source::go_on_air() {
   try {
     slate = std::make_unique<source>(fallback_source(*fallback_, spec_.timeout_us), lost_timeout_);
   } catch (const std::exception& e) {
-    spdlog::error("source {}: its fallback cannot be opened ({}); trying again in 5 s", spec_.label,
-                  e.what());
+    if (e.what() != open_error_)  // once, not every 5 s
+      spdlog::error("source {}: its fallback cannot be opened ({}); trying again every 5 s",
+                    spec_.label, e.what());
+    open_error_ = e.what();
     return false;
   }
+  open_error_.clear();
   source_layout l = slate->layout();
   {
     std::lock_guard lock(mu_);
@@ -122,13 +142,15 @@ bool source::go_on_air() {
         spdlog::error(
             "source {} ({}) is away, and its fallback {} does not fit it: {}; not "
             "played (until the source's tracks change)",
-            spec_.label, mounts_locked(), fallback_->url, why);
+            spec_.label, mounts_locked(), without_credentials(fallback_->url), why);
         fallback_misfit_ = why;
         misfit_generation_ = muxed_generation_;
+        misfit_at_ = std::chrono::steady_clock::now();
         return true;
       }
       fallback_sets_ = parameter_sets(*muxed_, l);
     }
+    fallback_generation_ = muxed_generation_;
     fallback_misfit_.clear();
     fallback_layout_ = std::move(l);
     fallback_wanted_ = true;
@@ -144,9 +166,17 @@ bool source::go_on_air() {
 void source::stand_in(AVPacket* pkt, AVRational time_base) {
   std::lock_guard lock(mu_);
   if (!fallback_wanted_ || !fallback_layout_) return;
+  // The muxers were opened again for other tracks since it was fitted (the source back
+  // with them): not played.
+  if (muxed_ && fallback_generation_ != muxed_generation_) return;
   if (!fallback_on_air_) {
     int point = switch_track(*fallback_layout_);
     if (point >= 0 && (pkt->stream_index != point || !(pkt->flags & AV_PKT_FLAG_KEY))) return;
+    if (current() == state::live) {  // back before the fallback began: not needed after all
+      fallback_wanted_ = false;
+      wake_.notify_all();
+      return;
+    }
     if (!muxed_) {  // nothing played yet (no encoder has pushed): the fallback sets the tracks
       for (remuxer* r : outputs_) {
         try {
@@ -156,7 +186,7 @@ void source::stand_in(AVPacket* pkt, AVRational time_base) {
         }
       }
       muxed_ = copy_of(*fallback_layout_);
-      ++muxed_generation_;
+      fallback_generation_ = ++muxed_generation_;
     }
     fallback_shift_us_ = splice_shift(pkt, time_base);
     fallback_on_air_ = true;
@@ -165,7 +195,7 @@ void source::stand_in(AVPacket* pkt, AVRational time_base) {
     spdlog::warn(
         "source {} ({}) away for {:.1f} s: fallback {} on air", spec_.label, mounts_locked(),
         static_cast<double>(monotonic_ns() - away_since_ns_.load(std::memory_order_relaxed)) / 1e9,
-        fallback_->url);
+        without_credentials(fallback_->url));
   }
   write_out(pkt, time_base, fallback_shift_us_, fallback_sets_);
 }

@@ -315,6 +315,7 @@ void relay_from(const cxxopts::ParseResult& args, config& c) {
   c.relay_mount = mount_from(args, "/relayed.ts", {"relayed"});
   c.relay_mount.input.clear();
   c.relay_mount.loop = false;
+  c.relay_mount.fallback.clear();  // a relayed mount's tracks are not known to fit it
 }
 
 }  // namespace
@@ -336,7 +337,8 @@ std::string mount_config::source_key() const {
     for (const std::string& a : alternates) key += "\n" + a;  // a URL holds no line break
   }
   if (!fallback.empty())
-    key += fmt::format("\nfallback {} ms: {}", fallback_after.count(), fallback);
+    key += fmt::format("\nfallback {} ms: {}{}", fallback_after.count(),
+                       fallback_is_mount ? "mount " : "", fallback);
   return key;
 }
 
@@ -456,13 +458,26 @@ std::optional<config> parse_args(int argc, char** argv) {
   }
   // A fallback naming a mount of this gordo plays that mount (one that is not fed by this
   // mount's own source, which is away when it is needed).
+  // Mounts sharing a source share its fallback.
+  auto source_of = [](mount_config m) {
+    m.fallback.clear();
+    return m.source_key();
+  };
   for (mount_config& m : c.mounts) {
+    for (const mount_config& o : c.mounts)
+      if (source_of(o) == source_of(m) &&
+          (o.fallback != m.fallback || o.fallback_after != m.fallback_after))
+        throw config_error("mounts " + o.path + " and " + m.path +
+                           " have one source: give them the same fallback and fallback_after");
     auto other = std::find_if(c.mounts.begin(), c.mounts.end(),
                               [&](const mount_config& o) { return o.path == m.fallback; });
     if (other == c.mounts.end()) continue;
-    if (other->input == m.input && other->alternates == m.alternates)
+    if (source_of(*other) == source_of(m))
       throw config_error("--fallback " + m.fallback + " for " + m.path +
                          " has the same source: it would be away too");
+    if (!other->fallback.empty())
+      throw config_error("--fallback " + m.fallback + " for " + m.path +
+                         " has a fallback of its own: a fallback's fallback is not followed");
     m.fallback_is_mount = true;
   }
   // push:/PATH takes what encoders push to /PATH, so /PATH must be a mount they push to.
@@ -475,9 +490,6 @@ std::optional<config> parse_args(int argc, char** argv) {
       throw config_error("mount " + m.path + " takes the stream pushed to " + push +
                          ", which is not a push mount: add " + "--mount " + push +
                          "=push (in a file: a [[mount]] with input = \"push\")");
-    if (target->fallback != m.fallback || target->fallback_after != m.fallback_after)
-      throw config_error("mount " + m.path + " takes the stream pushed to " + push +
-                         ": give it the same fallback and fallback_after as " + push);
   }
   return c;
 }

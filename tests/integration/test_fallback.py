@@ -31,15 +31,16 @@ def log_time(log, pattern):
 
 
 def presentation(path):
-    """Per track type: the sorted presentation times of the packets, and the frame length."""
+    """Per track type: the sorted presentation times of the packets, the frame length, and
+    the decoding times in the file's order."""
     info = ffprobe_json(path, "-show_packets", "-show_streams")
     out = {}
     for st in info["streams"]:
-        pts = sorted(float(p["pts_time"]) for p in info["packets"]
-                     if p["stream_index"] == st["index"] and "pts_time" in p)
-        durations = sorted(float(p.get("duration_time") or 0) for p in info["packets"]
-                           if p["stream_index"] == st["index"])
-        out[st["codec_type"]] = (pts, durations[len(durations) // 2])
+        packets = [p for p in info["packets"] if p["stream_index"] == st["index"]]
+        pts = sorted(float(p["pts_time"]) for p in packets if "pts_time" in p)
+        durations = sorted(float(p.get("duration_time") or 0) for p in packets)
+        dts = [float(p["dts_time"]) for p in packets if "dts_time" in p]
+        out[st["codec_type"]] = (pts, durations[len(durations) // 2], dts)
     return out
 
 
@@ -94,7 +95,8 @@ class Fallback(unittest.TestCase):
 
         away, on_air = log_time(log, r"is hungry \(it ended\)"), log_time(log, r"fallback .* on air")
         self.assertIsNotNone(on_air, log)
-        self.assertLessEqual(on_air - away, 1.0 + 0.1 + 0.2, log)  # --fallback-after + a chunk (+ a poll)
+        # --fallback-after + a chunk, + the 100 ms poll and some slack for a busy machine
+        self.assertLessEqual(on_air - away, 1.0 + 0.1 + 0.4, log)
         self.assertIn("is back on air", log)
         self.assertGreaterEqual(stats["fallback_switches"], 2)
         self.assertRegex(metrics, r'gordo_mount_fallback_switches_total\{mount="/live.ts"\} [2-9]')
@@ -107,13 +109,15 @@ class Fallback(unittest.TestCase):
             # The slate is a still: a second of identical pictures; the test pattern moves.
             self.assertGreaterEqual(still_frames(path), 25, ext)
             times = presentation(path)
-            pts, frame = times["video"]
+            pts, frame, dts = times["video"]
+            self.assertTrue(all(a < b for a, b in zip(dts, dts[1:])), f"{ext}: decoding times step back")
             self.assertGreater(pts[-1] - pts[0], 10, ext)
             steps = [b - a for a, b in zip(pts, pts[1:])]
             # A picture may be held at a switch (B-frames cut off), never more, never backwards.
             self.assertLessEqual(max(steps), 4.5 * frame + 0.001, f"{ext}: video gap")
             self.assertGreater(min(steps), 0, f"{ext}: pictures at the same time")
-            audio, aframe = times["audio"]
+            audio, _, audio_dts = times["audio"]
+            self.assertTrue(all(a < b for a, b in zip(audio_dts, audio_dts[1:])), f"{ext}: audio steps back")
             self.assertLess(max(b - a for a, b in zip(audio, audio[1:])), 0.5, f"{ext}: audio gap")
 
     def test_before_any_encoder(self):

@@ -185,6 +185,9 @@ class source {
   std::vector<std::vector<uint8_t>> fallback_sets_;  // guarded by mu_
   std::string fallback_misfit_;                      // guarded by mu_
   uint64_t misfit_generation_ = ~uint64_t{0};        // muxed_generation_ it was found at; mu_
+  std::chrono::steady_clock::time_point misfit_at_;  // guarded by mu_
+  uint64_t fallback_generation_ = 0;                 // muxed_generation_ it fits; mu_
+  std::string open_error_;  // the fallback's last, logged once; the watch thread's
   int64_t main_shift_us_ = 0;
   int64_t fallback_shift_us_ = 0;
   int64_t out_end_us_ = 0;             // where the video (any track, audio only) written last ends

@@ -148,5 +148,22 @@ TEST_F(config_file_test, lists_of_inputs_and_origins) {
             std::string::npos);
 }
 
+TEST_F(config_file_test, a_fallback_mount_is_another_source_without_one_of_its_own) {
+  write(
+      "[[mount]]\npath = \"/main.ts\"\ninput = \"push\"\nfallback = \"/backup.ts\"\n"
+      "[[mount]]\npath = \"/backup.ts\"\ninput = \"push\"\n");
+  config c = parse({});
+  EXPECT_TRUE(c.mounts[0].fallback_is_mount);  // two pushes are two sources
+  EXPECT_FALSE(c.mounts[1].fallback_is_mount);
+  EXPECT_NE(error("[[mount]]\npath = \"/a.ts\"\nfallback = \"/b.ts\"\n"
+                  "[[mount]]\npath = \"/b.ts\"\ninput = \"b.ts\"\nfallback = \"/a.ts\"\n")
+                .find("a fallback's fallback is not followed"),
+            std::string::npos);
+  EXPECT_NE(error("[[mount]]\npath = \"/a.ts\"\ninput = \"x.ts\"\nfallback = \"/b.ts\"\n"
+                  "[[mount]]\npath = \"/b.ts\"\ninput = \"x.ts\"\n")
+                .find("have one source"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gordo

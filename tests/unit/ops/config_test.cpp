@@ -274,6 +274,10 @@ TEST(mount_flags, fallback_errors_say_why) {
             std::string::npos);
   EXPECT_NE(error_of({"--fallback", "x.ts", "--fallback-after", "1MiB"}).find("100ms to 1h"),
             std::string::npos);
+  // One source, one fallback: two mounts of one input cannot have two.
+  EXPECT_NE(error_of({"--mount", "/a.ts=x.ts", "--fallback", "s.ts", "--mount", "/a.flv=x.ts"})
+                .find("no error"),
+            std::string::npos);
   // Mounts taking one push share its source, so its fallback too.
   EXPECT_NE(
       error_of({"--mount", "/a.ts=push", "--fallback", "s.ts", "--mount", "/a.flv=push:/a.ts"})
