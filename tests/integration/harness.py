@@ -337,7 +337,8 @@ def server_counters(log):
 
 class Viewer(threading.Thread):
     """A viewer in a thread that records when its bytes arrived. stall=(after_s, for_s)
-    stops reading for a while; rcvbuf shrinks its socket's receive buffer."""
+    stops reading for a while; rcvbuf shrinks its socket's receive buffer. It reads for
+    `seconds` at most: finish() ends it as soon as the test has seen what it waits for."""
 
     def __init__(self, port, path, seconds, stall=None, rcvbuf=None, host="127.0.0.1"):
         super().__init__()
@@ -346,6 +347,7 @@ class Viewer(threading.Thread):
         self.arrivals = []  # (monotonic time, byte count)
         self.data = bytearray()
         self.closed = False
+        self.ending = threading.Event()
         self.start()
 
     def run(self):
@@ -358,9 +360,9 @@ class Viewer(threading.Thread):
         begin = time.monotonic()
         end = begin + self.seconds
         with s:
-            while (left := end - time.monotonic()) > 0:
+            while (left := end - time.monotonic()) > 0 and not self.ending.is_set():
                 if self.stall and begin + self.stall[0] <= time.monotonic() < begin + self.stall[0] + self.stall[1]:
-                    time.sleep(begin + self.stall[0] + self.stall[1] - time.monotonic())
+                    self.ending.wait(begin + self.stall[0] + self.stall[1] - time.monotonic())
                     continue
                 s.settimeout(min(left, 0.2))
                 try:
@@ -382,3 +384,9 @@ class Viewer(threading.Thread):
     def result(self):
         self.join()
         return split_response(bytes(self.data))
+
+    def finish(self):
+        """Stops reading now (within 0.2 s) and returns result(); `closed` still tells
+        whether the server closed it before."""
+        self.ending.set()
+        return self.result()

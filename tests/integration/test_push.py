@@ -311,10 +311,12 @@ class Push(unittest.TestCase):
                 before = len(ts_viewer.data), len(flv_viewer.data)
                 encoder = put(g.port, self.small, method="POST")
                 self.assertEqual(wait_state(g, "/live.ts", "live"), "live")
-                time.sleep(4)
+                wait_for(lambda: all(len(v.data) - b > 100_000 or not v.is_alive()
+                                     for v, b in ((ts_viewer, before[0]), (flv_viewer, before[1]))),
+                         timeout=10, what="both viewers to receive the stream again")
                 after = len(ts_viewer.data), len(flv_viewer.data)
                 for viewer in (ts_viewer, flv_viewer):
-                    viewer.result()
+                    viewer.finish()
                     self.assertFalse(viewer.closed, viewer.path)
                 self.assertGreater(after[0] - before[0], 100_000, "MPEG-TS resumed")
                 self.assertGreater(after[1] - before[1], 100_000, "FLV resumed: the same tracks, the same header")

@@ -72,7 +72,9 @@ class SourceLoss(unittest.TestCase):
                         time.sleep(0.2)
                     self.assertIn("is back", g.log())
                     wait_for(lambda: mount_state(g, "/live.ts") == "live", what="the mount to be live again")
-                    status, _, body = viewer.result()
+                    wait_for(lambda: len(viewer.data) - before > 100_000 or not viewer.is_alive(), timeout=10,
+                             what="the viewer to receive the stream again")
+                    status, _, body = viewer.finish()
                     self.assertEqual(status, 200)
                     self.assertFalse(viewer.closed, "the viewer stayed connected through the outage")
                     self.assertGreater(len(viewer.data) - before, 100_000, "and received the stream again")
@@ -236,7 +238,9 @@ class PullSources(unittest.TestCase):
                 while "is back" not in relay.log() and time.monotonic() < deadline:
                     time.sleep(0.2)
                 self.assertIn("is back", relay.log())
-                status, _, body = viewer.result()
+                wait_for(lambda: len(viewer.data) - before > 50_000 or not viewer.is_alive(), timeout=10,
+                         what="the FLV viewer to receive the stream again")
+                status, _, body = viewer.finish()
                 self.assertEqual(status, 200)
                 self.assertFalse(viewer.closed, "the FLV viewer stays: the same tracks came back")
                 self.assertGreater(len(viewer.data) - before, 50_000, "and receives the stream again")
