@@ -777,10 +777,13 @@ class Renditions(unittest.TestCase):
                         "-sc_threshold", "0", "-f", "mpegts", odd], check=True)
         with Gordo("--loop", "--hls", "--hls-group", "/show.m3u8", "--mount", f"/a.ts={self.files['/r360.ts']}",
                    "--mount", f"/b.ts={odd}") as g:
-            time.sleep(8)
-            status, _, _ = self.get(g.port, b"GET /show.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
-            self.assertEqual(status, 200)
-            wait_for(lambda: "do not line up" in g.log(), timeout=5, what="the warning")
+            # Each request for the group's playlist compares the renditions' latest common
+            # segment, once each has two: asked until the warning comes (or 15 s).
+            def warned():
+                status, _, _ = self.get(g.port, b"GET /show.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(status, 200)
+                return "do not line up" in g.log()
+            wait_for(warned, timeout=15, what="the warning", every=0.5)
 
 
 class Config(unittest.TestCase):
