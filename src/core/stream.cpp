@@ -44,9 +44,31 @@ void stream::send(feed_item::kind_t kind, const chunk_ref& ref, uint32_t flags, 
       overflows_.fetch_add(1, std::memory_order_relaxed);
     if (wakers_[i]) wakers_[i]->wake();
   }
+  if (!tap_on_.load(std::memory_order_relaxed)) return;
+  chunk_feed* tap = tap_ptr_.load(std::memory_order_acquire);
+  if (tap && !tap->push(feed_item{kind, flags, seq, pos_, now_ns, ref.share(), hls}))
+    tap_losses_.fetch_add(1, std::memory_order_relaxed);
+}
+
+chunk_feed& stream::open_tap(size_t capacity) {
+  if (!tap_) {
+    tap_ = std::make_unique<chunk_feed>(capacity);
+    tap_ptr_.store(tap_.get(), std::memory_order_release);
+  }
+  tap_on_.store(true, std::memory_order_relaxed);
+  return *tap_;
+}
+
+chunk_ref stream::header() const {
+  std::lock_guard lock(header_mu_);
+  return header_.share();
 }
 
 void stream::set_header(chunk_ref header) {
+  {
+    std::lock_guard lock(header_mu_);
+    header_ = header.share();
+  }
   send(feed_item::header, header, 0, 0, monotonic_ns());
 }
 

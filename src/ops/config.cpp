@@ -249,6 +249,7 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
     m.loop = false;  // --loop is for files
   }
   m.policy = from_args(args).policy;
+  m.record = record_from(args);
   if (args.count("hls")) m.hls = hls_from(args, m.path);
   m.hls_window = number<unsigned>(args, "hls-window", 6, 1000);
   if (args.count("hls-group")) {
@@ -316,6 +317,7 @@ void relay_from(const cxxopts::ParseResult& args, config& c) {
   c.relay_mount.input.clear();
   c.relay_mount.loop = false;
   c.relay_mount.fallback.clear();  // a relayed mount's tracks are not known to fit it
+  c.relay_mount.record = {};  // one template for every relayed mount would mix their files
 }
 
 }  // namespace
@@ -480,6 +482,7 @@ std::optional<config> parse_args(int argc, char** argv) {
                          " has a fallback of its own: a fallback's fallback is not followed");
     m.fallback_is_mount = true;
   }
+  check_records(c.mounts);
   // push:/PATH takes what encoders push to /PATH, so /PATH must be a mount they push to.
   for (const mount_config& m : c.mounts) {
     std::string push = m.push_path();

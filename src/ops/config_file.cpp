@@ -65,6 +65,12 @@ constexpr std::string_view global_keys[] = {
     "tls_cert",
     "tls_key",
     "tls_handshake_timeout",
+    "record",
+    "record_segment",
+    "record_flush",
+    "record_keep",
+    "record_min_free",
+    "record_command",
 };
 // Keys of a [[mount]] table, and the flag each stands for.
 constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
@@ -88,6 +94,12 @@ constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"hls_group", "--hls-group"},
     {"fallback", "--fallback"},
     {"fallback_after", "--fallback-after"},
+    {"record", "--record"},
+    {"record_segment", "--record-segment"},
+    {"record_flush", "--record-flush"},
+    {"record_keep", "--record-keep"},
+    {"record_min_free", "--record-min-free"},
+    {"record_command", "--record-command"},
 };
 
 std::string flag_of(std::string_view key) {
@@ -209,7 +221,10 @@ file_args config_args(const toml::table& root, const std::string& path) {
             throw config_error(fmt::format(
                 "{}: unknown key '{}' in [[mount]] (known: path, input, loop, burst, "
                 "max_lag, on_slow, client_limit, source_password, allow, deny, token_secret, "
-                "token_secret_file, token_bind_ip)",
+                "token_secret_file, token_bind_ip, hls, hls_segment, hls_part, hls_window, "
+                "hls_group, "
+                "record, record_segment, record_flush, record_keep, record_min_free, "
+                "record_command)",
                 where(path, mvalue), mkey.str()));
           if (is_switch(name)) {
             if (switch_on(path, name, mvalue)) m.args.emplace_back(known->second);

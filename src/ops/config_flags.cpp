@@ -94,6 +94,20 @@ cxxopts::Options flag_table() {
         "another mount's path; viewers stay connected", cxxopts::value<std::string>())
     ("fallback-after", "How long the source is away before --fallback goes on air",
         cxxopts::value<std::string>()->default_value("2s"))
+    ("record", "Record the mount to files named by this strftime template (local time), "
+        "e.g. rec/%Y-%m-%d/%H%M%S.ts; directories are made. In the mount's own format",
+        cxxopts::value<std::string>())
+    ("record-segment", "--record: a new file at the first keyframe after this long",
+        cxxopts::value<std::string>()->default_value("1h"))
+    ("record-flush", "--record: data is written at once and fdatasync'd at least this often",
+        cxxopts::value<std::string>()->default_value("1s"))
+    ("record-keep", "--record: delete the mount's finished files older than this (7d); 0: keep",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("record-min-free", "--record: delete the mount's oldest finished files while its "
+        "filesystem has less free than this (1G); if still too little, pause. 0: no check",
+        cxxopts::value<std::string>()->default_value("0"))
+    ("record-command", "--record: run this with /bin/sh -c on each finished file, its path in "
+        "$GORDO_RECORD_FILE and the mount in $GORDO_MOUNT", cxxopts::value<std::string>())
     ("cors-origin", "Access-Control-Allow-Origin on viewer answers, so players on other sites "
         "can fetch streams: an origin, * or off", cxxopts::value<std::string>()->default_value("*"))
     ("player-page", "GET / on the viewer port lists the mounts, each with a page that plays "

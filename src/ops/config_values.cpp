@@ -23,8 +23,11 @@ stream_span parse_span(const std::string& flag, const std::string& text) {
     double ns;
   };
   constexpr unit_t units[] = {
-      {"", 1, 0},     {"B", 1, 0},         {"KB", 1e3, 0}, {"KiB", 1024, 0},
-      {"MB", 1e6, 0}, {"MiB", 1 << 20, 0}, {"s", 0, 1e9},  {"ms", 0, 1e6},
+      {"", 1, 0},       {"B", 1, 0},         {"KB", 1e3, 0},    {"KiB", 1024, 0},
+      {"MB", 1e6, 0},   {"MiB", 1 << 20, 0}, {"s", 0, 1e9},     {"ms", 0, 1e6},
+      {"GB", 1e9, 0},   {"GiB", 0x1p30, 0},  {"TB", 1e12, 0},   {"TiB", 0x1p40, 0},
+      {"K", 0x1p10, 0}, {"M", 0x1p20, 0},    {"G", 0x1p30, 0},  {"T", 0x1p40, 0},
+      {"m", 0, 60e9},   {"h", 0, 3600e9},    {"d", 0, 86400e9},
   };
   for (const unit_t& u : units) {
     if (suffix != u.name) continue;
@@ -36,8 +39,9 @@ stream_span parse_span(const std::string& flag, const std::string& text) {
     span.ns = static_cast<int64_t>(value * u.ns);
     return span;
   }
-  throw config_error(fmt::format("--{} '{}': unknown unit '{}' (use s, ms, B, KB, KiB, MB or MiB)",
-                                 flag, text, suffix));
+  throw config_error(
+      fmt::format("--{} '{}': unknown unit '{}' (use ms, s, m, h, d or B, KB, KiB, MB, MiB, G...)",
+                  flag, text, suffix));
 }
 
 std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text) {

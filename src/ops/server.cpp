@@ -144,7 +144,11 @@ server::server(const config& cfg, reread_fn reread)
     if (auto r = relay_->take()) relayed_ = std::move(*r);
   }
   running_ = with_relayed(cfg.mounts);
-  for (const mount_config& mc : running_) admission_.add_mount(mounts_.add(make_mount(mc, {})));
+  for (const mount_config& mc : running_) {
+    mount& m = mounts_.add(make_mount(mc, {}));
+    admission_.add_mount(m);
+    recorder_.set(m.path, m.out.get(), mc.record);
+  }
   // Everything that can fail on the user's input is done before a thread starts.
   if (cfg.admin_listen) {
     address admin_at = *cfg.admin_listen;
@@ -310,6 +314,7 @@ stats_snapshot server::snapshot() {
     ms.fallback_switches = m.feed->fallback_switches();
     for (const auto& w : workers_) combine_into(ms.counts, w->mount_stats(m.slot));
     ms.counts.denied += m.feed->auth_failures();
+    ms.record = recorder_.stats(m.path);
     // Bits out since the previous snapshot (since start, for the first).
     uint64_t out = ms.counts.bytes_out;
     if (elapsed > 0) ms.bits_out_per_s = static_cast<double>(out - last_bytes_[i]) * 8 / elapsed;
@@ -349,6 +354,7 @@ void server::shutdown() {
   // close their viewers.
   for (size_t i = 0; i < mounts_.size(); ++i) mounts_.at(i).feed->stop();
   for (const auto& r : retiring_) r->feed->stop();
+  recorder_.stop();  // what the sources published last is written
   for (auto& w : workers_) w->stop();
 }
 

@@ -158,11 +158,13 @@ bool server::set_mounts(const std::vector<mount_config>& wanted, bool all_or_not
     if (it == applied.end() || replace) {
       spdlog::info("{}: {} ends", why, m.path);
       admission_.remove_mount(m);  // first: a worker lets the mount go only after this
+      recorder_.remove(m.path);    // its file finishes; reap_retired waits for that
       for (auto& w : workers_) w->retire_mount(m.slot);
       retiring_.push_back(mounts_.remove(i));
     } else {
       m.client_limit.store(it->policy.client_limit, std::memory_order_relaxed);
       for (auto& w : workers_) w->set_policy(m.slot, it->policy);
+      recorder_.set(m.path, m.out.get(), it->record);  // started, changed or stopped
     }
   }
   for (auto& m : added) {
@@ -170,6 +172,8 @@ bool server::set_mounts(const std::vector<mount_config>& wanted, bool all_or_not
     mount& live = mounts_.add(std::move(m));
     admission_.add_mount(live);
     for (auto& w : workers_) w->add_mount(&live);
+    for (const mount_config& mc : applied)
+      if (mc.path == live.path) recorder_.set(live.path, live.out.get(), mc.record);
     live.feed->start();
   }
   running_ = std::move(applied);
@@ -181,6 +185,7 @@ void server::reap_retired() {
   std::lock_guard lock(mu_);
   for (size_t i = retiring_.size(); i-- > 0;) {
     if (retiring_[i]->released.load(std::memory_order_acquire) < workers_.size()) continue;
+    if (recorder_.uses(retiring_[i]->out.get())) continue;
     spdlog::info("{} ended", retiring_[i]->path);
     retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
   }

@@ -42,6 +42,9 @@ std::string stats_json(const stats_snapshot& s) {
                                 {"fallback", m.fallback},
                                 {"fallback_switches", m.fallback_switches}};
     put_json(o, m.counts, mount_counter_table);
+    nlohmann::ordered_json rec = {{"state", m.record.state}, {"file", m.record.file}};
+    put_json(rec, m.record.counts, record_counter_table);
+    o["record"] = std::move(rec);
     j["mounts"].push_back(std::move(o));
   }
   j["workers"] = nlohmann::ordered_json::array();
@@ -154,6 +157,19 @@ std::string stats_prometheus(const stats_snapshot& s) {
   }
   put_metrics(m, mount_counter_table, s.mounts, mount_label,
               [](const mount_stats& x) -> const mount_counts& { return x.counts; });
+  // Recording: the recorded mounts only.
+  std::vector<const mount_stats*> recorded;
+  for (const mount_stats& x : s.mounts)
+    if (x.record.state != "off") recorded.push_back(&x);
+  m.family("mount_record_state", "gauge",
+           "Recording: 1 for the state it is in (recording, paused or error).");
+  for (const mount_stats* x : recorded)
+    for (const char* state : {"recording", "paused", "error"})
+      m.sample(fmt::format("{},state=\"{}\"", mount_label(*x), state),
+               x->record.state == state ? 1.0 : 0.0);
+  put_metrics(
+      m, record_counter_table, recorded, [&](const mount_stats* x) { return mount_label(*x); },
+      [](const mount_stats* x) -> const record_counts& { return x->record.counts; });
 
   auto worker_label = [](const worker_stats& w) { return fmt::format("worker=\"{}\"", w.id); };
   m.family("worker_info", "gauge", "Always 1; the worker's I/O engine is a label.");

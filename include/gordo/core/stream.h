@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "gordo/core/chunk.h"
@@ -16,6 +17,7 @@ namespace gordo {
 //  ingest thread                        worker 0: feed 0 ─▶ its stream_ring
 //  publish(chunk) ── share() per worker ▶ worker 1: feed 1 ─▶ its stream_ring
 //                  then wake each         ...
+//                 ── and, when open ─────▶ the tap ─▶ the recorder (drains on its own clock)
 class stream {
  public:
   // wakers[i] is woken after an item is queued on feed i (nullptr: nobody to wake).
@@ -38,6 +40,17 @@ class stream {
   chunk_feed& feed(size_t worker) { return *feeds_[worker]; }
   size_t workers() const { return feeds_.size(); }
 
+  // A consumer besides the workers (the recorder): gets every item they get while open.
+  // The publisher never wakes it and never waits for it: a full tap loses the item (its
+  // consumer sees the gap in seq). Opened and closed by its one consumer thread, which
+  // drains it; it is made on the first open and lives as long as the stream.
+  chunk_feed& open_tap(size_t capacity);
+  void close_tap() { tap_on_.store(false, std::memory_order_relaxed); }
+  uint64_t tap_losses() const { return tap_losses_.load(std::memory_order_relaxed); }
+  // Any thread: the newest header (empty when the format has none), for a consumer that
+  // starts mid-stream.
+  chunk_ref header() const;
+
   // Any thread.
   uint64_t published() const { return next_seq_.load(std::memory_order_relaxed); }
   uint64_t feed_overflows() const { return overflows_.load(std::memory_order_relaxed); }
@@ -59,6 +72,12 @@ class stream {
 
   std::vector<std::unique_ptr<chunk_feed>> feeds_;
   std::vector<wake_fd*> wakers_;
+  std::unique_ptr<chunk_feed> tap_;  // made once, by open_tap(), before tap_on_ is set
+  std::atomic<chunk_feed*> tap_ptr_{nullptr};
+  std::atomic<bool> tap_on_{false};
+  std::atomic<uint64_t> tap_losses_{0};
+  mutable std::mutex header_mu_;  // taken once per header, never per chunk
+  chunk_ref header_;
   std::atomic<uint64_t> next_seq_{0};
   std::atomic<uint64_t> overflows_{0};
   std::atomic<bool> ended_{false};

@@ -17,6 +17,7 @@
 #include "gordo/net/tls.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
+#include "gordo/server/record_files.h"
 
 namespace gordo {
 
@@ -34,6 +35,7 @@ struct mount_config {
   std::string fallback;                // --fallback: a file or URL, or a mount's path
   bool fallback_is_mount = false;      // ... which is one of the configured mounts
   std::chrono::milliseconds fallback_after{2000};
+  record_options record;               // --record and its settings (server/recorder.h)
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;
@@ -89,10 +91,15 @@ struct config_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Recorded mounts whose files could be taken for each other's (retention would delete
+// them). Throws config_error.
+void check_records(const std::vector<mount_config>& mounts);
+
 // "0-3,6" → {0,1,2,3,6}. Throws config_error naming `flag` when malformed.
 std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text);
 
-// "2s", "500ms", "1.5s" (time) or "65536", "512KiB", "2MB", "1MiB" (bytes); "0": none.
+// "2s", "500ms", "1.5s", "30m", "12h", "7d" (time) or "65536", "512KiB", "2MB", "1MiB", "1G"
+// (bytes; K, M, G and T are powers of 1024); "0": none.
 // Throws config_error naming `flag` when malformed.
 stream_span parse_span(const std::string& flag, const std::string& text);
 

@@ -8,4 +8,8 @@ namespace gordo {
 
 cxxopts::Options flag_table();
 
+struct record_options;
+// --record and its settings (record_options{} when not given). Throws config_error.
+record_options record_from(const cxxopts::ParseResult& args);
+
 }  // namespace gordo

@@ -16,6 +16,7 @@
 #include "gordo/ops/relay.h"
 #include "gordo/server/admission.h"
 #include "gordo/server/mount.h"
+#include "gordo/server/recorder.h"
 #include "gordo/server/worker.h"
 
 namespace gordo {
@@ -61,6 +62,7 @@ class server {
   admission admission_;
   tls_holder tls_;  // the certificates now (with --tls-listen), read by the workers
   std::vector<std::unique_ptr<worker>> workers_;  // after mounts_: destroyed first
+  recorder recorder_;  // after mounts_: stopped (by shutdown()) before they are freed
   std::vector<std::string> urls_;
   std::vector<wake_fd*> wakers_;
   config cfg_;                         // as running

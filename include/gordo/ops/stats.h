@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gordo/server/counters.h"
+#include "gordo/server/recorder.h"
 
 namespace gordo {
 
@@ -25,6 +26,7 @@ struct mount_stats {
   std::string fallback = "none";  // none, standby, on air, misfit (source::fallback_state)
   uint64_t fallback_switches = 0;
   mount_counts counts;  // all workers' (combined by the table); denied adds refused pushes
+  record_stats record;  // --record: state "off" when not recorded
 };
 
 struct worker_stats {

@@ -67,6 +67,15 @@ enum class combine { sum, max };
   X(hls_segments,   "hls_segments",   "mount_hls_segments_total",  counter, "HLS segments and init sections served.", sum) \
   X(hls_parts,      "hls_parts",      "mount_hls_parts_total",     counter, "LL-HLS parts served.", sum)
 
+// Per recorded mount (server/recorder.h): /stats shows them in the mount's "record" object,
+// /metrics per mount. Written by the recorder's thread only.
+#define GORDO_RECORD_COUNTERS(X) \
+  X(bytes,   "bytes",          "mount_record_bytes_total",          counter, "Bytes written to recording files.", "") \
+  X(files,   "files",          "mount_record_files_total",          counter, "Recording files finished.", "") \
+  X(errors,  "errors",         "mount_record_errors_total",         counter, "Recording pauses: a full disk, too little free space or an I/O error (once per episode).", "") \
+  X(dropped, "dropped_chunks", "mount_record_dropped_chunks_total", counter, "Chunks not recorded: paused, or the recorder fell behind.", "") \
+  X(deleted, "deleted",        "mount_record_deleted_total",        counter, "Finished files deleted by record_keep or record_min_free.", "")
+
 // clang-format on
 
 #define GORDO_COUNTER_ATOMIC(member, ...) std::atomic<uint64_t> member{0};
@@ -81,6 +90,9 @@ struct worker_counters {
 struct mount_counters {
   GORDO_MOUNT_COUNTERS(GORDO_COUNTER_ATOMIC)
 };
+struct record_counters {
+  GORDO_RECORD_COUNTERS(GORDO_COUNTER_ATOMIC)
+};
 
 // Plain copies of them, taken at one moment, for snapshots and logs.
 struct worker_counts {
@@ -91,6 +103,9 @@ struct zerocopy_counts {
 };
 struct mount_counts {
   GORDO_MOUNT_COUNTERS(GORDO_COUNTER_COPY)
+};
+struct record_counts {
+  GORDO_RECORD_COUNTERS(GORDO_COUNTER_COPY)
 };
 
 // One row of a table, with where its counter lives and where its copy goes.
@@ -112,6 +127,9 @@ struct counter_row {
 #define GORDO_ZEROCOPY_ROW(m, json, metric, type, help, words)                               \
   {&zerocopy_counters::m, &zerocopy_counts::m, json, metric, metric_type::type, help, words, \
    combine::sum},
+#define GORDO_RECORD_ROW(m, json, metric, type, help, words)                             \
+  {&record_counters::m, &record_counts::m, json, metric, metric_type::type, help, words, \
+   combine::sum},
 #define GORDO_MOUNT_ROW(m, json, metric, type, help, how) \
   {&mount_counters::m, &mount_counts::m, json, metric, metric_type::type, help, "", combine::how},
 
@@ -121,10 +139,13 @@ inline constexpr counter_row<zerocopy_counters, zerocopy_counts> zerocopy_counte
     GORDO_ZEROCOPY_COUNTERS(GORDO_ZEROCOPY_ROW)};
 inline constexpr counter_row<mount_counters, mount_counts> mount_counter_table[] = {
     GORDO_MOUNT_COUNTERS(GORDO_MOUNT_ROW)};
+inline constexpr counter_row<record_counters, record_counts> record_counter_table[] = {
+    GORDO_RECORD_COUNTERS(GORDO_RECORD_ROW)};
 
 #undef GORDO_WORKER_ROW
 #undef GORDO_ZEROCOPY_ROW
 #undef GORDO_MOUNT_ROW
+#undef GORDO_RECORD_ROW
 #undef GORDO_COUNTER_ATOMIC
 #undef GORDO_COUNTER_COPY
 
@@ -150,6 +171,9 @@ inline zerocopy_counts copy_counters(const zerocopy_counters& c) {
 }
 inline mount_counts copy_counters(const mount_counters& c) {
   return copy_counters(c, mount_counter_table);
+}
+inline record_counts copy_counters(const record_counters& c) {
+  return copy_counters(c, record_counter_table);
 }
 
 // One worker's counts of a mount into the mount's, by each row's `how`.
