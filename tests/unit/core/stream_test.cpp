@@ -148,5 +148,26 @@ TEST(stream, header_reaches_every_reader) {
   }
 }
 
+TEST(stream, an_open_tap_gets_every_item_and_a_full_one_loses_items_without_waiting) {
+  slab_pool pool(64 * 1024, 16);
+  chunk_builder b(pool);
+  wake_fd w;
+  stream s({&w}, 64);
+  s.publish(make(b, 0), 0);  // before the tap opens: not in it
+  chunk_feed& tap = s.open_tap(4);
+  EXPECT_EQ(s.header().size(), 0u);
+  s.set_header(make(b, 99));
+  EXPECT_EQ(seq_of(s.header()), 99u);
+  for (uint64_t i = 1; i <= 5; ++i) s.publish(make(b, i), chunk_keyframe);
+  EXPECT_EQ(s.tap_losses(), 2u);  // room for 4: the header and chunks 1 to 3
+  std::vector<uint64_t> got;
+  tap.drain([&](feed_item&& it) { got.push_back(it.kind == feed_item::header ? 99 : it.seq); });
+  EXPECT_EQ(got, (std::vector<uint64_t>{99, 1, 2, 3}));
+  s.close_tap();
+  s.publish(make(b, 6), 0);
+  EXPECT_EQ(tap.drain([](feed_item&&) {}), 0u);
+  EXPECT_EQ(&s.open_tap(4), &tap);  // made once
+}
+
 }  // namespace
 }  // namespace gordo

@@ -41,7 +41,7 @@ TEST(parse_span, time_and_byte_units) {
 }
 
 TEST(parse_span, bad_amounts_name_the_flag) {
-  for (const char* bad : {"", "s", "-1s", "2 s", "2h", "1e", "fast"}) {
+  for (const char* bad : {"", "s", "-1s", "2 s", "2w", "1e", "fast"}) {
     try {
       parse_span("burst", bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
@@ -283,6 +283,77 @@ TEST(mount_flags, fallback_errors_say_why) {
       error_of({"--mount", "/a.ts=push", "--fallback", "s.ts", "--mount", "/a.flv=push:/a.ts"})
           .find("no error"),
       std::string::npos);
+}
+
+TEST(parse_span, long_times_and_large_sizes) {
+  EXPECT_EQ(parse_span("x", "30m").ns, 1'800'000'000'000);
+  EXPECT_EQ(parse_span("x", "1h").ns, 3'600'000'000'000);
+  EXPECT_EQ(parse_span("x", "7d").ns, 7 * 86'400'000'000'000);
+  EXPECT_EQ(parse_span("x", "1G").bytes, uint64_t{1} << 30);
+  EXPECT_EQ(parse_span("x", "2GB").bytes, 2'000'000'000u);
+  EXPECT_EQ(parse_span("x", "1T").bytes, uint64_t{1} << 40);
+}
+
+TEST(record_flags, defaults_and_values) {
+  config c = parse({"--record", "rec/%H.ts"});
+  const record_options& r = c.mounts[0].record;
+  EXPECT_TRUE(r.on());
+  EXPECT_EQ(r.path, "rec/%H.ts");
+  EXPECT_EQ(r.segment_ns, 3'600'000'000'000);
+  EXPECT_EQ(r.flush_ns, 1'000'000'000);
+  EXPECT_EQ(r.keep_ns, 0);
+  EXPECT_EQ(r.min_free, 0u);
+  EXPECT_TRUE(r.command.empty());
+  c = parse({"--record", "r/%H.ts", "--record-segment", "10m", "--record-flush", "250ms",
+             "--record-keep", "7d", "--record-min-free", "1G", "--record-command", "true"});
+  EXPECT_EQ(c.mounts[0].record.segment_ns, 600'000'000'000);
+  EXPECT_EQ(c.mounts[0].record.flush_ns, 250'000'000);
+  EXPECT_EQ(c.mounts[0].record.keep_ns, 7 * 86'400'000'000'000);
+  EXPECT_EQ(c.mounts[0].record.min_free, uint64_t{1} << 30);
+  EXPECT_EQ(c.mounts[0].record.command, "true");
+  EXPECT_FALSE(parse({}).mounts[0].record.on());
+}
+
+TEST(record_flags, bad_values_name_the_flag) {
+  auto has = [](const std::string& error, const char* needle) {
+    return error.find(needle) != std::string::npos;
+  };
+  EXPECT_PRED2(has, error_of({"--record", ""}), "--record ''");
+  EXPECT_PRED2(has, error_of({"--record", "rec/"}), "template");
+  EXPECT_PRED2(has, error_of({"--record", "r/%H", "--record-segment", "0"}), "--record-segment");
+  EXPECT_PRED2(has, error_of({"--record", "r/%H", "--record-segment", "2d"}), "1s to 24h");
+  EXPECT_PRED2(has, error_of({"--record", "r/%H", "--record-flush", "1KiB"}), "--record-flush");
+  EXPECT_PRED2(has, error_of({"--record", "r/%H", "--record-keep", "5x"}), "unknown unit");
+  EXPECT_PRED2(has, error_of({"--record", "r/%H", "--record-min-free", "1h"}), "bytes");
+  EXPECT_PRED2(has, error_of({"--record", "r/%H", "--record-command", ""}), "empty");
+}
+
+TEST(record_flags, per_mount_in_a_file_with_defaults_at_the_top) {
+  file_args f = read_config_text(
+      "record_segment = \"5s\"\n"
+      "[[mount]]\npath = \"/a.ts\"\nrecord = \"a/%H.ts\"\nrecord_keep = \"1h\"\n"
+      "[[mount]]\npath = \"/b.ts\"\n",
+      "t.toml");
+  ASSERT_EQ(f.mounts.size(), 2u);
+  EXPECT_EQ(f.flags[0].first, "--record-segment");
+  EXPECT_EQ(f.mounts[0].args[2], "--record");
+  EXPECT_EQ(f.mounts[0].args[4], "--record-keep");
+}
+
+TEST(check_records, two_mounts_may_not_share_file_names) {
+  std::vector<mount_config> m(2);
+  m[0].path = "/a.ts";
+  m[1].path = "/b.ts";
+  m[0].record.path = "rec/%H%M%S.ts";
+  m[1].record.path = "rec/%M%S.ts";
+  EXPECT_NO_THROW(check_records(m));  // 6 digits and 4 never match each other
+  m[1].record.path = "rec/%H%M%S.ts";
+  EXPECT_THROW(check_records(m), config_error);
+  m[1].record.path = "rec/b-%H%M%S.ts";
+  EXPECT_NO_THROW(check_records(m));
+  m[1].record.path =
+      "rec/%d%H%M.ts";  // the same digits: one mount's retention would take the other's
+  EXPECT_THROW(check_records(m), config_error);
 }
 
 }  // namespace
