@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
                    : " (classic)";
         if (!m.hls_group.empty()) hls += " and in " + m.hls_group;
       }
+      if (m.record.on()) hls += ", recorded to " + m.record.path;
       std::string then;
       for (const auto& a : m.alternates) then += " then " + a;
       std::printf("  %s <- %s%s%s%s\n", m.path.c_str(),
