@@ -317,7 +317,7 @@ void relay_from(const cxxopts::ParseResult& args, config& c) {
   c.relay_mount.input.clear();
   c.relay_mount.loop = false;
   c.relay_mount.fallback.clear();  // a relayed mount's tracks are not known to fit it
-  c.relay_mount.record = {};  // one template for every relayed mount would mix their files
+  c.relay_mount.record = {};       // one template for every relayed mount would mix their files
 }
 
 }  // namespace

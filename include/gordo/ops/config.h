@@ -35,7 +35,7 @@ struct mount_config {
   std::string fallback;                // --fallback: a file or URL, or a mount's path
   bool fallback_is_mount = false;      // ... which is one of the configured mounts
   std::chrono::milliseconds fallback_after{2000};
-  record_options record;               // --record and its settings (server/recorder.h)
+  record_options record;  // --record and its settings (server/recorder.h)
 
   // Where encoders push this mount's source ("push" → its own path), or empty.
   std::string push_path() const;
