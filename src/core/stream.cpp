@@ -1,9 +1,9 @@
 #include "gordo/core/stream.h"
 
+#include "gordo/core/clock.h"
 #include "gordo/core/stream_ring.h"
 
 #include <bit>
-#include <ctime>
 
 namespace gordo {
 
@@ -27,11 +27,6 @@ stream::stream(std::vector<wake_fd*> wakers, size_t feed_capacity) : wakers_(std
 }
 
 namespace {
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
 constexpr int64_t rate_window_ns = 2'000'000'000;
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gordo/core/clock.h"
 #include "gordo/core/secret.h"
 #include "gordo/net/htpasswd.h"
 #include "gordo/net/http_request.h"
@@ -10,16 +11,6 @@
 #include <stdexcept>
 
 namespace gordo {
-
-namespace {
-
-int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 // Polled by FFmpeg while it blocks: stopping, or a network source that has produced no
 // packet for the source timeout (silent, or sending bytes that never make a packet).

@@ -1,17 +1,12 @@
 // A source's fallback: see source.h and fallback.h.
 #include <spdlog/spdlog.h>
 
+#include "gordo/core/clock.h"
 #include "gordo/media/source.h"
 
 namespace gordo {
 
 namespace {
-
-int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 source_spec fallback_source(const fallback_spec& f, int64_t timeout_us) {
   source_spec spec;

@@ -4,8 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
-
+#include "gordo/core/clock.h"
 #include "recording.h"
 
 namespace gordo {
@@ -16,12 +15,6 @@ namespace {
 // lost (each holds its slab, so this bounds the memory a stalled recording pins).
 constexpr size_t tap_capacity = 512;
 constexpr auto drain_every = std::chrono::milliseconds(50);
-
-int64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
 
 }  // namespace
 
