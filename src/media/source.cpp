@@ -88,8 +88,7 @@ void source::attach(remuxer* r) {
   if (muxed_) r->open(*muxed_, spec_.label);
   title_changed_ = title_changed_ || !title_.empty();  // the new muxer gets it with the next packet
   state s = current();
-  r->out().set_offline(((s == state::waiting || s == state::lost) && !fallback_on_air_) ||
-                       !r->is_open());
+  show_offline(*r, s);
   outputs_.push_back(r);
 }
 
@@ -179,9 +178,14 @@ void source::set_state(state s) {
   if (was == state::live) away_since_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   if (s != state::live) held_.clear();
-  for (remuxer* r : outputs_)
-    r->out().set_offline(((s == state::lost || s == state::waiting) && !fallback_on_air_) ||
-                         !r->is_open());
+  for (remuxer* r : outputs_) show_offline(*r, s);
+}
+
+// Viewers are refused (and caught-up ones closed) while the source is waiting or lost and
+// no fallback plays in its place, and while the muxer is not open. mu_ held.
+void source::show_offline(remuxer& r, state s) {
+  r.out().set_offline(((s == state::waiting || s == state::lost) && !fallback_on_air_) ||
+                      !r.is_open());
 }
 
 void source::went_hungry(const std::string& why) {

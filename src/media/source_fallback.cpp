@@ -37,7 +37,8 @@ source_layout source::layout() const {
 // A file is opened and checked now; a URL (another mount) when it goes on air.
 void source::set_fallback(fallback_spec f) {
   source_spec spec = fallback_source(f, spec_.timeout_us);
-  if (!spec.needs_pacing()) {
+  fallback_is_file_ = spec.needs_pacing();
+  if (!fallback_is_file_) {
     fallback_ = std::move(f);
     return;
   }
@@ -91,17 +92,15 @@ void source::watch() {
                    spec_.label, mounts_locked(), without_credentials(fallback_->url),
                    name(slate_->current()));
       fallback_on_air_ = fallback_wanted_ = false;
-      for (remuxer* r : outputs_)
-        r->out().set_offline(s == state::lost || s == state::waiting || !r->is_open());
+      for (remuxer* r : outputs_) show_offline(*r, s);
       retry_at = now + std::chrono::seconds(5);
       continue;
     }
     bool away = s == state::hungry || s == state::lost || s == state::waiting;
     // A misfit is tried again when the source's tracks change; a URL's also after 30 s
     // (its stream may have changed).
-    bool misfit =
-        misfit_generation_ == muxed_generation_ && (fallback_source(*fallback_, 0).needs_pacing() ||
-                                                    now - misfit_at_ < std::chrono::seconds(30));
+    bool misfit = misfit_generation_ == muxed_generation_ &&
+                  (fallback_is_file_ || now - misfit_at_ < std::chrono::seconds(30));
     if (slate_ || !away || misfit || now < retry_at ||
         monotonic_ns() - away_since_ns_.load(std::memory_order_relaxed) <
             std::chrono::nanoseconds(fallback_->after).count())
@@ -186,7 +185,7 @@ void source::stand_in(AVPacket* pkt, AVRational time_base) {
     fallback_shift_us_ = splice_shift(pkt, time_base);
     fallback_on_air_ = true;
     fallback_switches_.fetch_add(1, std::memory_order_relaxed);
-    for (remuxer* r : outputs_) r->out().set_offline(!r->is_open());
+    for (remuxer* r : outputs_) show_offline(*r, current());
     spdlog::warn(
         "source {} ({}) away for {:.1f} s: fallback {} on air", spec_.label, mounts_locked(),
         static_cast<double>(monotonic_ns() - away_since_ns_.load(std::memory_order_relaxed)) / 1e9,

@@ -123,6 +123,7 @@ class source {
   void adopt(std::unique_ptr<input> in);
   bool sleep_for(std::chrono::milliseconds d);  // false when stopping
   void set_state(state s);
+  void show_offline(remuxer& r, state s);
   std::string who();  // "udp://... (/a.ts, /a.flv)": the source and the mounts it feeds
   void went_hungry(const std::string& why);
   bool pace(int64_t dts_us);
@@ -176,6 +177,7 @@ class source {
 
   // Fallback. The shifts and out_end_us_ are in microseconds, guarded by mu_.
   std::optional<fallback_spec> fallback_;
+  bool fallback_is_file_ = false;    // a file (looped), not a URL; set with fallback_
   source* stands_in_for_ = nullptr;  // a fallback's own source: the source it plays for
   std::unique_ptr<source> slate_;    // the fallback while wanted; the watch thread's
   std::thread fallback_thread_;
