@@ -117,10 +117,9 @@ config from_args(const cxxopts::ParseResult& args) {
   if (size.ns || size.bytes < 1024 || size.bytes > 512 * 1024)
     throw config_error("--chunk-size must be an amount of bytes from 1KiB to 512KiB");
   c.chunking.target_bytes = size.bytes;
-  stream_span delay = parse_span("chunk-duration", args["chunk-duration"].as<std::string>());
-  if (delay.bytes || delay.ns < 10'000'000 || delay.ns > 5'000'000'000)
-    throw config_error("--chunk-duration must be a time from 10ms to 5s");
-  c.chunking.max_delay = std::chrono::milliseconds(delay.ns / 1'000'000);
+  int64_t delay = parse_time("chunk-duration", args["chunk-duration"].as<std::string>(), 10'000'000,
+                             5'000'000'000, "from 10ms to 5s");
+  c.chunking.max_delay = std::chrono::milliseconds(delay / 1'000'000);
   c.policy.burst = parse_span("burst", args["burst"].as<std::string>());
   c.policy.max_lag = parse_span("max-lag", args["max-lag"].as<std::string>());
   std::string on_slow = args["on-slow"].as<std::string>();
@@ -142,16 +141,13 @@ config from_args(const cxxopts::ParseResult& args) {
           "--redirect-on-overflow must be an http:// or https:// URL without spaces or line "
           "breaks");
   }
-  stream_span source_timeout =
-      parse_span("source-timeout", args["source-timeout"].as<std::string>());
-  if (source_timeout.bytes || source_timeout.ns < 100'000'000 ||
-      source_timeout.ns > 600'000'000'000)
-    throw config_error("--source-timeout must be a time from 100ms to 600s");
-  c.source_timeout_us = source_timeout.ns / 1000;
-  stream_span lost = parse_span("lost-timeout", args["lost-timeout"].as<std::string>());
-  if (lost.bytes || lost.ns < 1'000'000'000 || lost.ns > 86'400'000'000'000)
-    throw config_error("--lost-timeout must be a time from 1s to 86400s");
-  c.lost_timeout = std::chrono::microseconds(lost.ns / 1000);
+  c.source_timeout_us = parse_time("source-timeout", args["source-timeout"].as<std::string>(),
+                                   100'000'000, 600'000'000'000, "from 100ms to 600s") /
+                        1000;
+  c.lost_timeout =
+      std::chrono::microseconds(parse_time("lost-timeout", args["lost-timeout"].as<std::string>(),
+                                           1'000'000'000, 86'400'000'000'000, "from 1s to 86400s") /
+                                1000);
   c.header_timeout_s = number<uint32_t>(args, "header-timeout", 1, 3600);
   c.write_timeout_s = number<uint32_t>(args, "write-timeout", 1, 3600);
   std::string zerocopy = args["zerocopy"].as<std::string>();
@@ -203,13 +199,12 @@ hls_cut_options hls_from(const cxxopts::ParseResult& args, const std::string& pa
   if (f.segment_extension.empty())
     throw config_error("--hls: " + path + " is " + std::string(f.muxer) +
                        "; HLS is offered for MPEG-TS (.ts) and fragmented MP4 (.mp4) mounts");
-  stream_span segment = parse_span("hls-segment", args["hls-segment"].as<std::string>());
-  if (segment.bytes || segment.ns < 1'000'000'000 || segment.ns > 30'000'000'000)
-    throw config_error("--hls-segment must be a time from 1s to 30s");
+  int64_t segment = parse_time("hls-segment", args["hls-segment"].as<std::string>(), 1'000'000'000,
+                               30'000'000'000, "from 1s to 30s");
   stream_span part = parse_span("hls-part", args["hls-part"].as<std::string>());
   if (part.bytes || (part.ns != 0 && (part.ns < 200'000'000 || part.ns > 1'000'000'000)))
     throw config_error("--hls-part must be a time from 200ms to 1s, or 0 (classic HLS)");
-  return {segment.ns / 1000, part.ns / 1000};
+  return {segment / 1000, part.ns / 1000};
 }
 
 // Every value given to a flag, in order (a repeated flag's ParseResult keeps the last).
@@ -265,10 +260,10 @@ mount_config mount_from(const cxxopts::ParseResult& args, const std::string& pat
       throw config_error("--fallback for " + m.path +
                          " must be a file, a URL or another mount's path");
   }
-  stream_span after = parse_span("fallback-after", args["fallback-after"].as<std::string>());
-  if (after.bytes || after.ns < 100'000'000 || after.ns > 3'600'000'000'000)
-    throw config_error("--fallback-after must be a time from 100ms to 1h");
-  m.fallback_after = std::chrono::milliseconds(after.ns / 1'000'000);
+  m.fallback_after = std::chrono::milliseconds(
+      parse_time("fallback-after", args["fallback-after"].as<std::string>(), 100'000'000,
+                 3'600'000'000'000, "from 100ms to 1h") /
+      1'000'000);
   return m;
 }
 // HTTPS: the listener and its certificates, read and checked now (a reload reads them
@@ -307,10 +302,10 @@ void relay_from(const cxxopts::ParseResult& args, config& c) {
       throw config_error(
           "--relay must be the http:// URL of an origin's admin /stats "
           "(http://user:pass@origin:8081/stats)");
-  stream_span every = parse_span("relay-interval", args["relay-interval"].as<std::string>());
-  if (every.bytes || every.ns < 1'000'000'000 || every.ns > 3'600'000'000'000)
-    throw config_error("--relay-interval must be a time from 1s to 3600s");
-  c.relay_interval = std::chrono::microseconds(every.ns / 1000);
+  c.relay_interval = std::chrono::microseconds(
+      parse_time("relay-interval", args["relay-interval"].as<std::string>(), 1'000'000'000,
+                 3'600'000'000'000, "from 1s to 3600s") /
+      1000);
   if (args.count("hls-group"))
     throw config_error("--hls-group names renditions of this gordo's mounts, not relayed ones");
   c.relay_mount = mount_from(args, "/relayed.ts", {"relayed"});

@@ -11,11 +11,8 @@ namespace gordo {
 namespace {
 
 int64_t time_of(const cxxopts::ParseResult& args, const std::string& flag, int64_t min_ns,
-                int64_t max_ns, const char* range) {
-  stream_span s = parse_span(flag, args[flag].as<std::string>());
-  if (s.bytes || (s.ns != 0 && (s.ns < min_ns || s.ns > max_ns)) || (s.ns == 0 && min_ns > 0))
-    throw config_error(fmt::format("--{} must be a time {}", flag, range));
-  return s.ns;
+                int64_t max_ns, std::string_view range) {
+  return parse_time(flag, args[flag].as<std::string>(), min_ns, max_ns, range);
 }
 
 }  // namespace

@@ -44,6 +44,14 @@ stream_span parse_span(const std::string& flag, const std::string& text) {
                   flag, text, suffix));
 }
 
+int64_t parse_time(const std::string& flag, const std::string& text, int64_t min_ns, int64_t max_ns,
+                   std::string_view range) {
+  stream_span s = parse_span(flag, text);
+  if (s.bytes || s.ns < min_ns || s.ns > max_ns)
+    throw config_error(fmt::format("--{} must be a time {}", flag, range));
+  return s.ns;
+}
+
 std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text) {
   std::vector<int> cpus;
   auto bad = [&] {

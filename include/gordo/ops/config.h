@@ -102,6 +102,10 @@ std::vector<int> parse_cpu_list(const std::string& flag, const std::string& text
 // (bytes; K, M, G and T are powers of 1024); "0": none.
 // Throws config_error naming `flag` when malformed.
 stream_span parse_span(const std::string& flag, const std::string& text);
+// A time (parse_span) from min_ns to max_ns, in nanoseconds; otherwise throws config_error
+// "--FLAG must be a time RANGE" (`range` says it: "from 1s to 30s").
+int64_t parse_time(const std::string& flag, const std::string& text, int64_t min_ns, int64_t max_ns,
+                   std::string_view range);
 
 // nullopt after printing --help or --version; throws config_error on a bad flag or a bad
 // config file (the message names the file, line and key).

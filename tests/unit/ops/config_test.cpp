@@ -285,6 +285,19 @@ TEST(mount_flags, fallback_errors_say_why) {
       std::string::npos);
 }
 
+TEST(parse_time, a_time_in_its_range_else_the_flag_and_range) {
+  EXPECT_EQ(parse_time("x", "1.5s", 100'000'000, 2'000'000'000, "from 100ms to 2s"), 1'500'000'000);
+  EXPECT_EQ(parse_time("x", "0", 0, 1'000'000'000, "or 0"), 0);
+  for (const char* bad : {"50ms", "3s", "1MiB", "0"}) {
+    try {
+      parse_time("x", bad, 100'000'000, 2'000'000'000, "from 100ms to 2s");
+      ADD_FAILURE() << bad;
+    } catch (const config_error& e) {
+      EXPECT_STREQ(e.what(), "--x must be a time from 100ms to 2s") << bad;
+    }
+  }
+}
+
 TEST(parse_span, long_times_and_large_sizes) {
   EXPECT_EQ(parse_span("x", "30m").ns, 1'800'000'000'000);
   EXPECT_EQ(parse_span("x", "1h").ns, 3'600'000'000'000);
