@@ -249,16 +249,16 @@ void worker::on_tick() {
   scratch_ = clients_;  // reply() and close() may reorder clients_
   for (client* c : scratch_) {
     if (c->closing) continue;
-    uint32_t idle = now_s_ - c->since_s;
     uint32_t limit = handshaking(c) ? opts_.tls_handshake_timeout_s : opts_.header_timeout_s;
-    if (c->state == client::phase::reading && idle >= limit && !c->timed_out) {
+    if (c->state == client::phase::reading && c->waited(now_s_, limit) && !c->timed_out) {
       // Its buffer belongs to the kernel until the recv ends: cancel it, answer then.
       counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
       c->timed_out = true;
       loop_->cancel(c->fd, encode(c, tag_recv), tag_ignore);
-    } else if (c->sending && idle >= opts_.write_timeout_s) {
+    } else if (c->sending && c->waited(now_s_, opts_.write_timeout_s)) {
       counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
-      spdlog::debug("worker {}: viewer made no progress for {} s; closing", id_, idle);
+      spdlog::debug("worker {}: viewer made no progress for {} s; closing", id_,
+                    now_s_ - c->since_s);
       abort(c);
     } else if (c->sending && c->state == client::phase::streaming) {
       check_lag(c);

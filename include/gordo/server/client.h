@@ -41,6 +41,10 @@ struct alignas(16) client {  // 16: the low 4 bits of its address tag the loop's
   explicit client(int fd) : fd(fd) {}
 
   bool idle() const { return inflight == 0; }
+  // Whether at least limit_s seconds surely passed since since_s. The worker's clock is
+  // a tick a second: a client that arrived just before a tick is a second "old" at it,
+  // so a limit counts from the next tick on (a 1 s limit is 1 to 2 s, never at once).
+  bool waited(uint32_t now_s, uint32_t limit_s) const { return now_s - since_s > limit_s; }
   // Appends a slice to the out queue; false when the queue is full.
   bool queue(const void* data, size_t len, chunk_ref ref = {});
   // Drops `sent` bytes from the front of the out queue.

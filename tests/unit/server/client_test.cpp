@@ -103,5 +103,17 @@ TEST(client, drop_unsent_rewinds_the_icy_count_to_the_first_slice_dropped) {
   EXPECT_EQ(c.icy_gen, ~0u) << "and the title is sent again, in case a block was dropped";
 }
 
+TEST(client, a_timeout_counts_whole_seconds_from_the_tick_after_it_arrived) {
+  client c(-1);
+  c.since_s = 7;  // arrived somewhere between tick 7 and tick 8
+  EXPECT_FALSE(c.waited(8, 1)) << "tick 8 may come a moment after it arrived";
+  EXPECT_TRUE(c.waited(9, 1));
+  EXPECT_FALSE(c.waited(37, 30));
+  EXPECT_TRUE(c.waited(38, 30));
+  c.since_s = UINT32_MAX;  // the tick count wraps after 136 years; the difference still holds
+  EXPECT_FALSE(c.waited(0, 1));
+  EXPECT_TRUE(c.waited(1, 1));
+}
+
 }  // namespace
 }  // namespace gordo
