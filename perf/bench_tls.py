@@ -7,6 +7,8 @@ import os
 import subprocess
 import tempfile
 
+from bench_table import CLIENT_ALIGN, CLIENT_HEADER, client_cells, fmt
+
 TLS_SERVERS = ("gordo-tls", "nginx-tls")
 
 # nginx as a TLS terminator: one worker (pinned with its master to the server's core, as
@@ -93,8 +95,6 @@ def launch(server, name, stream, cpu, viewers, gordo, free_port, nginx_worker, k
     return "/live.ts"
 
 
-def fmt(x, spec):
-    return "-" if x is None else format(x, spec)
 
 
 def table(results):
@@ -103,8 +103,8 @@ def table(results):
     nginx = {r["viewers"]: r["server_cpu_pct"] for r in results if r["server"] == "nginx-tls"}
     lines = ["| server | viewers | Gbit/s | server CPU % | nginx % | gordo % | vs nginx-tls | core busy % | "
              "RSS MiB | KiB/viewer | behind | failed | handshake failures | TTFB p50 ms | TTFB p99 ms | handshake p99 ms | "
-             "checked | no keyframe | load CPU % | TLS |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             f"checked | no keyframe | {CLIENT_HEADER} | TLS |",
+             f"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{CLIENT_ALIGN}|---|"]
     for r in results:
         each = r.get("server_cpu_pct_each") or [r["server_cpu_pct"]]
         nginx_pct, gordo_pct = (each[0], each[1]) if len(each) > 1 else (None, each[0])
@@ -115,6 +115,6 @@ def table(results):
             f"{fmt(ratio, '.2f')} | {fmt(r.get('server_core_busy_pct'), '.1f')} | "
             f"{fmt(r['server_rss_mib'], '.1f')} | {fmt(r['kib_per_viewer'], '.1f')} | {r['behind']} | {r['failures'] + r['closed_early']} | "
             f"{r['handshake_failures']} | {fmt(r['ttfb_p50_ms'], '.1f')} | {fmt(r['ttfb_p99_ms'], '.1f')} | "
-            f"{fmt(r['handshake_p99_ms'], '.1f')} | {r['tls_checked']} | {r['no_keyframe']} | "
-            f"{fmt(r['load_cpu_pct'], '.1f')} | {r['tls_protocol']} |")
+            f"{fmt(r['handshake_p99_ms'], '.1f')} | {r['verified']} | {r['no_keyframe']} | "
+            f"{client_cells(r)} | {r['tls_protocol']} |")
     return "\n".join(lines)

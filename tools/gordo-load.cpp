@@ -1,6 +1,8 @@
 // gordo-load: many HTTP viewers of one stream from one thread (epoll), each measured:
 // time to first byte, time to its first decodable keyframe (MPEG-TS), received rate, and
-// whether that rate keeps up with the stream's own (its PCRs, measured on a sample).
+// whether that rate keeps up with the stream's own (its PCRs, measured on a sample). A
+// sample (--verify) checks everything it receives; the others count bytes the kernel
+// drops for them, so the client costs little beside the server (and says when it did not).
 // With --hls, HLS players instead (load/hls_load.h): stalls, delivery times, requests/s.
 // With --tls, over HTTPS: a handshake each, and only a sample decrypts what it receives.
 // Built by meson as build/gordo-load; see perf/README.md.
@@ -38,11 +40,11 @@ namespace {
 
 using gordo::load::cpu_s;
 using gordo::load::now_s;
-using gordo::load::rate_sample;
 using gordo::load::sample;
 using gordo::load::sample_core;
 using gordo::load::tls_client;
 using gordo::load::tls_step;
+using gordo::load::ts_continuity;
 using gordo::load::ts_rate;
 using gordo::load::url;
 using options = gordo::load::stream_options;
@@ -52,10 +54,12 @@ using viewer = gordo::load::stream_viewer;
 class load {
  public:
   explicit load(const options& o) : o_(o), viewers_(o.viewers), buf_(1 << 18) {
-    unsigned checked = o.tls ? std::min(o.viewers, o.tls_sample) : o.viewers;
-    for (unsigned i = checked; i < o.viewers; ++i) viewers_[i].checked = false;
-    for (unsigned i = 0; i < std::min(checked, rate_sample); ++i)
+    unsigned verified = std::min(o.viewers, o.verify);
+    for (unsigned i = verified; i < o.viewers; ++i) viewers_[i].checked = false;
+    for (unsigned i = 0; i < verified; ++i) {
       viewers_[i].rate = std::make_unique<ts_rate>();
+      viewers_[i].continuity = std::make_unique<ts_continuity>();
+    }
   }
 
   int run();
@@ -67,6 +71,11 @@ class load {
   void on_tls_read(viewer& v);
   void on_recv(viewer& v);
   void watch(viewer& v, uint32_t events);
+  // Only counts what arrives: its head and first keyframe were checked, or not a TS.
+  bool counting(const viewer& v) const {
+    return !v.checked && v.st == state::body &&
+           (o_.tls || v.probe.found() || v.body_bytes >= gordo::load::probe_limit);
+  }
   void on_data(viewer& v, const char* data, size_t n, double t);
   void finish(viewer& v, const std::string& error);
   void progress(double t, bool last);
@@ -106,6 +115,7 @@ int load::run() {
     }
   }
 
+  w_.load_core = gordo::load::own_core(o_.cpu);
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   std::vector<epoll_event> events(4096);
   double begin = now_s();
@@ -130,6 +140,7 @@ int load::run() {
         if (v.ssl && v.st == state::body) v.wire_at_mark = tls_client::wire_bytes(v.ssl);
       }
       cpu_begin = cpu_s();
+      w_.load_core_begin = sample_core(w_.load_core);
       w_.server_begin.clear();
       for (int pid : o_.server_pids) w_.server_begin.push_back(sample(pid));
       w_.core_begin = sample_core(o_.server_core);
@@ -145,6 +156,7 @@ int load::run() {
   }
   double t_end = now_s();
   w_.load_cpu_s = cpu_s() - cpu_begin;
+  w_.load_core_end = sample_core(w_.load_core);
   for (int pid : o_.server_pids) w_.server_end.push_back(sample(pid));
   w_.core_end = sample_core(o_.server_core);
   for (viewer& v : viewers_) {
@@ -163,9 +175,8 @@ int load::run() {
     finish(v, "");
   }
   if (!o_.quiet) progress(t_end - begin, true);
-  // Exit status 1 when no viewer got the stream at all (server down, every request refused).
   w_.seconds = mark_at_ > 0 ? t_end - mark_at_ : 0;
-  return gordo::load::report_stream(o_, viewers_, w_) > 0 ? 0 : 1;
+  return gordo::load::report_stream(o_, viewers_, w_);
 }
 
 void load::start(viewer& v) {
@@ -262,12 +273,13 @@ void load::on_tls_read(viewer& v) {
 }
 
 void load::on_recv(viewer& v) {
-  // Unchecked TLS viewers only count: the kernel discards what they receive (MSG_TRUNC).
-  int flags = v.checked ? 0 : MSG_TRUNC;
   for (;;) {
-    ssize_t n = recv(v.fd, buf_.data(), buf_.size(), flags);
+    // Counting viewers' bytes are dropped by the kernel: TCP's MSG_TRUNC copies nothing
+    // and returns how much it dropped (tcp(7)).
+    bool count_only = counting(v);
+    ssize_t n = recv(v.fd, buf_.data(), buf_.size(), count_only ? MSG_TRUNC : 0);
     if (n > 0) {
-      on_data(v, buf_.data(), static_cast<size_t>(n), now_s());
+      on_data(v, count_only ? nullptr : buf_.data(), static_cast<size_t>(n), now_s());
       if (v.st == state::done) return;
       if (static_cast<size_t>(n) < buf_.size()) return;  // drained
       continue;
@@ -303,12 +315,15 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
   }
   v.body_bytes += n;
   bytes_total_ += n;
-  if (!v.checked) return;
-  if (v.keyframe < 0 && v.probe.feed(data, n)) {
+  if (!data) return;  // counted only
+  // Unverified TLS viewers read only what came with the head decrypted: not probed.
+  if (v.keyframe < 0 && (v.checked || !o_.tls) && v.probe.feed(data, n)) {
     v.keyframe = t - v.started;
     v.keyframe_packet = v.probe.packets();
   }
-  if (v.rate) v.rate->feed(data, n);
+  if (!v.checked) return;
+  v.rate->feed(data, n);
+  v.continuity->feed(data, n);
 }
 
 void load::finish(viewer& v, const std::string& error) {
@@ -368,8 +383,12 @@ int main(int argc, char** argv) {
         cxxopts::value<std::string>())
     ("tls-ca", "Verify the server's certificate against this CA file (default: no verification)",
         cxxopts::value<std::string>())
-    ("tls-verify-sample", "Viewers (the first to connect) that decrypt and check the stream; the "
-        "others count TLS bytes without decrypting", cxxopts::value<unsigned>()->default_value("16"))
+    ("verify", "Viewers (the first to connect) that check all they receive: MPEG-TS continuity "
+        "and PCRs, with --tls decrypted; the others check the head and first keyframe, then count "
+        "bytes without copying them", cxxopts::value<unsigned>()->default_value("16"))
+    ("strict", "Exit 3 when the run was client-bound (gordo-load's core over --client-limit)")
+    ("client-limit", "% of its core (its process, or all that ran there) past which the run "
+        "measured the client, not the server", cxxopts::value<double>()->default_value("85"))
     ("json", "Print the summary as one JSON object")
     ("q,quiet", "No progress line")
     ("h,help", "Print this help");
@@ -407,7 +426,9 @@ int main(int argc, char** argv) {
     if (args.count("tls-servername"))
       o.tls_opts.servername = args["tls-servername"].as<std::string>();
     if (args.count("tls-ca")) o.tls_opts.ca_file = args["tls-ca"].as<std::string>();
-    o.tls_sample = args["tls-verify-sample"].as<unsigned>();
+    o.verify = args["verify"].as<unsigned>();
+    o.strict = args.count("strict") > 0;
+    o.client_limit = args["client-limit"].as<double>();
     if (o.tls && o.raw) throw cxxopts::exceptions::exception("--tls and --raw exclude each other");
     if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)
       throw cxxopts::exceptions::exception("--viewers, --rate and --duration must be positive");
@@ -425,6 +446,8 @@ int main(int argc, char** argv) {
     h.server_pid = o.server_pids.empty() ? 0 : o.server_pids.front();
     h.server_core = o.server_core;
     h.json = o.json;
+    h.strict = o.strict;
+    h.client_limit = o.client_limit;
     h.quiet = o.quiet;
   } catch (const cxxopts::exceptions::exception& e) {
     fmt::print(stderr, "gordo-load: {} (see --help)\n", e.what());

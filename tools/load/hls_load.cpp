@@ -104,6 +104,7 @@ class hls_load {
   std::map<std::string, uint64_t> errors_;  // by status, or "conn" for a broken connection
   std::string first_error_;
   double cpu_used_ = 0;
+  int load_core_ = own_core(o_.cpu);  // the CPU it runs on, when one
   proc_sample server_begin_, server_end_;
   core_sample core_begin_, core_end_, load_core_begin_, load_core_end_;
 };
@@ -137,7 +138,7 @@ int hls_load::run() {
       cpu_begin = cpu_s();
       server_begin_ = sample(o_.server_pid);
       core_begin_ = sample_core(o_.server_core);
-      load_core_begin_ = sample_core(o_.cpu);
+      load_core_begin_ = sample_core(load_core_);
       mark_at = t;
     }
     if (end > 0 && t >= end) break;
@@ -154,7 +155,7 @@ int hls_load::run() {
   cpu_used_ = cpu_s() - cpu_begin;
   server_end_ = sample(o_.server_pid);
   core_end_ = sample_core(o_.server_core);
-  load_core_end_ = sample_core(o_.cpu);
+  load_core_end_ = sample_core(load_core_);
   common_.recording = false;
   if (!o_.quiet) progress(t_end - begin, true);
   for (slot& s : slots_) {
@@ -435,15 +436,11 @@ int hls_load::report(double window) {
       {"age_p99_ms", value(common_.age_ms.percentile(99), 1)},
       {"errors", count(errors)},
       {"reconnects", count(reconnects_)},
-      {"load_cpu_pct", value(cpu, 1)},
   };
   auto busy = [](const core_sample& a, const core_sample& b) {
     double total = b.total - a.total;
     return total > 0 ? (b.busy - a.busy) / total * 100 : NAN;
   };
-  // Its whole core, softirq included: near 100%, the client is what limits the run.
-  if (o_.cpu >= 0)
-    named.push_back({"load_core_busy_pct", value(busy(load_core_begin_, load_core_end_), 1)});
   if (o_.server_pid > 0) {
     double server_cpu = window > 0 ? (server_end_.cpu_s - server_begin_.cpu_s) / window * 100 : NAN;
     named.push_back({"server_cpu_pct", value(server_cpu, 1)});
@@ -456,9 +453,16 @@ int hls_load::report(double window) {
     row.name = name;
     rows.push_back(std::move(row));
   }
+  // Its whole core, softirq included: near 100%, the client is what limits the run.
+  client_load client;
+  client.limit = o_.client_limit;
+  client.cpu_pct = cpu;
+  if (load_core_ >= 0) client.core_busy_pct = busy(load_core_begin_, load_core_end_);
+  client_rows(rows, client);
   print_report(rows, o_.json, fmt::format("\"errors_by_status\": {{{}}}", by_status), first_error_);
   if (!o_.json && !by_status.empty()) fmt::print("errors: {}\n", by_status);
-  return playing > 0 ? 0 : 1;
+  if (playing == 0) return 1;
+  return client_verdict(client, o_.strict);
 }
 
 }  // namespace

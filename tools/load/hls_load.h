@@ -4,6 +4,7 @@
 #pragma once
 
 #include "load/hls_viewer.h"
+#include "load/sys.h"
 #include "load/url.h"
 
 namespace gordo::load {
@@ -20,10 +21,12 @@ struct hls_options {
   int server_core = -1;  // also report how busy this CPU was over the window
   bool json = false;
   bool quiet = false;
+  bool strict = false;                     // exit 3 when the run was client-bound
+  double client_limit = client_bound_pct;  // % of its core past which that is so
 };
 
 // Runs the viewers and prints the summary: 0 when any viewer played, 1 when none did,
-// 2 when the URL's host does not resolve.
+// 2 when the URL's host does not resolve, 3 when client-bound and `strict`.
 int run_hls(const hls_options& o);
 
 }  // namespace gordo::load

@@ -6,11 +6,13 @@
 
 namespace gordo::load {
 
-unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>& viewers,
-                       const stream_window& w) {
+int report_stream(const stream_options& o, const std::vector<stream_viewer>& viewers,
+                  const stream_window& w) {
   double window = w.seconds;
   std::vector<double> rates, ttfb, tkey, key_packet, stream_rates, handshakes;
   unsigned failures = 0, early = 0, ok = 0, receiving = 0, checked = 0, handshake_failures = 0;
+  unsigned no_key = 0, broken = 0;
+  uint64_t cc_breaks = 0, pcr_jumps = 0;
   std::string first_error;
   for (const stream_viewer& v : viewers) {
     if (v.handshake >= 0) handshakes.push_back(v.handshake * 1e3);
@@ -27,6 +29,13 @@ unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>
     if (v.keyframe >= 0) {
       tkey.push_back(v.keyframe * 1e3);
       key_packet.push_back(static_cast<double>(v.keyframe_packet));
+    } else if (v.checked || !o.tls) {
+      ++no_key;  // it looked (unverified TLS viewers do not)
+    }
+    if (v.continuity) {
+      cc_breaks += v.continuity->breaks();
+      pcr_jumps += v.rate->jumps();
+      broken += v.continuity->breaks() + v.rate->jumps() > 0;
     }
     if (window > 0)
       rates.push_back(static_cast<double>(v.body_bytes - v.bytes_at_mark) * 8 / window);
@@ -51,8 +60,14 @@ unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>
   }
   double aggregate = 0;
   for (double r : rates) aggregate += r;
-  unsigned no_key = checked - static_cast<unsigned>(tkey.size());
-  double cpu = window > 0 ? w.load_cpu_s / window * 100 : 0;
+  client_load client;
+  client.limit = o.client_limit;
+  client.cpu_pct = window > 0 ? w.load_cpu_s / window * 100 : 0;
+  if (w.load_core >= 0) {
+    double total = w.load_core_end.total - w.load_core_begin.total;
+    if (total > 0)
+      client.core_busy_pct = (w.load_core_end.busy - w.load_core_begin.busy) / total * 100;
+  }
   auto num = number;
   std::vector<report_row> rows = {
       {"viewers", fmt::format("{}", o.viewers), fmt::format("{}", o.viewers)},
@@ -75,8 +90,12 @@ unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>
       {"keyframe_packet_p99", num(percentile(key_packet, 99), 0),
        num(percentile(key_packet, 99), 0)},
       {"no_keyframe", fmt::format("{}", no_key), fmt::format("{}", no_key)},
-      {"load_cpu_pct", num(cpu, 1), num(cpu, 1)},
+      {"verified", fmt::format("{}", checked), fmt::format("{}", checked)},
+      {"verified_broken", fmt::format("{}", broken), fmt::format("{}", broken)},
+      {"cc_breaks", fmt::format("{}", cc_breaks), fmt::format("{}", cc_breaks)},
+      {"pcr_jumps", fmt::format("{}", pcr_jumps), fmt::format("{}", pcr_jumps)},
   };
+  client_rows(rows, client);
   if (!o.server_pids.empty()) {
     // Several processes (a TLS proxy and the server behind it): summed, and each.
     double cpu_sum = 0, rss_sum = 0;
@@ -105,17 +124,15 @@ unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>
         w.tls_plain > 0
             ? (static_cast<double>(w.tls_wire) / static_cast<double>(w.tls_plain) - 1) * 100
             : NAN;
-    rows.insert(rows.end(),
-                {{"tls_checked", fmt::format("{}", checked), fmt::format("{}", checked)},
-                 {"handshake_failures", fmt::format("{}", handshake_failures),
-                  fmt::format("{}", handshake_failures)},
-                 {"handshake_p50_ms", num(percentile(handshakes, 50), 1),
-                  num(percentile(handshakes, 50), 2)},
-                 {"handshake_p99_ms", num(percentile(handshakes, 99), 1),
-                  num(percentile(handshakes, 99), 2)},
-                 {"tls_overhead_pct", num(overhead, 2), num(overhead, 3)},
-                 {"tls_protocol", w.tls_protocol.empty() ? "-" : w.tls_protocol,
-                  fmt::format("\"{}\"", w.tls_protocol)}});
+    rows.insert(rows.end(), {{"handshake_failures", fmt::format("{}", handshake_failures),
+                              fmt::format("{}", handshake_failures)},
+                             {"handshake_p50_ms", num(percentile(handshakes, 50), 1),
+                              num(percentile(handshakes, 50), 2)},
+                             {"handshake_p99_ms", num(percentile(handshakes, 99), 1),
+                              num(percentile(handshakes, 99), 2)},
+                             {"tls_overhead_pct", num(overhead, 2), num(overhead, 3)},
+                             {"tls_protocol", w.tls_protocol.empty() ? "-" : w.tls_protocol,
+                              fmt::format("\"{}\"", w.tls_protocol)}});
   }
   print_report(rows, o.json, "", first_error);
   if (o.tls && !o.json)
@@ -124,7 +141,8 @@ unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>
         "counted TLS records as received, without decrypting (tls_overhead_pct more than the "
         "stream's bytes, as measured on the checked ones). TTFB includes the handshake.\n",
         checked);
-  return ok;
+  if (ok == 0) return 1;  // the server down, every request refused
+  return client_verdict(client, o.strict);
 }
 
 }  // namespace gordo::load

@@ -9,15 +9,16 @@
 
 #include "load/sys.h"
 #include "load/tls.h"
+#include "load/ts_continuity.h"
 #include "load/ts_probe.h"
 #include "load/ts_rate.h"
 #include "load/url.h"
 
 namespace gordo::load {
 
-// Viewers whose MPEG-TS is parsed for PCRs (the first to connect): enough for a median
-// that a single resynced viewer does not move, few enough to cost nothing at 10,000.
-constexpr unsigned rate_sample = 16;
+// The bytes of the body an unverified viewer parses looking for its first keyframe (not a
+// TS stream: none is found); past it, or once found, it only counts what it receives.
+constexpr uint64_t probe_limit = 1 << 20;
 
 struct stream_options {
   url target;
@@ -34,9 +35,15 @@ struct stream_options {
   bool quiet = false;
   bool tls = false;
   tls_options tls_opts;
-  // Viewers that decrypt and check what they receive (the first to connect); the others
-  // count the TLS records they receive without decrypting them, so the client stays cheap.
-  unsigned tls_sample = 16;
+  // Viewers that verify all they receive (the first to connect): MPEG-TS continuity, PCRs
+  // (the stream's rate, its timeline), with --tls decrypted. Enough for a median that one
+  // resynced viewer does not move, few enough to cost nothing at 10,000. The others check
+  // the response head and their first keyframe, then count what arrives without copying
+  // it (recv MSG_TRUNC: the kernel drops it), TLS ones without decrypting: the client
+  // stays cheap beside the server it measures.
+  unsigned verify = 16;
+  bool strict = false;                     // exit 3 when the run was client-bound
+  double client_limit = client_bound_pct;  // % of its core past which that is so
 };
 
 enum class stream_state : uint8_t { connecting, handshake, head, body, done };
@@ -46,7 +53,7 @@ struct stream_viewer {
   stream_state st = stream_state::connecting;
   bool failed = false;        // never got a 200
   bool closed_early = false;  // the server closed a 200 stream before the end
-  bool checked = true;        // its bytes are parsed (with --tls: decrypted) and checked
+  bool checked = true;        // verified: all its bytes parsed (with --tls: decrypted)
   bool handshake_failed = false;
   uint32_t events = 0;  // what epoll watches for
   int status = 0;
@@ -61,22 +68,26 @@ struct stream_viewer {
   SSL* ssl = nullptr;         // until the head is read, or to the end on checked viewers
   std::string head;           // the response head while reading it
   std::string error;
-  ts_probe probe;
-  std::unique_ptr<ts_rate> rate;  // on the first `rate_sample` viewers only
+  ts_probe probe;                             // until its first keyframe
+  std::unique_ptr<ts_rate> rate;              // verified viewers only
+  std::unique_ptr<ts_continuity> continuity;  // verified viewers only
 };
 
 // What the run measured over its window besides the viewers.
 struct stream_window {
   double seconds = 0;     // the window's length; 0: the run ended before it began
   double load_cpu_s = 0;  // CPU seconds gordo-load used in it
+  int load_core = -1;     // the CPU gordo-load runs on, when one
+  core_sample load_core_begin, load_core_end;
   std::vector<proc_sample> server_begin, server_end;  // of each --server-pid
   core_sample core_begin, core_end;
   std::string tls_protocol;              // as the first handshake negotiated it
   uint64_t tls_wire = 0, tls_plain = 0;  // the checked TLS viewers' bytes in the window
 };
 
-// Prints the summary (a table, or JSON); returns how many viewers got the stream.
-unsigned report_stream(const stream_options& o, const std::vector<stream_viewer>& viewers,
-                       const stream_window& w);
+// Prints the summary (a table, or JSON). Returns the exit status: 1 when no viewer got the
+// stream, 3 when the run was client-bound and --strict, else 0.
+int report_stream(const stream_options& o, const std::vector<stream_viewer>& viewers,
+                  const stream_window& w);
 
 }  // namespace gordo::load

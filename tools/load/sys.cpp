@@ -1,5 +1,6 @@
 #include "load/sys.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -85,6 +86,34 @@ core_sample sample_core(int cpu) {
   }
   std::fclose(f);
   return s;
+}
+
+int own_core(int pinned) {
+  if (pinned >= 0) return pinned;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) != 1) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) return cpu;
+  return -1;
+}
+
+void client_rows(std::vector<report_row>& rows, const client_load& c) {
+  rows.push_back({"load_cpu_pct", number(c.cpu_pct, 1), number(c.cpu_pct, 1)});
+  if (!std::isnan(c.core_busy_pct))
+    rows.push_back({"load_core_busy_pct", number(c.core_busy_pct, 1), number(c.core_busy_pct, 1)});
+  rows.push_back({"client_bound", c.bound() ? "yes" : "no", c.bound() ? "true" : "false"});
+}
+
+int client_verdict(const client_load& c, bool strict) {
+  if (!c.bound()) return 0;
+  std::string core =
+      std::isnan(c.core_busy_pct) ? "" : fmt::format(", its core {:.0f}% busy", c.core_busy_pct);
+  fmt::print(stderr,
+             "gordo-load: client-bound: {:.0f}% of a CPU{} (over {:.0f}%): this run measured the "
+             "client, not the server{}\n",
+             c.cpu_pct, core, c.limit, strict ? " (--strict: exit 3)" : "");
+  return strict ? 3 : 0;
 }
 
 bool raise_fd_limit(unsigned viewers) {

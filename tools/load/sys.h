@@ -3,6 +3,7 @@
 // Shared by the stream mode (tools/gordo-load.cpp) and the HLS mode (load/hls_load).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct core_sample {
 };
 core_sample sample_core(int cpu);
 
+// The one CPU this process may run on (`pinned` when given, else its affinity when that
+// is a single CPU, as under `taskset -c N`), or -1: whose busy time is the client's own.
+int own_core(int pinned);
+
 // Every viewer is an fd: takes the hard limit, and says so when even that is too low.
 bool raise_fd_limit(unsigned viewers);
 
@@ -48,5 +53,22 @@ std::string number(double x, int prec);
 // already formatted, without braces) after them.
 void print_report(const std::vector<report_row>& rows, bool json, const std::string& extra_json,
                   const std::string& first_error);
+
+// A run whose client used more than this % of its core (its process, or the whole core
+// with the softirq work it causes) measured the client, not the server.
+constexpr double client_bound_pct = 85;
+
+// What gordo-load says of itself in a summary: its CPU and its core's busy time over the
+// window, and whether the run was client-bound (either over `limit`, --client-limit).
+struct client_load {
+  double cpu_pct = 0;
+  double core_busy_pct = NAN;  // NaN when it runs on no single core
+  double limit = client_bound_pct;
+  bool bound() const { return cpu_pct > limit || core_busy_pct > limit; }
+};
+// Appends load_cpu_pct, load_core_busy_pct (when known) and client_bound to `rows`.
+void client_rows(std::vector<report_row>& rows, const client_load& c);
+// When bound: says so on stderr; with `strict`, returns 3 (for the exit status), else 0.
+int client_verdict(const client_load& c, bool strict);
 
 }  // namespace gordo::load

@@ -26,14 +26,16 @@ void ts_rate::on_packet(const uint8_t* p) {
                   static_cast<uint64_t>(p[8]) << 9 | static_cast<uint64_t>(p[9]) << 1 | p[10] >> 7;
   uint64_t pcr = base * 300 + ((p[10] & 1u) << 8 | p[11]);
   bool discontinuity = p[5] & 0x80;
-  if (have_last_ && !discontinuity && pcr > last_pcr_) {
-    double dt = static_cast<double>(pcr - last_pcr_) / pcr_hz;
-    if (dt <= max_gap_s) {
+  if (have_last_ && !discontinuity) {
+    double dt = pcr > last_pcr_ ? static_cast<double>(pcr - last_pcr_) / pcr_hz : -1;
+    if (dt >= 0 && dt <= max_gap_s) {
       bytes_ += since_last_ * packet;
       seconds_ += dt;
+    } else if (pcr != last_pcr_) {
+      ++jumps_;
     }
   }
-  // A PCR that goes back (a wrap every 26.5 hours, a restarted source) starts a new run.
+  // A PCR that goes back (a restarted source; a wrap every 26.5 hours) starts a new run.
   have_last_ = true;
   last_pcr_ = pcr;
   since_last_ = 0;

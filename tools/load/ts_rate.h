@@ -27,6 +27,9 @@ class ts_rate {
   }
   // PCR time the measurement covers.
   double seconds() const { return seconds_; }
+  // PCRs that went back or leapt over max_gap_s without the stream flagging a
+  // discontinuity: the timeline a player follows broke (whatever restart() said).
+  uint64_t jumps() const { return jumps_; }
 
  private:
   void on_packet(const uint8_t* p);
@@ -38,6 +41,7 @@ class ts_rate {
   uint64_t since_last_ = 0;  // packets since the last PCR packet
   uint64_t bytes_ = 0;
   double seconds_ = 0;
+  uint64_t jumps_ = 0;
 };
 
 }  // namespace gordo::load

@@ -83,6 +83,16 @@ TEST(ts_rate, a_jump_or_a_discontinuity_is_not_an_interval) {
   rate.feed(s.data(), s.size());
   EXPECT_NEAR(rate.seconds(), 0.1, 1e-6);
   EXPECT_NEAR(rate.bits_per_s(), 20 * 188 * 8 / 0.01, 1);
+  EXPECT_EQ(rate.jumps(), 2u) << "ahead and back break the timeline; a flagged one does not";
+}
+
+TEST(ts_rate, a_steady_timeline_has_no_jumps) {
+  std::string s = stream(50, 10, 40);
+  ts_rate rate;
+  rate.feed(s.data(), s.size());
+  rate.restart();
+  rate.feed(s.data(), 188);  // the same PCR again after the restart: not compared
+  EXPECT_EQ(rate.jumps(), 0u);
 }
 
 TEST(ts_rate, only_the_first_pcr_pid_counts) {
