@@ -34,6 +34,7 @@
 #include "load/sys.h"
 #include "load/tls.h"
 #include "load/ts_rate.h"
+#include "load/uring_count.h"
 #include "load/url.h"
 
 namespace {
@@ -50,6 +51,12 @@ using gordo::load::url;
 using options = gordo::load::stream_options;
 using state = gordo::load::stream_state;
 using viewer = gordo::load::stream_viewer;
+
+// A response head longer than this is refused; unverified viewers read this much at a
+// time until they have their head and first keyframe.
+constexpr size_t max_head = 16384;
+constexpr size_t probe_read = 16384;
+constexpr uint32_t ring_tag = UINT32_MAX;  // the io_uring's fd in the epoll set
 
 class load {
  public:
@@ -77,6 +84,7 @@ class load {
            (o_.tls || v.probe.found() || v.body_bytes >= gordo::load::probe_limit);
   }
   void on_data(viewer& v, const char* data, size_t n, double t);
+  void on_counted(uint32_t id, int res, bool more, double t);
   void finish(viewer& v, const std::string& error);
   void progress(double t, bool last);
 
@@ -88,6 +96,7 @@ class load {
   socklen_t addr_len_ = 0;
   std::string request_;
   std::unique_ptr<tls_client> tls_;
+  std::unique_ptr<gordo::load::uring_count> uring_;  // --recv uring: counts the counting viewers
   unsigned started_ = 0;
   unsigned live_ = 0;
   double last_progress_ = 0;
@@ -117,9 +126,24 @@ int load::run() {
 
   w_.load_core = gordo::load::own_core(o_.cpu);
   ep_ = epoll_create1(EPOLL_CLOEXEC);
+  if (o_.recv != "epoll") {
+    uring_ = gordo::load::uring_count::make(error);
+    if (!uring_ && o_.recv == "uring") {
+      fmt::print(stderr, "gordo-load: --recv uring: {}\n", error);
+      return 2;
+    }
+    if (!uring_) fmt::print(stderr, "gordo-load: counting with epoll and recv ({})\n", error);
+  }
+  if (uring_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = ring_tag;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, uring_->fd(), &ev);
+  }
   std::vector<epoll_event> events(4096);
   double begin = now_s();
   double cpu_begin = cpu_s();
+  w_.ramp_core_begin = sample_core(w_.load_core);
   double all_connected = -1, mark = -1, end = -1;
   last_progress_ = begin;
   for (;;) {
@@ -130,6 +154,9 @@ int load::run() {
     while (started_ < due) start(viewers_[started_++]);
     if (started_ == o_.viewers && all_connected < 0) {
       all_connected = t;
+      w_.ramp_seconds = t - begin;
+      w_.ramp_cpu_s = cpu_s() - cpu_begin;
+      w_.ramp_core_end = sample_core(w_.load_core);
       mark = t + o_.settle;
       end = mark + o_.duration;
     }
@@ -151,7 +178,11 @@ int load::run() {
     if (live_ == 0 && started_ == o_.viewers) break;  // everyone failed or was closed
     int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 5);
     t = now_s();
-    for (int i = 0; i < n; ++i) on_event(viewers_[events[i].data.u32], events[i].events);
+    for (int i = 0; i < n; ++i)
+      if (events[i].data.u32 != ring_tag) on_event(viewers_[events[i].data.u32], events[i].events);
+    // Submits the viewers handed over in this round, and counts what was received.
+    if (uring_)
+      uring_->reap([&](uint32_t id, int res, bool more) { on_counted(id, res, more, t); });
     if (!o_.quiet && t - last_progress_ >= 1) progress(t - begin, false);
   }
   double t_end = now_s();
@@ -275,13 +306,21 @@ void load::on_tls_read(viewer& v) {
 void load::on_recv(viewer& v) {
   for (;;) {
     // Counting viewers' bytes are dropped by the kernel: TCP's MSG_TRUNC copies nothing
-    // and returns how much it dropped (tcp(7)).
+    // and returns how much it dropped (tcp(7)). Unverified ones read their head and first
+    // keyframe in small pieces, not the whole burst that follows them.
     bool count_only = counting(v);
-    ssize_t n = recv(v.fd, buf_.data(), buf_.size(), count_only ? MSG_TRUNC : 0);
+    if (count_only && uring_) {
+      // Counted on the ring from now on: out of the epoll set, one multishot receive.
+      epoll_ctl(ep_, EPOLL_CTL_DEL, v.fd, nullptr);
+      uring_->watch(v.fd, static_cast<uint32_t>(&v - viewers_.data()));
+      return;
+    }
+    size_t want = count_only || v.checked ? buf_.size() : probe_read;
+    ssize_t n = recv(v.fd, buf_.data(), want, count_only ? MSG_TRUNC : 0);
     if (n > 0) {
       on_data(v, count_only ? nullptr : buf_.data(), static_cast<size_t>(n), now_s());
       if (v.st == state::done) return;
-      if (static_cast<size_t>(n) < buf_.size()) return;  // drained
+      if (static_cast<size_t>(n) < want) return;  // drained
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -294,10 +333,12 @@ void load::on_recv(viewer& v) {
 void load::on_data(viewer& v, const char* data, size_t n, double t) {
   if (v.first_byte < 0) v.first_byte = t - v.started;
   if (v.st == state::head) {
-    v.head.append(data, n);
-    size_t end = v.head.find("\r\n\r\n");
+    // Only the head is kept: the body that came with it is read where it lies.
+    size_t had = v.head.size();
+    v.head.append(data, std::min(n, max_head - had));
+    size_t end = v.head.find("\r\n\r\n", had >= 3 ? had - 3 : 0);
     if (end == std::string::npos) {
-      if (v.head.size() > 16384) finish(v, "response head too large");
+      if (v.head.size() >= max_head) finish(v, "response head too large");
       return;
     }
     if (v.head.compare(0, 5, "HTTP/") == 0 && v.head.size() > 12)
@@ -306,11 +347,10 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
       v.failed = true;
       return finish(v, fmt::format("HTTP {}", v.status));
     }
-    std::string body = v.head.substr(end + 4);
-    v.head.clear();
-    v.head.shrink_to_fit();
+    size_t used = end + 4 - had;  // of `data`
+    std::string().swap(v.head);
     v.st = state::body;
-    if (!body.empty()) on_data(v, body.data(), body.size(), t);
+    if (used < n) on_data(v, data + used, n - used, t);
     return;
   }
   v.body_bytes += n;
@@ -324,6 +364,18 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
   if (!v.checked) return;
   v.rate->feed(data, n);
   v.continuity->feed(data, n);
+}
+
+void load::on_counted(uint32_t id, int res, bool more, double t) {
+  viewer& v = viewers_[id];
+  if (v.st == state::done) return;
+  if (res > 0 || res == -ENOBUFS) {  // bytes dropped; or no buffer was free: go on
+    if (res > 0) on_data(v, nullptr, static_cast<size_t>(res), t);
+    if (!more) uring_->watch(v.fd, id);
+    return;
+  }
+  v.closed_early = true;
+  finish(v, res == 0 ? "closed by the server" : fmt::format("recv: {}", std::strerror(-res)));
 }
 
 void load::finish(viewer& v, const std::string& error) {
@@ -386,6 +438,9 @@ int main(int argc, char** argv) {
     ("verify", "Viewers (the first to connect) that check all they receive: MPEG-TS continuity "
         "and PCRs, with --tls decrypted; the others check the head and first keyframe, then count "
         "bytes without copying them", cxxopts::value<unsigned>()->default_value("16"))
+    ("recv", "How counting viewers receive: uring (a multishot io_uring receive each, the "
+        "cheapest), epoll (a wake-up and a recv per arrival), or auto (uring where the kernel has "
+        "it)", cxxopts::value<std::string>()->default_value("auto"))
     ("strict", "Exit 3 when the run was client-bound (gordo-load's core over --client-limit)")
     ("client-limit", "% of its core (its process, or all that ran there) past which the run "
         "measured the client, not the server", cxxopts::value<double>()->default_value("85"))
@@ -428,6 +483,9 @@ int main(int argc, char** argv) {
     if (args.count("tls-ca")) o.tls_opts.ca_file = args["tls-ca"].as<std::string>();
     o.verify = args["verify"].as<unsigned>();
     o.strict = args.count("strict") > 0;
+    o.recv = args["recv"].as<std::string>();
+    if (o.recv != "auto" && o.recv != "epoll" && o.recv != "uring")
+      throw cxxopts::exceptions::exception("--recv is auto, uring or epoll");
     o.client_limit = args["client-limit"].as<double>();
     if (o.tls && o.raw) throw cxxopts::exceptions::exception("--tls and --raw exclude each other");
     if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)

@@ -164,7 +164,8 @@ class AgainstGordo(unittest.TestCase):
     def test_unverified_viewers_count_bytes_the_kernel_drops(self):
         trace = os.path.join(self.tmp.name, "recv.trace")
         r = subprocess.run(["strace", "-f", "-e", "trace=recvfrom", "-o", trace, GORDO_LOAD, self.gordo.url,
-                            "--json", "--viewers", "8", "--verify", "1", "--duration", "2", "--settle", "0"],
+                            "--json", "--viewers", "8", "--verify", "1", "--duration", "2", "--settle", "0",
+                            "--recv", "epoll"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         s = json.loads(r.stdout)
@@ -175,6 +176,21 @@ class AgainstGordo(unittest.TestCase):
         # Seven viewers each read their head and first keyframe, then only count; the one
         # verified viewer reads all it gets.
         self.assertGreater(len(dropped), len(recvs) / 2, f"{len(dropped)} of {len(recvs)} recvs dropped")
+
+    def test_counting_on_io_uring_and_on_epoll_measure_the_same(self):
+        results = {}
+        for mode in ("uring", "epoll"):
+            r = load(self.gordo.url, "--viewers", "40", "--verify", "2", "--duration", "3", "--settle", "0.5",
+                     "--recv", mode)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s = results[mode] = json.loads(r.stdout)
+            self.assertEqual((s["receiving"], s["no_keyframe"], s["behind"], s["failures"]), (40, 0, 0, 0), mode)
+        # The rate every viewer received, counted by the kernel's figures either way.
+        self.assertAlmostEqual(results["uring"]["rate_p1_mbps"], results["epoll"]["rate_p1_mbps"],
+                               delta=0.1 * results["epoll"]["rate_p1_mbps"])
+        r = load(self.gordo.url, "--recv", "carrier-pigeon")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--recv is auto, uring or epoll", r.stderr)
 
     def test_strict_exits_3_on_a_client_bound_run(self):
         args = ("--viewers", "4", "--duration", "1", "--settle", "0", "--client-limit", "0")

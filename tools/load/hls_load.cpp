@@ -437,17 +437,13 @@ int hls_load::report(double window) {
       {"errors", count(errors)},
       {"reconnects", count(reconnects_)},
   };
-  auto busy = [](const core_sample& a, const core_sample& b) {
-    double total = b.total - a.total;
-    return total > 0 ? (b.busy - a.busy) / total * 100 : NAN;
-  };
   if (o_.server_pid > 0) {
     double server_cpu = window > 0 ? (server_end_.cpu_s - server_begin_.cpu_s) / window * 100 : NAN;
     named.push_back({"server_cpu_pct", value(server_cpu, 1)});
     named.push_back({"server_rss_mib", value(static_cast<double>(server_end_.rss_kib) / 1024, 1)});
   }
   if (o_.server_core >= 0)
-    named.push_back({"server_core_busy_pct", value(busy(core_begin_, core_end_), 1)});
+    named.push_back({"server_core_busy_pct", value(busy_pct(core_begin_, core_end_), 1)});
   std::vector<report_row> rows;
   for (auto& [name, row] : named) {
     row.name = name;
@@ -457,7 +453,7 @@ int hls_load::report(double window) {
   client_load client;
   client.limit = o_.client_limit;
   client.cpu_pct = cpu;
-  if (load_core_ >= 0) client.core_busy_pct = busy(load_core_begin_, load_core_end_);
+  if (load_core_ >= 0) client.core_busy_pct = busy_pct(load_core_begin_, load_core_end_);
   client_rows(rows, client);
   print_report(rows, o_.json, fmt::format("\"errors_by_status\": {{{}}}", by_status), first_error_);
   if (!o_.json && !by_status.empty()) fmt::print("errors: {}\n", by_status);

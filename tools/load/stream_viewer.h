@@ -42,6 +42,9 @@ struct stream_options {
   // it (recv MSG_TRUNC: the kernel drops it), TLS ones without decrypting: the client
   // stays cheap beside the server it measures.
   unsigned verify = 16;
+  // How counting viewers receive: "uring" (load/uring_count.h), "epoll", or "auto" (uring
+  // where the kernel has it).
+  std::string recv = "auto";
   bool strict = false;                     // exit 3 when the run was client-bound
   double client_limit = client_bound_pct;  // % of its core past which that is so
 };
@@ -79,6 +82,10 @@ struct stream_window {
   double load_cpu_s = 0;  // CPU seconds gordo-load used in it
   int load_core = -1;     // the CPU gordo-load runs on, when one
   core_sample load_core_begin, load_core_end;
+  // The ramp, from the first connect to the last (what time to first byte is measured
+  // in): its length, gordo-load's CPU seconds and its core over it.
+  double ramp_seconds = 0, ramp_cpu_s = 0;
+  core_sample ramp_core_begin, ramp_core_end;
   std::vector<proc_sample> server_begin, server_end;  // of each --server-pid
   core_sample core_begin, core_end;
   std::string tls_protocol;              // as the first handshake negotiated it

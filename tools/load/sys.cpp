@@ -98,21 +98,34 @@ int own_core(int pinned) {
   return -1;
 }
 
+double busy_pct(const core_sample& begin, const core_sample& end) {
+  double total = end.total - begin.total;
+  return total > 0 ? (end.busy - begin.busy) / total * 100 : NAN;
+}
+
 void client_rows(std::vector<report_row>& rows, const client_load& c) {
-  rows.push_back({"load_cpu_pct", number(c.cpu_pct, 1), number(c.cpu_pct, 1)});
-  if (!std::isnan(c.core_busy_pct))
-    rows.push_back({"load_core_busy_pct", number(c.core_busy_pct, 1), number(c.core_busy_pct, 1)});
+  auto add = [&rows](const char* name, double pct) {
+    if (!std::isnan(pct)) rows.push_back({name, number(pct, 1), number(pct, 1)});
+  };
+  add("load_cpu_pct", c.cpu_pct);
+  add("load_core_busy_pct", c.core_busy_pct);
+  add("load_ramp_cpu_pct", c.ramp_cpu_pct);
+  add("load_ramp_core_busy_pct", c.ramp_core_busy_pct);
   rows.push_back({"client_bound", c.bound() ? "yes" : "no", c.bound() ? "true" : "false"});
 }
 
 int client_verdict(const client_load& c, bool strict) {
   if (!c.bound()) return 0;
-  std::string core =
-      std::isnan(c.core_busy_pct) ? "" : fmt::format(", its core {:.0f}% busy", c.core_busy_pct);
+  std::string what = fmt::format("{:.0f}% of a CPU", c.cpu_pct);
+  if (!std::isnan(c.core_busy_pct)) what += fmt::format(", its core {:.0f}% busy", c.core_busy_pct);
+  if (!std::isnan(c.ramp_cpu_pct))
+    what += fmt::format("; while viewers connected {:.0f}% of a CPU", c.ramp_cpu_pct);
+  if (!std::isnan(c.ramp_core_busy_pct))
+    what += fmt::format(", its core {:.0f}% busy", c.ramp_core_busy_pct);
   fmt::print(stderr,
-             "gordo-load: client-bound: {:.0f}% of a CPU{} (over {:.0f}%): this run measured the "
-             "client, not the server{}\n",
-             c.cpu_pct, core, c.limit, strict ? " (--strict: exit 3)" : "");
+             "gordo-load: client-bound ({}; over {:.0f}%): this run measured the client, not "
+             "the server{}\n",
+             what, c.limit, strict ? " (--strict: exit 3)" : "");
   return strict ? 3 : 0;
 }
 

@@ -59,14 +59,23 @@ void print_report(const std::vector<report_row>& rows, bool json, const std::str
 constexpr double client_bound_pct = 85;
 
 // What gordo-load says of itself in a summary: its CPU and its core's busy time over the
-// window, and whether the run was client-bound (either over `limit`, --client-limit).
+// measured window and over the ramp (while viewers connect: what time to first byte is
+// measured in), and whether the run was client-bound (any of them over `limit`).
 struct client_load {
   double cpu_pct = 0;
-  double core_busy_pct = NAN;  // NaN when it runs on no single core
+  double core_busy_pct = NAN;       // NaN when it runs on no single core
+  double ramp_cpu_pct = NAN;        // NaN when not measured
+  double ramp_core_busy_pct = NAN;  // NaN when not measured or on no single core
   double limit = client_bound_pct;
-  bool bound() const { return cpu_pct > limit || core_busy_pct > limit; }
+  bool bound() const {
+    return cpu_pct > limit || core_busy_pct > limit || ramp_cpu_pct > limit ||
+           ramp_core_busy_pct > limit;
+  }
 };
-// Appends load_cpu_pct, load_core_busy_pct (when known) and client_bound to `rows`.
+// How busy a core was between two samples, in %: NaN when nothing was sampled.
+double busy_pct(const core_sample& begin, const core_sample& end);
+// Appends load_cpu_pct, load_core_busy_pct, their ramp_ twins (those known) and
+// client_bound to `rows`.
 void client_rows(std::vector<report_row>& rows, const client_load& c);
 // When bound: says so on stderr; with `strict`, returns 3 (for the exit status), else 0.
 int client_verdict(const client_load& c, bool strict);
