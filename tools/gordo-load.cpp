@@ -138,7 +138,10 @@ int load::run() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = ring_tag;
-    epoll_ctl(ep_, EPOLL_CTL_ADD, uring_->fd(), &ev);
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, uring_->fd(), &ev) != 0) {
+      fmt::print(stderr, "gordo-load: epoll: {}\n", std::strerror(errno));
+      return 2;
+    }
   }
   std::vector<epoll_event> events(4096);
   double begin = now_s();
@@ -309,12 +312,13 @@ void load::on_recv(viewer& v) {
     // and returns how much it dropped (tcp(7)). Unverified ones read their head and first
     // keyframe in small pieces, not the whole burst that follows them.
     bool count_only = counting(v);
-    if (count_only && uring_) {
+    if (count_only && uring_ && !v.on_epoll_only &&
+        uring_->watch(v.fd, static_cast<uint32_t>(&v - viewers_.data()))) {
       // Counted on the ring from now on: out of the epoll set, one multishot receive.
       epoll_ctl(ep_, EPOLL_CTL_DEL, v.fd, nullptr);
-      uring_->watch(v.fd, static_cast<uint32_t>(&v - viewers_.data()));
       return;
     }
+    if (count_only) v.on_epoll_only = true;  // the ring was full: it stays here
     size_t want = count_only || v.checked ? buf_.size() : probe_read;
     ssize_t n = recv(v.fd, buf_.data(), want, count_only ? MSG_TRUNC : 0);
     if (n > 0) {
@@ -371,7 +375,13 @@ void load::on_counted(uint32_t id, int res, bool more, double t) {
   if (v.st == state::done) return;
   if (res > 0 || res == -ENOBUFS) {  // bytes dropped; or no buffer was free: go on
     if (res > 0) on_data(v, nullptr, static_cast<size_t>(res), t);
-    if (!more) uring_->watch(v.fd, id);
+    if (!more && !uring_->watch(v.fd, id)) {
+      v.on_epoll_only = true;  // the ring is full: back to epoll
+      epoll_event ev{};
+      ev.events = v.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.u32 = id;
+      epoll_ctl(ep_, EPOLL_CTL_ADD, v.fd, &ev);
+    }
     return;
   }
   v.closed_early = true;
@@ -487,6 +497,8 @@ int main(int argc, char** argv) {
     if (o.recv != "auto" && o.recv != "epoll" && o.recv != "uring")
       throw cxxopts::exceptions::exception("--recv is auto, uring or epoll");
     o.client_limit = args["client-limit"].as<double>();
+    if (!(o.client_limit >= 0 && o.client_limit <= 100))
+      throw cxxopts::exceptions::exception("--client-limit is a % from 0 to 100");
     if (o.tls && o.raw) throw cxxopts::exceptions::exception("--tls and --raw exclude each other");
     if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)
       throw cxxopts::exceptions::exception("--viewers, --rate and --duration must be positive");

@@ -116,7 +116,7 @@ class AgainstGordo(unittest.TestCase):
         # The sample checked all it got: every packet there, the PCRs' timeline unbroken.
         self.assertEqual(s["verified"], 20)
         self.assertEqual((s["verified_broken"], s["cc_breaks"], s["pcr_jumps"]), (0, 0, 0))
-        self.assertIn(s["client_bound"], (True, False))
+        self.assertFalse(s["client_bound"], "200 viewers are nothing to the client")
         # gordo starts every viewer at a keyframe: after the cached PAT and PMT, within the
         # first few packets (PAT, PMT and an SDT may precede it again), not a GOP later.
         self.assertLessEqual(s["keyframe_packet_p99"], 8)
@@ -182,12 +182,17 @@ class AgainstGordo(unittest.TestCase):
         for mode in ("uring", "epoll"):
             r = load(self.gordo.url, "--viewers", "40", "--verify", "2", "--duration", "3", "--settle", "0.5",
                      "--recv", mode)
+            if mode == "uring" and "--recv uring: io_uring" in r.stderr:
+                self.skipTest(r.stderr.strip())  # io_uring disabled here (seccomp, a sysctl)
             self.assertEqual(r.returncode, 0, r.stderr)
             s = results[mode] = json.loads(r.stdout)
             self.assertEqual((s["receiving"], s["no_keyframe"], s["behind"], s["failures"]), (40, 0, 0, 0), mode)
-        # The rate every viewer received, counted by the kernel's figures either way.
-        self.assertAlmostEqual(results["uring"]["rate_p1_mbps"], results["epoll"]["rate_p1_mbps"],
-                               delta=0.1 * results["epoll"]["rate_p1_mbps"])
+        # What the counting viewers received (p50: all but two count), by the kernel's
+        # figures either way: neither more nor less than the stream's rate.
+        for key in ("rate_p50_mbps", "aggregate_gbps"):
+            self.assertAlmostEqual(results["uring"][key], results["epoll"][key], delta=0.1 * results["epoll"][key])
+        self.assertAlmostEqual(results["uring"]["rate_p50_mbps"], results["uring"]["expected_mbps"],
+                               delta=0.25 * results["uring"]["expected_mbps"])
         r = load(self.gordo.url, "--recv", "carrier-pigeon")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--recv is auto, uring or epoll", r.stderr)
@@ -351,7 +356,8 @@ class AgainstNothing(unittest.TestCase):
         self.assertIn("refused", s["first_error"])
 
     def test_bad_arguments(self):
-        for args in (["ftp://x/"], ["http://127.0.0.1:1/", "--viewers", "0"], ["http://127.0.0.1:1/", "--rate", "x"]):
+        for args in (["ftp://x/"], ["http://127.0.0.1:1/", "--viewers", "0"], ["http://127.0.0.1:1/", "--rate", "x"],
+                     ["http://127.0.0.1:1/", "--client-limit", "120"], ["http://127.0.0.1:1/", "--client-limit", "nan"]):
             r = subprocess.run([GORDO_LOAD, *args], capture_output=True, text=True, timeout=10)
             self.assertEqual(r.returncode, 2, args)
             self.assertTrue(r.stderr.startswith("gordo-load: "), r.stderr)

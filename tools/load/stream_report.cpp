@@ -63,7 +63,9 @@ int report_stream(const stream_options& o, const std::vector<stream_viewer>& vie
   client_load client;
   client.limit = o.client_limit;
   client.cpu_pct = window > 0 ? w.load_cpu_s / window * 100 : 0;
-  if (w.load_core >= 0) client.core_busy_pct = busy_pct(w.load_core_begin, w.load_core_end);
+  // No window (every viewer failed before it): no figures, not the core's since boot.
+  if (w.load_core >= 0 && window > 0)
+    client.core_busy_pct = busy_pct(w.load_core_begin, w.load_core_end);
   // A ramp of a second or more: shorter ones are a few clock ticks, too coarse to judge.
   if (w.ramp_seconds >= 1) {
     client.ramp_cpu_pct = w.ramp_cpu_s / w.ramp_seconds * 100;
@@ -116,7 +118,7 @@ int report_stream(const stream_options& o, const std::vector<stream_viewer>& vie
       rows.push_back({"server_cpu_pct_each", each, fmt::format("[{}]", each_json)});
   }
   if (o.server_core >= 0) {
-    double busy = busy_pct(w.core_begin, w.core_end);
+    double busy = window > 0 ? busy_pct(w.core_begin, w.core_end) : NAN;
     rows.push_back({"server_core_busy_pct", num(busy, 1), num(busy, 1)});
   }
   if (o.tls) {

@@ -58,7 +58,8 @@ struct stream_viewer {
   bool closed_early = false;  // the server closed a 200 stream before the end
   bool checked = true;        // verified: all its bytes parsed (with --tls: decrypted)
   bool handshake_failed = false;
-  uint32_t events = 0;  // what epoll watches for
+  bool on_epoll_only = false;  // --recv uring had no room for it: it counts with recv
+  uint32_t events = 0;         // what epoll watches for
   int status = 0;
   double started = 0;
   double first_byte = -1;        // seconds after `started`, the TLS handshake included

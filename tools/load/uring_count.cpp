@@ -1,7 +1,9 @@
 #include "load/uring_count.h"
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -12,9 +14,10 @@ namespace gordo::load {
 std::unique_ptr<uring_count> uring_count::make(std::string& error) {
   std::unique_ptr<uring_count> u(new uring_count);
   io_uring_params p{};
-  // Completions are made when reap() asks (DEFER_TASKRUN), in batches, not as each
-  // arrival interrupts: the ring's fd is readable while work waits.
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  // Receives run when reap() asks (DEFER_TASKRUN), in batches, not as each arrival
+  // interrupts; TASKRUN_FLAG says when some are still due.
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+            IORING_SETUP_TASKRUN_FLAG;
   p.cq_entries = completions;
   int r = io_uring_queue_init_params(entries, &u->ring_, &p);
   if (r < 0) {
@@ -22,6 +25,11 @@ std::unique_ptr<uring_count> uring_count::make(std::string& error) {
     return nullptr;
   }
   u->ring_open_ = true;
+  u->event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (u->event_fd_ < 0 || (r = io_uring_register_eventfd(&u->ring_, u->event_fd_)) < 0) {
+    error = fmt::format("io_uring eventfd: {}", std::strerror(u->event_fd_ < 0 ? errno : -r));
+    return nullptr;
+  }
   u->buffers_bytes_ = buffer_count * sizeof(io_uring_buf);
   void* mem =
       mmap(nullptr, u->buffers_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -48,6 +56,7 @@ std::unique_ptr<uring_count> uring_count::make(std::string& error) {
 
 uring_count::~uring_count() {
   if (ring_open_) io_uring_queue_exit(&ring_);  // cancels what is still receiving
+  if (event_fd_ >= 0) ::close(event_fd_);
   if (buffers_) munmap(buffers_, buffers_bytes_);
 }
 
@@ -56,16 +65,24 @@ void uring_count::recycle(uint16_t bid, unsigned offset) {
                         io_uring_buf_ring_mask(buffer_count), static_cast<int>(offset));
 }
 
-void uring_count::watch(int fd, uint32_t id) {
+void uring_count::drain_event_fd() {
+  uint64_t n;
+  while (::read(event_fd_, &n, sizeof n) > 0) {
+  }
+}
+
+bool uring_count::watch(int fd, uint32_t id) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) {
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) return false;
   }
   io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, MSG_TRUNC);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = 0;
   sqe->user_data = id;
+  return true;
 }
 
 }  // namespace gordo::load
