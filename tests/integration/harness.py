@@ -161,11 +161,14 @@ def connect(port, host="127.0.0.1", timeout=10):
 
 
 def response_complete(data):
-    """True when `data` holds a whole response with a Content-Length (the server may keep
-    the connection open after it)."""
+    """True when `data` holds a whole response with a Content-Length, or a 204 or 304 (which
+    end with their head: RFC 9110 section 6.4.1); the server may keep the connection open
+    after it."""
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         return False
+    if re.match(rb"HTTP/1\.[01] (204|304) ", head):
+        return True
     m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
     return bool(m) and len(body) >= int(m.group(1))
 
