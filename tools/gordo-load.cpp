@@ -112,6 +112,11 @@ int load::run() {
     fmt::print(stderr, "gordo-load: {}\n", error);
     return 2;
   }
+  if (o_.source && addr_.ss_family != AF_INET) {
+    fmt::print(stderr, "gordo-load: --source is an IPv4 network but {} is not IPv4\n",
+               o_.target.host);
+    return 2;
+  }
   std::string host = gordo::load::host_header(o_.target);
   request_ = fmt::format(
       "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gordo-load\r\nIcy-MetaData: 0\r\n\r\n",
@@ -217,15 +222,19 @@ void load::start(viewer& v) {
   v.started = now_s();
   v.fd = socket(addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (v.fd < 0) return finish(v, fmt::format("socket: {}", std::strerror(errno)));
+  ++live_;  // finish() counts it out again with its fd
+  auto id = static_cast<uint32_t>(&v - viewers_.data());
+  if (o_.source)
+    if (int err = gordo::load::bind_source(v.fd, *o_.source, id))
+      return finish(v, fmt::format("bind: {}", std::strerror(-err)));
   int r = connect(v.fd, reinterpret_cast<sockaddr*>(&addr_), addr_len_);
   if (r < 0 && errno != EINPROGRESS)
     return finish(v, fmt::format("connect: {}", std::strerror(errno)));
   v.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
   epoll_event ev{};
   ev.events = v.events;
-  ev.data.u32 = static_cast<uint32_t>(&v - viewers_.data());
+  ev.data.u32 = id;
   epoll_ctl(ep_, EPOLL_CTL_ADD, v.fd, &ev);
-  ++live_;
 }
 
 void load::watch(viewer& v, uint32_t events) {
@@ -368,6 +377,10 @@ void load::on_data(viewer& v, const char* data, size_t n, double t) {
   if (!v.checked) return;
   v.rate->feed(data, n);
   v.continuity->feed(data, n);
+  if (mark_at_ > 0 && v.rate->pcrs() > 0 && t - v.offset_at >= 0.1) {
+    v.offset_at = t;
+    w_.live_offset_ms.push_back((t - v.rate->timeline_s()) * 1e3);
+  }
 }
 
 void load::on_counted(uint32_t id, int res, bool more, double t) {
@@ -436,6 +449,11 @@ int main(int argc, char** argv) {
         "(several, comma-separated: summed, and each)", cxxopts::value<std::vector<int>>())
     ("server-core", "Also report how busy this CPU was over the window (the server's pinned core)",
         cxxopts::value<int>()->default_value("-1"))
+    ("source", "Connect viewer j from host address j+1 of this IPv4 network, ADDRESS/PREFIX with "
+        "no host bits set (198.19.16.0/21: 198.19.16.1, .2, ...; a /31 or /32 from its first "
+        "address); each address must be local. On loopback all of 127.0.0.0/8 is: --source "
+        "127.1.0.0/16 also lifts the ~28,000 connections one source address has ephemeral "
+        "ports for", cxxopts::value<std::string>(), "CIDR")
     ("raw", "No HTTP: read the stream straight from the socket (GStreamer tcpserversink)")
     ("hls", "HLS viewers: URL is a media playlist or a multivariant one (its first rendition); "
         "low-latency (blocking reloads and parts) as hls.js plays it")
@@ -502,6 +520,19 @@ int main(int argc, char** argv) {
     if (o.tls && o.raw) throw cxxopts::exceptions::exception("--tls and --raw exclude each other");
     if (o.viewers == 0 || o.connect_rate <= 0 || o.duration <= 0 || o.settle < 0)
       throw cxxopts::exceptions::exception("--viewers, --rate and --duration must be positive");
+    if (args.count("source")) {
+      std::string error;
+      o.source = gordo::load::parse_source(args["source"].as<std::string>(), error);
+      if (!o.source) throw cxxopts::exceptions::exception(error);
+      if (o.source->hosts() < o.viewers) {
+        gordo::load::source_net wide{0, 32};
+        while (wide.prefix > 0 && wide.hosts() < o.viewers) --wide.prefix;
+        throw cxxopts::exceptions::exception(fmt::format(
+            "--source {} has {} host address{}, fewer than --viewers {}: a /{} has enough",
+            args["source"].as<std::string>(), o.source->hosts(), o.source->hosts() == 1 ? "" : "es",
+            o.viewers, wide.prefix));
+      }
+    }
     hls = args.count("hls") > 0 || args.count("hls-classic") > 0;
     if (hls && (o.raw || o.bitrate > 0 || o.tls))
       throw cxxopts::exceptions::exception("--hls takes neither --raw, --bitrate nor --tls");
@@ -512,6 +543,7 @@ int main(int argc, char** argv) {
     h.connect_rate = o.connect_rate;
     h.duration = o.duration;
     h.settle = o.settle;
+    h.source = o.source;
     h.cpu = o.cpu;
     h.server_pid = o.server_pids.empty() ? 0 : o.server_pids.front();
     h.server_core = o.server_core;

@@ -1,5 +1,6 @@
-"""Black-box: tools/gordo-load against a real gordo, a missing mount and a closed port, and
-over HTTPS (--tls) through nginx terminating TLS in front of gordo."""
+"""Black-box: tools/gordo-load against a real gordo, a missing mount and a closed port, its
+viewers from addresses of their own (--source, as gordo's access log sees them), and over
+HTTPS (--tls) through nginx terminating TLS in front of gordo."""
 import json
 import os
 import shutil
@@ -19,6 +20,12 @@ GORDO_LOAD = os.environ.get("GORDO_LOAD", os.path.join(os.path.dirname(GORDO), "
 
 def load(url, *args, timeout=60):
     return subprocess.run([GORDO_LOAD, url, "--json", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def access_peers(path):
+    """The client addresses in a gordo access log, sorted as addresses."""
+    with open(path) as f:
+        return sorted((line.split(" ", 1)[0] for line in f), key=socket.inet_aton)
 
 
 def cpu_seconds(pid):
@@ -116,6 +123,13 @@ class AgainstGordo(unittest.TestCase):
         # The sample checked all it got: every packet there, the PCRs' timeline unbroken.
         self.assertEqual(s["verified"], 20)
         self.assertEqual((s["verified_broken"], s["cc_breaks"], s["pcr_jumps"]), (0, 0, 0))
+        # Live: the sample's PCRs arrive as the source makes them, within a chunk or two of
+        # the freshest (78 ms here), not seconds behind.
+        self.assertLessEqual(0, s["behind_live_p50_ms"])
+        self.assertLessEqual(s["behind_live_p50_ms"], s["behind_live_p99_ms"])
+        self.assertLessEqual(s["behind_live_p99_ms"], s["behind_live_max_ms"])
+        self.assertLess(s["behind_live_max_ms"], 1000)
+        self.assertLessEqual(s["live_offset_min_ms"], s["live_offset_p50_ms"])
         self.assertFalse(s["client_bound"], "200 viewers are nothing to the client")
         # gordo starts every viewer at a keyframe: after the cached PAT and PMT, within the
         # first few packets (PAT, PMT and an SDT may precede it again), not a GOP later.
@@ -148,6 +162,9 @@ class AgainstGordo(unittest.TestCase):
         self.assertAlmostEqual(s["expected_mbps"] * 1e6, self.bits_per_s, delta=0.25 * self.bits_per_s)
         self.assertAlmostEqual(s["rate_p50_mbps"] * 1e6, self.bits_per_s / 2, delta=0.25 * self.bits_per_s / 2)
         self.assertEqual(s["behind"], 4)
+        # At half the rate they fall half a second further behind live every second: 1.5 s
+        # over the 3 s window.
+        self.assertGreater(s["behind_live_max_ms"], 1000)
 
     def test_a_stream_that_loses_packets_is_seen_broken_by_the_verified_sample(self):
         with open(self.media, "rb") as f:
@@ -215,6 +232,36 @@ class AgainstGordo(unittest.TestCase):
         self.assertIn("| behind", r.stdout)
         self.assertIn("viewers      5/5", r.stderr)  # the progress line
         self.assertIn("Gbit/s", r.stderr)
+
+    def test_source_gives_each_viewer_its_own_address(self):
+        # gordo's access log has each viewer's address, one line as it leaves.
+        log = os.path.join(self.tmp.name, "source-access.log")
+        with Gordo("--input", self.media, "--loop", "--access-log", log) as g:
+            r = load(g.url, "--viewers", "20", "--duration", "2", "--settle", "0.5", "--source", "127.7.0.0/24")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(r.stdout)
+        self.assertEqual((s["ok"], s["receiving"], s["no_keyframe"]), (20, 20, 0), s["first_error"])
+        self.assertEqual(s["failures"] + s["closed_early"], 0, s["first_error"])
+        self.assertEqual(access_peers(log), [f"127.7.0.{j}" for j in range(1, 21)])
+
+    def test_source_for_hls_viewers_on_every_connection(self):
+        log = os.path.join(self.tmp.name, "source-hls-access.log")
+        with Gordo("--input", self.media, "--loop", "--hls", "--access-log", log) as g:
+            playlist = next(u for u in g.urls if u.endswith(".m3u8"))
+            r = load(playlist, "--hls", "--viewers", "3", "--duration", "2", "--settle", "1", "--source",
+                     "127.7.1.0/29")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(r.stdout)
+        self.assertEqual((s["playing"], s["errors"]), (3, 0), s["first_error"])
+        # Every request of a viewer, on its keep-alive connection, from its own address.
+        self.assertEqual(set(access_peers(log)), {"127.7.1.1", "127.7.1.2", "127.7.1.3"})
+
+    def test_source_too_small_for_the_viewers(self):
+        r = load(self.gordo.url, "--source", "127.7.0.0/30", "--viewers", "5")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--source 127.7.0.0/30 has 2 host addresses, fewer than --viewers 5: a /29 has enough",
+                      r.stderr)
+        self.assertEqual(r.stdout, "")
 
     def test_a_missing_mount_counts_as_failures(self):
         r = load(self.gordo.url.replace("/live.ts", "/nope.ts"), "--viewers", "10", "--duration", "1")
@@ -356,11 +403,29 @@ class AgainstNothing(unittest.TestCase):
         self.assertIn("refused", s["first_error"])
 
     def test_bad_arguments(self):
-        for args in (["ftp://x/"], ["http://127.0.0.1:1/", "--viewers", "0"], ["http://127.0.0.1:1/", "--rate", "x"],
-                     ["http://127.0.0.1:1/", "--client-limit", "120"], ["http://127.0.0.1:1/", "--client-limit", "nan"]):
+        url = "http://127.0.0.1:1/"
+        for args in (["ftp://x/"], [url, "--viewers", "0"], [url, "--rate", "x"],
+                     [url, "--client-limit", "120"], [url, "--client-limit", "nan"],
+                     [url, "--source", "127.7.0.0"], [url, "--source", "127.7.0.0/33"],
+                     [url, "--source", "fd00::/64"], [url, "--source", "127.7.0.9/24"],
+                     [url, "--source", "127.7.0.1/32", "--viewers", "2"],
+                     ["http://[::1]:1/", "--source", "127.7.0.0/24", "--viewers", "1"]):
             r = subprocess.run([GORDO_LOAD, *args], capture_output=True, text=True, timeout=10)
             self.assertEqual(r.returncode, 2, args)
             self.assertTrue(r.stderr.startswith("gordo-load: "), r.stderr)
+
+    def test_a_source_network_that_is_not_local_fails_its_viewers(self):
+        with open("/proc/sys/net/ipv4/ip_nonlocal_bind") as f:
+            if f.read().strip() != "0":
+                self.skipTest("net.ipv4.ip_nonlocal_bind is set: any address binds")
+        # 198.51.100.0/24 is TEST-NET-2 (RFC 5737): no host has it, so each bind fails, a
+        # failure of that viewer like a refused connect.
+        r = load("http://127.0.0.1:1/live.ts", "--viewers", "3", "--duration", "1", "--source", "198.51.100.0/29",
+                 timeout=20)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        s = json.loads(r.stdout)
+        self.assertEqual((s["ok"], s["failures"]), (0, 3))
+        self.assertEqual(s["first_error"], "bind: Cannot assign requested address")
 
 
 if __name__ == "__main__":

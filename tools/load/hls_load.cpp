@@ -115,6 +115,11 @@ int hls_load::run() {
     fmt::print(stderr, "gordo-load: {}\n", error);
     return 2;
   }
+  if (o_.source && addr_.ss_family != AF_INET) {
+    fmt::print(stderr, "gordo-load: --source is an IPv4 network but {} is not IPv4\n",
+               o_.target.host);
+    return 2;
+  }
   host_ = host_header(o_.target);
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   wall_offset_ = wall_s() - now_s();
@@ -198,6 +203,9 @@ void hls_load::open(slot& s) {
   if (s.fd < 0) return lost(s, fmt::format("socket: {}", std::strerror(errno)));
   s.st = slot::conn::connecting;
   s.served = 0;
+  if (o_.source)  // its own address, on every connection it opens
+    if (int err = bind_source(s.fd, *o_.source, index(s)))
+      return lost(s, fmt::format("bind: {}", std::strerror(-err)));
   if (connect(s.fd, reinterpret_cast<sockaddr*>(&addr_), addr_len_) < 0 && errno != EINPROGRESS)
     return lost(s, fmt::format("connect: {}", std::strerror(errno)));
   epoll_event ev{};

@@ -3,6 +3,8 @@
 // stalls, delivery times, requests/s and errors the way the stream mode reports its own.
 #pragma once
 
+#include <optional>
+
 #include "load/hls_viewer.h"
 #include "load/sys.h"
 #include "load/url.h"
@@ -23,10 +25,13 @@ struct hls_options {
   bool quiet = false;
   bool strict = false;                     // exit 3 when the run was client-bound
   double client_limit = client_bound_pct;  // % of its core past which that is so
+  // --source: viewer j connects from source->host(j), on every connection it opens.
+  std::optional<source_net> source;
 };
 
 // Runs the viewers and prints the summary: 0 when any viewer played, 1 when none did,
-// 2 when the URL's host does not resolve, 3 when client-bound and `strict`.
+// 2 when the URL's host does not resolve (or with --source is not IPv4), 3 when
+// client-bound and `strict`.
 int run_hls(const hls_options& o);
 
 }  // namespace gordo::load

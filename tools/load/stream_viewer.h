@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct stream_options {
   std::vector<int> server_pids;  // also report these processes' CPU and memory (summed)
   int server_core = -1;          // also report how busy this CPU was over the window
   bool raw = false;  // no HTTP: the server streams as soon as we connect (tcpserversink)
+  std::optional<source_net> source;  // --source: viewer j connects from source->host(j)
   bool json = false;
   bool quiet = false;
   bool tls = false;
@@ -75,6 +77,7 @@ struct stream_viewer {
   ts_probe probe;                             // until its first keyframe
   std::unique_ptr<ts_rate> rate;              // verified viewers only
   std::unique_ptr<ts_continuity> continuity;  // verified viewers only
+  double offset_at = -1;                      // when it last gave a live offset sample
 };
 
 // What the run measured over its window besides the viewers.
@@ -91,6 +94,11 @@ struct stream_window {
   core_sample core_begin, core_end;
   std::string tls_protocol;              // as the first handshake negotiated it
   uint64_t tls_wire = 0, tls_plain = 0;  // the checked TLS viewers' bytes in the window
+  // The verified viewers' latest PCR against when it arrived (monotonic clock ms − PCR
+  // timeline ms), each viewer every 100 ms of the window: its smallest value is the
+  // freshest delivery, and how far the others are above it is how far behind live they
+  // are. The clock and the stream are the same for every process on this machine.
+  std::vector<double> live_offset_ms;
 };
 
 // Prints the summary (a table, or JSON). Returns the exit status: 1 when no viewer got the

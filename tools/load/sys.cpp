@@ -170,7 +170,8 @@ void print_report(const std::vector<report_row>& rows, bool json, const std::str
     return;
   }
   fmt::print("| {:<20} | {:>12} |\n|{:-<22}|{:->14}|\n", "measure", "value", "", "");
-  for (const report_row& r : rows) fmt::print("| {:<20} | {:>12} |\n", r.name, r.value);
+  for (const report_row& r : rows)
+    if (!r.value.empty()) fmt::print("| {:<20} | {:>12} |\n", r.name, r.value);
   if (!first_error.empty()) fmt::print("first failure: {}\n", first_error);
 }
 

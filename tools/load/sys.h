@@ -41,7 +41,8 @@ bool raise_fd_limit(unsigned viewers);
 // The p-th percentile (0–100) of `v`, NaN when empty.
 double percentile(std::vector<double> v, double p);
 
-// One line of the summary: printed as a table row, and as "name": json in --json.
+// One line of the summary: printed as a table row (unless its value is empty: JSON only),
+// and as "name": json in --json.
 struct report_row {
   std::string name;
   std::string value;

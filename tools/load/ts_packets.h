@@ -1,6 +1,9 @@
 // Whole 188-byte MPEG-TS packets out of bytes that arrive in any pieces, as a socket
 // delivers them: a packet split across pieces is carried over, and bytes out of sync are
-// skipped to the next sync byte. One of these per viewer; the probes look at packets.
+// skipped to the next sync byte. A sync byte found that way may be a 0x47 in a payload (a
+// server that starts a viewer mid-packet, as Icecast does): the packet it starts is held
+// until the next one starts with a sync byte too, and dropped when it does not. One of
+// these per viewer; the probes look at packets.
 #pragma once
 
 #include <algorithm>
@@ -23,11 +26,17 @@ class ts_packets {
     while (n > 0) {
       if (carried_ == 0 && in[0] != 0x47) {
         on_resync();
+        held_ = false;
+        tentative_ = true;
         const void* sync = std::memchr(in, 0x47, n);
         if (!sync) return true;
         n -= static_cast<const uint8_t*>(sync) - in;
         in = static_cast<const uint8_t*>(sync);
         continue;
+      }
+      if (carried_ == 0 && held_) {  // the packet after it starts in sync: it was one
+        held_ = tentative_ = false;
+        if (!on_packet(hold_)) return false;
       }
       const uint8_t* whole = in;
       if (carried_ == 0 && n >= packet) {
@@ -43,6 +52,11 @@ class ts_packets {
         whole = carry_;
         carried_ = 0;
       }
+      if (tentative_) {
+        std::memcpy(hold_, whole, packet);
+        held_ = true;
+        continue;
+      }
       if (!on_packet(whole)) return false;
     }
     return true;
@@ -51,6 +65,9 @@ class ts_packets {
  private:
   uint8_t carry_[packet]{};
   size_t carried_ = 0;
+  bool tentative_ = false;  // resynchronised: the next packet is held until confirmed
+  bool held_ = false;
+  uint8_t hold_[packet]{};
 };
 
 }  // namespace gordo::load

@@ -25,6 +25,11 @@ void ts_rate::on_packet(const uint8_t* p) {
   uint64_t base = static_cast<uint64_t>(p[6]) << 25 | static_cast<uint64_t>(p[7]) << 17 |
                   static_cast<uint64_t>(p[8]) << 9 | static_cast<uint64_t>(p[9]) << 1 | p[10] >> 7;
   uint64_t pcr = base * 300 + ((p[10] & 1u) << 8 | p[11]);
+  if (pcrs_++ == 0)
+    timeline_s_ = static_cast<double>(pcr) / pcr_hz;
+  else if (pcr > timeline_last_)
+    timeline_s_ += static_cast<double>(pcr - timeline_last_) / pcr_hz;
+  timeline_last_ = pcr;
   bool discontinuity = p[5] & 0x80;
   if (have_last_ && !discontinuity) {
     double dt = pcr > last_pcr_ ? static_cast<double>(pcr - last_pcr_) / pcr_hz : -1;

@@ -30,6 +30,13 @@ class ts_rate {
   // PCRs that went back or leapt over max_gap_s without the stream flagging a
   // discontinuity: the timeline a player follows broke (whatever restart() said).
   uint64_t jumps() const { return jumps_; }
+  // PCRs seen (of the measured PID), restart() or not.
+  uint64_t pcrs() const { return pcrs_; }
+  // The latest PCR in seconds, on a timeline that never goes back: a PCR that does (a file
+  // looped without new timestamps, a restarted source) goes on from the last one, while a
+  // leap forward (a server moving a slow viewer to a newer keyframe) is kept. Against the
+  // clock it arrived by, it says how far behind live the viewer is.
+  double timeline_s() const { return timeline_s_; }
 
  private:
   void on_packet(const uint8_t* p);
@@ -42,6 +49,9 @@ class ts_rate {
   uint64_t bytes_ = 0;
   double seconds_ = 0;
   uint64_t jumps_ = 0;
+  uint64_t pcrs_ = 0;
+  uint64_t timeline_last_ = 0;  // 27 MHz, the PCR timeline_s_ last moved with
+  double timeline_s_ = 0;
 };
 
 }  // namespace gordo::load

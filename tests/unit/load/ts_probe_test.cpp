@@ -52,9 +52,22 @@ TEST(ts_probe, idr_nal_unit_without_the_flag_is_a_keyframe) {
 }
 
 TEST(ts_probe, resynchronises_after_garbage) {
+  // The packet after garbage counts once the next one starts in sync too.
   std::string stream = "garbage" + packet(true);
   ts_probe probe;
+  EXPECT_FALSE(probe.feed(stream.data(), stream.size()));
+  EXPECT_TRUE(probe.feed(packet(false).data(), 188));
+}
+
+TEST(ts_probe, a_sync_byte_in_a_payload_is_not_taken_for_a_packet) {
+  // Joined mid-packet: the rest of a packet whose payload holds 0x47, then packets. The
+  // 0x47 starts no packet (188 bytes on is no sync byte), so the keyframe found is the
+  // real one, the third packet.
+  std::string first = packet(false, true, std::string(50, '\x47'));
+  std::string stream = first.substr(100) + packet(false) + packet(true) + packet(false);
+  ts_probe probe;
   EXPECT_TRUE(probe.feed(stream.data(), stream.size()));
+  EXPECT_EQ(probe.packets(), 2u) << "the packets in sync after the join, the keyframe second";
 }
 
 }  // namespace

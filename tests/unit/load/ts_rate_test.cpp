@@ -86,6 +86,24 @@ TEST(ts_rate, a_jump_or_a_discontinuity_is_not_an_interval) {
   EXPECT_EQ(rate.jumps(), 2u) << "ahead and back break the timeline; a flagged one does not";
 }
 
+TEST(ts_rate, the_timeline_leaps_ahead_but_never_goes_back) {
+  ts_rate rate;
+  EXPECT_EQ(rate.pcrs(), 0u);
+  std::string s = stream(10, 5, 100);  // PCRs from 1 s to 2 s
+  rate.feed(s.data(), s.size());
+  EXPECT_EQ(rate.pcrs(), 11u);
+  EXPECT_NEAR(rate.timeline_s(), 2.0, 1e-9);
+  s = packet(27'000'000 * 7);  // 5 s ahead: a resync, kept
+  rate.feed(s.data(), s.size());
+  EXPECT_NEAR(rate.timeline_s(), 7.0, 1e-9);
+  // A looped file starting over at 1 s: the timeline goes on from 7 s, as it had to.
+  s = stream(5, 5, 100);
+  rate.feed(s.data(), s.size());
+  EXPECT_NEAR(rate.timeline_s(), 7.5, 1e-9);
+  rate.restart();  // the window: the timeline is not the rate's
+  EXPECT_NEAR(rate.timeline_s(), 7.5, 1e-9);
+}
+
 TEST(ts_rate, a_steady_timeline_has_no_jumps) {
   std::string s = stream(50, 10, 40);
   ts_rate rate;
