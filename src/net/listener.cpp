@@ -1,6 +1,7 @@
 #include "gordo/net/listener.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,13 +10,17 @@
 
 namespace gordo {
 
-listener::listener(address& at, int sndbuf) {
+listener::listener(address& at, int sndbuf, int notsent_lowat) {
   fd_ = socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (sndbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // inherited
+  // Inherited too (the accepted socket is a copy of the listener's, Linux 3.12 on): a send
+  // queues while the unsent bytes are under it, and a socket is writable again below half.
+  if (notsent_lowat > 0)
+    setsockopt(fd_, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat, sizeof notsent_lowat);
   if (at.family() == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind(fd_, reinterpret_cast<const sockaddr*>(&at.storage), at.len) < 0 ||
       listen(fd_, 4096) < 0) {

@@ -169,6 +169,10 @@ config from_args(const cxxopts::ParseResult& args) {
   else
     throw config_error("--engine '" + engine + "' must be auto, uring or epoll");
   c.sndbuf = number<int>(args, "sndbuf", 0, 1 << 30);
+  stream_span lowat = parse_span("notsent-lowat", args["notsent-lowat"].as<std::string>());
+  if (lowat.ns || (lowat.bytes && (lowat.bytes < 1024 || lowat.bytes > (64u << 20))))
+    throw config_error("--notsent-lowat must be 0 or an amount of bytes from 1KiB to 64MiB");
+  c.notsent_lowat = static_cast<int>(lowat.bytes);
   c.cors_origin = args["cors-origin"].as<std::string>();
   if (c.cors_origin == "off") c.cors_origin.clear();
   if (c.cors_origin.find_first_of("\r\n") != std::string::npos)

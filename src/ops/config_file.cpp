@@ -39,6 +39,7 @@ constexpr std::string_view global_keys[] = {
     "zerocopy",
     "engine",
     "sndbuf",
+    "notsent_lowat",
     "log_level",
     "source_timeout",
     "lost_timeout",

@@ -123,6 +123,9 @@ cxxopts::Options flag_table() {
         "missing), uring or epoll", cxxopts::value<std::string>()->default_value("auto"))
     ("sndbuf", "Kernel send buffer per viewer in bytes (SO_SNDBUF); 0: autotuning",
         cxxopts::value<std::string>()->default_value("0"))
+    ("notsent-lowat", "Bytes the kernel queues per viewer beyond those in flight "
+        "(TCP_NOTSENT_LOWAT); the rest waits in the ring. 0: the kernel's setting",
+        cxxopts::value<std::string>()->default_value("32KiB"))
     ("log-level", "trace, debug, info, warn, error or off",
         cxxopts::value<std::string>()->default_value("info"))
     ("c,config", "Read settings and [[mount]] tables from this TOML file; flags override it",

@@ -131,7 +131,8 @@ server::server(const config& cfg, reread_fn reread)
     wopts.tls_handshake_timeout_s =
         cfg.tls_handshake_timeout_s ? cfg.tls_handshake_timeout_s : cfg.header_timeout_s;
     if (!cfg.cpus.empty()) wopts.cpu = cfg.cpus[i % cfg.cpus.size()];
-    workers_.push_back(std::make_unique<worker>(i, listener(at, cfg.sndbuf), wopts));
+    workers_.push_back(
+        std::make_unique<worker>(i, listener(at, cfg.sndbuf, cfg.notsent_lowat), wopts));
     wakers_.push_back(&workers_.back()->waker());
   }
 
@@ -192,7 +193,8 @@ server::server(const config& cfg, reread_fn reread)
 void server::start_tls(unsigned n) {
   tls_.set(cfg_.tls);
   address at = *cfg_.tls_listen;
-  for (unsigned i = 0; i < n; ++i) workers_[i]->listen_tls(listener(at, cfg_.sndbuf));
+  for (unsigned i = 0; i < n; ++i)
+    workers_[i]->listen_tls(listener(at, cfg_.sndbuf, cfg_.notsent_lowat));
   std::string names;
   for (size_t i = 0; i < cfg_.tls->size(); ++i)
     for (const std::string& name : cfg_.tls->names(i)) names += (names.empty() ? "" : ", ") + name;

@@ -31,8 +31,9 @@ void server::reload() {
   if (n.chunking.target_bytes != cfg_.chunking.target_bytes ||
       n.chunking.max_delay != cfg_.chunking.max_delay || n.ring_chunks != cfg_.ring_chunks)
     differs("chunking");
-  if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf || n.engine != cfg_.engine)
-    differs("engine/zerocopy/sndbuf");
+  if (n.zerocopy != cfg_.zerocopy || n.sndbuf != cfg_.sndbuf ||
+      n.notsent_lowat != cfg_.notsent_lowat || n.engine != cfg_.engine)
+    differs("engine/zerocopy/sndbuf/notsent_lowat");
   if (n.access_log != cfg_.access_log) differs("access_log");
   if (n.player_page != cfg_.player_page) differs("player_page");
   if (n.limits.redirect != cfg_.limits.redirect) differs("redirect_on_overflow");

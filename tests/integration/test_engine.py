@@ -3,6 +3,7 @@ several workers, io_uring or epoll) seen from real sockets and from the counters
 when it stops."""
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -104,6 +105,34 @@ class SlowViewers(unittest.TestCase):
             counters, _ = stopped(g)
         self.assertTrue(stuck.closed)
         self.assertGreaterEqual(counters["timeouts"], 1)
+
+
+class NotsentLowat(unittest.TestCase):
+    """--notsent-lowat: the kernel holds little beyond what is in flight for a viewer that
+    stopped reading; the rest waits in the ring, where --max-lag sees it."""
+
+    def stalled_send_queue(self, lowat):
+        with Gordo("--input", MEDIA, "--loop", "--workers", "1", "--notsent-lowat", lowat) as g:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+                s.settimeout(10)
+                s.connect(("127.0.0.1", g.port))
+                s.sendall(b"GET /live.ts HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.recv(4096)  # the head and a little; then it reads no more
+                time.sleep(4)  # the ring is ~800 KB ahead of it by then
+                out = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{g.port} )"],
+                                     capture_output=True, text=True, check=True).stdout
+            stopped(g)
+        self.assertEqual(len(out.splitlines()), 1, out)
+        return int(out.split()[1])  # Send-Q: bytes queued, sent or not
+
+    def test_a_viewer_that_stopped_reading_holds_little_in_the_kernel(self):
+        # Its receive window is full and acknowledged: what is left is unsent, 16 KiB (and at
+        # most one loopback segment more; 16,384 here).
+        held = self.stalled_send_queue("16KiB")
+        self.assertLess(held, 16384 + 65536)
+        # The kernel's own setting (unlimited here): it takes what the ring has (869 KB here).
+        self.assertGreater(self.stalled_send_queue("0"), 400_000)
 
 
 class Stopping(unittest.TestCase):

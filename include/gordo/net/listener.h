@@ -10,9 +10,10 @@ class listener {
  public:
   // Binds and listens. Throws std::system_error with the address in its message. A port
   // of 0 is replaced in `at` by the port the kernel chose, so that later listeners of
-  // the same group bind the same one. sndbuf: SO_SNDBUF for accepted sockets (bytes the
-  // kernel buffers per viewer); 0 keeps the kernel's autotuning.
-  explicit listener(address& at, int sndbuf = 0);
+  // the same group bind the same one. Accepted sockets inherit both options: sndbuf is
+  // SO_SNDBUF (bytes the kernel buffers per viewer; 0 keeps the kernel's autotuning),
+  // notsent_lowat TCP_NOTSENT_LOWAT (0 keeps net.ipv4.tcp_notsent_lowat).
+  explicit listener(address& at, int sndbuf = 0, int notsent_lowat = 0);
   ~listener();
   listener(listener&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   listener(const listener&) = delete;

@@ -70,7 +70,10 @@ struct config {
   std::chrono::microseconds lost_timeout{30'000'000};  // hungry this long: lost
   zerocopy_mode zerocopy = zerocopy_mode::automatic;
   engine_choice engine = engine_choice::automatic;
-  int sndbuf = 0;                 // SO_SNDBUF per viewer; 0: kernel autotuning
+  int sndbuf = 0;  // SO_SNDBUF per viewer; 0: kernel autotuning
+  // TCP_NOTSENT_LOWAT per viewer: bytes the kernel takes beyond what is in flight; the rest
+  // waits in the ring, where --max-lag sees it. 0: the kernel's (net.ipv4.tcp_notsent_lowat).
+  int notsent_lowat = 32 * 1024;
   std::string cors_origin = "*";  // Access-Control-Allow-Origin on viewer answers; empty: none
   bool player_page = true;        // --player-page: GET / lists the mounts, each with a player
   std::string log_level = "info";

@@ -82,6 +82,8 @@ TEST(parse_args, engine_flags) {
                     "off",
                     "--sndbuf",
                     "65536",
+                    "--notsent-lowat",
+                    "16KiB",
                     "--chunk-size",
                     "64KiB",
                     "--chunk-duration",
@@ -99,6 +101,7 @@ TEST(parse_args, engine_flags) {
   EXPECT_EQ(c.limits.redirect, "http://b/live.ts");
   EXPECT_EQ(c.zerocopy, zerocopy_mode::off);
   EXPECT_EQ(c.sndbuf, 65536);
+  EXPECT_EQ(c.notsent_lowat, 16 * 1024);
   EXPECT_EQ(c.chunking.target_bytes, 64u * 1024);
   EXPECT_EQ(c.chunking.max_delay.count(), 250);
   EXPECT_EQ(c.engine, engine_choice::epoll);
@@ -178,7 +181,10 @@ TEST(parse_args, chunking_out_of_range_is_an_error) {
                      std::initializer_list<const char*>{"--chunk-size", "2MiB"},
                      std::initializer_list<const char*>{"--chunk-size", "1s"},
                      std::initializer_list<const char*>{"--chunk-duration", "1ms"},
-                     std::initializer_list<const char*>{"--chunk-duration", "64KiB"}}) {
+                     std::initializer_list<const char*>{"--chunk-duration", "64KiB"},
+                     std::initializer_list<const char*>{"--notsent-lowat", "100"},
+                     std::initializer_list<const char*>{"--notsent-lowat", "1GiB"},
+                     std::initializer_list<const char*>{"--notsent-lowat", "1s"}}) {
     EXPECT_THROW(parse(flags), config_error) << *flags.begin() << " " << *(flags.begin() + 1);
   }
 }
@@ -193,6 +199,8 @@ TEST(parse_args, defaults) {
   EXPECT_EQ(c.engine, engine_choice::automatic);
   EXPECT_EQ(c.header_timeout_s, 10u);
   EXPECT_EQ(c.write_timeout_s, 30u);
+  EXPECT_EQ(c.notsent_lowat, 32 * 1024);
+  EXPECT_EQ(parse({"--notsent-lowat", "0"}).notsent_lowat, 0);  // the kernel's setting
 }
 
 TEST(mount_flags, repeated_inputs_are_upstreams_in_order) {
