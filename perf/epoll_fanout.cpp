@@ -3,7 +3,10 @@
 // per chunk per viewer. No HTTP parsing beyond waiting for the blank line, no burst, no
 // keyframe alignment: what is left is the practical limit of the box.
 //
-//   epoll_fanout PORT FILE.ts BITRATE_BPS [CPU]
+//   epoll_fanout PORT FILE.ts BITRATE_BPS [CPU [ADDR]]
+//
+// CPU: pin to it (-1: not pinned, the default); ADDR: the IPv4 or IPv6 address to listen
+// on (default 127.0.0.1).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -67,21 +71,57 @@ void flush(int ep, viewer& v) {
   }
 }
 
+int usage() {
+  std::fprintf(stderr,
+               "usage: epoll_fanout PORT FILE.ts BITRATE_BPS [CPU [ADDR]]\n"
+               "  CPU: pin to this CPU, -1 for none (the default)\n"
+               "  ADDR: listen on this IPv4 or IPv6 address (default 127.0.0.1)\n");
+  return 2;
+}
+
+// The listening address, from ADDR: port set, `len` its size; false when not an address.
+bool listen_address(const char* text, int port, sockaddr_storage& addr, socklen_t& len) {
+  addr = {};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *v4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: epoll_fanout PORT FILE.ts BITRATE_BPS [CPU]\n");
-    return 2;
-  }
+  if (argc < 4 || argc > 6) return usage();
   int port = std::atoi(argv[1]);
   double bitrate = std::atof(argv[3]);
   if (argc > 4) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(std::atoi(argv[4]), &set);
-    sched_setaffinity(0, sizeof set, &set);
+    char* end = nullptr;
+    long cpu = std::strtol(argv[4], &end, 10);
+    if (*argv[4] == 0 || *end != 0 || cpu < -1 || cpu >= CPU_SETSIZE) return usage();
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(static_cast<int>(cpu), &set);
+      if (sched_setaffinity(0, sizeof set, &set) != 0)
+        std::fprintf(stderr, "epoll_fanout: cannot pin to CPU %ld: %s\n", cpu,
+                     std::strerror(errno));
+    }
   }
+  const char* host = argc > 5 ? argv[5] : "127.0.0.1";
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  if (port <= 0 || port > 65535 || !listen_address(host, port, addr, addr_len)) return usage();
   signal(SIGPIPE, SIG_IGN);
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
@@ -104,15 +144,12 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int lfd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || listen(lfd, 4096) < 0) {
-    std::perror("listen");
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), addr_len) < 0 || listen(lfd, 4096) < 0) {
+    std::fprintf(stderr, "epoll_fanout: listen on %s port %d: %s\n", host, port,
+                 std::strerror(errno));
     return 1;
   }
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
@@ -127,7 +164,9 @@ int main(int argc, char** argv) {
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
   ev.data.fd = tfd;
   epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-  std::printf("epoll_fanout: play http://127.0.0.1:%d/live.ts\n", port);
+  bool v6 = addr.ss_family == AF_INET6;
+  std::printf("epoll_fanout: play http://%s%s%s:%d/live.ts\n", v6 ? "[" : "", host, v6 ? "]" : "",
+              port);
   std::fflush(stdout);
 
   size_t pos = 0;
