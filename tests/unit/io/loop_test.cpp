@@ -262,6 +262,26 @@ TEST_P(loop_test, a_forgotten_fd_number_serves_its_next_owner) {
   EXPECT_EQ(done[0].res, 1);
 }
 
+// forget() then close() closes the socket: what a loop that holds on to sockets must keep
+// (an io_uring file table holds a reference on each file it names, so its slot must be
+// cleared in forget(), or the peer would never see the end).
+TEST_P(loop_test, a_socket_forgotten_then_closed_is_closed) {
+  io_loop& loop = this->loop();
+  fds s;
+  char buf[8];
+  loop.send(s.a, "hello", 5, 1);
+  auto done = next(loop);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].res, 5);
+  loop.forget(s.a);
+  ASSERT_EQ(close(s.a), 0);
+  s.a = -1;
+  timeval limit{.tv_sec = 2, .tv_usec = 0};
+  setsockopt(s.b, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  EXPECT_EQ(read(s.b, buf, sizeof buf), 5);
+  EXPECT_EQ(read(s.b, buf, sizeof buf), 0) << "the peer sees the end, not a timeout";
+}
+
 // A worker accepts on two addresses (HTTP and HTTPS): each listener's connections
 // complete with its own user_data, and cancelling one leaves the other accepting.
 TEST_P(loop_test, accepts_on_two_listeners_apart) {
