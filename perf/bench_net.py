@@ -30,7 +30,11 @@ from bench_table import fmt
 
 SRV_ADDR = "198.18.0.1"  # RFC 2544's benchmarking range, 198.18.0.0/15
 LOCK = "/run/lock/gordo-netbench.lock"
+STATE = "/run/lock/gordo-netbench.state"  # host settings changed by the running bench
+BACKLOG = "/proc/sys/net/core/netdev_max_backlog"
 ALLOWED_CC = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
+SETTLE_S = 5  # after the last connect, before the window: join bursts drain
+SS_SAMPLES = 8
 DEFAULT_CLASSES = "fast=1500@25mbit,slow=300@3mbit,wan=200@25mbit/40ms/0.5%"
 
 
@@ -69,9 +73,10 @@ def parse_classes(spec, scale):
 
 
 def queue_bytes(bps, seconds):
-    """A viewer's queue in rtr: `seconds` of its rate, never less than one 64 KiB GSO skb and
-    a packet (rtr forwards the server's skbs whole; a smaller queue drops each one)."""
-    return max(int(bps / 8 * seconds), 65536 + 1514)
+    """A viewer's queue in rtr: `seconds` of its rate, never less than one 64 KiB GSO skb
+    with its segments' headers and a bit (rtr forwards the server's skbs whole; a smaller
+    queue drops each one)."""
+    return max(int(bps / 8 * seconds), 100_000)
 
 
 def burst_bytes(bps):
@@ -124,17 +129,22 @@ class Net:
         for c in self.classes:
             self.run(c["name"], "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000")
         self.run("srv", "sysctl", "-qw", "net.core.somaxconn=65535", "net.ipv4.tcp_max_syn_backlog=65535")
-        # The chunk bursts of thousands of viewers pass CPU 1's backlog; the default (1000)
-        # drops them there, which would look like loss on the links.
-        with open("/proc/sys/net/core/netdev_max_backlog") as f:
+        # Two host-wide settings change for the run; what they were is kept in a file too,
+        # so that the next bench puts them back if this one is killed.
+        with open(BACKLOG) as f:
             self.backlog = f.read().strip()
-        with open("/proc/sys/net/core/netdev_max_backlog", "w") as f:
-            f.write("30000")
-        # A namespace may only choose the congestion controls the root namespace allows.
         with open(ALLOWED_CC) as f:
             allowed = f.read().split()
         if any(cc not in allowed for cc in self.ccs):
             self.allowed = " ".join(allowed)
+        with open(STATE, "w") as f:
+            json.dump({BACKLOG: self.backlog, ALLOWED_CC: self.allowed}, f)
+        # The chunk bursts of a thousand viewers pass CPU 1's backlog; the default (1000)
+        # drops them there, which would look like loss on the links.
+        with open(BACKLOG, "w") as f:
+            f.write("30000")
+        # A namespace may only choose the congestion controls the root namespace allows.
+        if self.allowed:
             with open(ALLOWED_CC, "w") as f:
                 f.write(" ".join(dict.fromkeys(allowed + self.ccs)))
         link = ("ip", "link", "add")
@@ -233,6 +243,8 @@ class Net:
         return out
 
     def __exit__(self, *exc):
+        # The host's settings first: nothing after this may stop them being put back.
+        restore({BACKLOG: self.backlog, ALLOWED_CC: self.allowed})
         for _, fwd in self.forwarders:
             if fwd.poll() is None:
                 fwd.send_signal(signal.SIGTERM)
@@ -248,13 +260,19 @@ class Net:
         for n in reversed(self.made):
             remove_ns(n)
         sh("ip", "link", "del", f"{self.tag}c", check=False)
-        if self.backlog:
-            with open("/proc/sys/net/core/netdev_max_backlog", "w") as f:
-                f.write(self.backlog)
-        if self.allowed:
-            with open(ALLOWED_CC, "w") as f:
-                f.write(self.allowed)
         return False
+
+
+def restore(saved):
+    """Puts back the host-wide settings a bench changed (None: not changed)."""
+    for path, value in saved.items():
+        if value:
+            with open(path, "w") as f:
+                f.write(value)
+    try:
+        os.unlink(STATE)
+    except FileNotFoundError:
+        pass
 
 
 def die_with_parent():
@@ -279,7 +297,15 @@ def remove_ns(name):
 
 
 def sweep_dead():
-    """Namespaces of benches that were killed (their pid is gone)."""
+    """What benches that were killed left: their namespaces (their pid is gone) and the
+    host's settings as they were (the lock is ours, so a state file is a dead bench's)."""
+    try:
+        with open(STATE) as f:
+            saved = json.load(f)
+        log(f"bench: putting back {', '.join(saved)} as a bench that died found them")
+        restore(saved)
+    except FileNotFoundError:
+        pass
     for line in sh("ip", "netns", "list").stdout.splitlines():
         m = re.match(r"(gb(\d+))-\S+", line)
         if m and not os.path.exists(f"/proc/{m.group(2)}"):
@@ -356,44 +382,63 @@ def run(server_for, load, cpu_seconds, args, stream):
     return classes, class_rows, run_rows
 
 
+def sample(net, stats_port, cpu_seconds):
+    """What is read at each end of the window."""
+    return {"cpu": cpu_busy(), "softnet": softnet_drops(), "links": net.drops(),
+            "fwd": sum(cpu_seconds(f.pid) for _, f in net.forwarders), "at": time.monotonic(),
+            "gordo": gordo_stats(stats_port) if stats_port else None}
+
+
 def run_net_one(net, server_for, load, cpu_seconds, args, stream, name, classes, lowat):
     total = sum(c["viewers"] for c in classes)
     wrap = ["ip", "netns", "exec", net.ns("srv")]
     gordo_args = [] if lowat is None else ["--notsent-lowat", str(lowat)]
     server = server_for(name, stream, args.server_cpu, args.load_cpu, total, host=SRV_ADDR, wrap=wrap,
                         gordo_args=gordo_args)
+    procs = []
     try:
         stats_port = getattr(server, "admin_port", None)
-        before = {"cpu": cpu_busy(), "softnet": softnet_drops(), "links": net.drops(),
-                  "fwd": sum(cpu_seconds(f.pid) for _, f in net.forwarders),
-                  "gordo": gordo_stats(stats_port) if stats_port else None}
         began = time.monotonic()
-        procs = []
         for c in classes:
             cmd = ["ip", "netns", "exec", net.ns(c["name"]), "taskset", "-c", str(args.load_cpu), load, server.url,
                    "--viewers", str(c["viewers"]), "--rate", str(args.rate * c["viewers"] / total),
-                   "--duration", str(args.duration), "--settle", "5", "--source", c["source"],
+                   "--duration", str(args.duration), "--settle", str(SETTLE_S), "--source", c["source"],
                    "--bitrate", "2.26", "--verify", str(min(c["viewers"], args.verify)), "--json", "--quiet",
                    "--server-pid", ",".join(map(str, server.pids)), "--server-core", str(args.server_cpu)]
             procs.append((c, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                               preexec_fn=die_with_parent)))
-        # Half way through the window: what the server's kernel holds for each class's viewers.
-        time.sleep(max(0.0, total / args.rate + 5 + args.duration / 2 - (time.monotonic() - began)))
-        queued = net.send_queues(classes)
+        # The clients' window: from the last connect and the settling on, for --duration. The
+        # bench's own figures are read at its ends, and the kernel's send queues eight times
+        # over its middle half (a fan-out sends every viewer a chunk at once: one instant
+        # can catch them all busy or all idle).
+        window = began + total / args.rate + SETTLE_S
+        at = lambda t: time.sleep(max(0.0, t - time.monotonic()))  # noqa: E731
+        at(window)
+        before = sample(net, stats_port, cpu_seconds)
+        queued = {c["name"]: 0 for c in classes}
+        for k in range(SS_SAMPLES):
+            at(window + args.duration * (0.25 + 0.5 * k / (SS_SAMPLES - 1)))
+            for cls, b in net.send_queues(classes).items():
+                queued[cls] += b / SS_SAMPLES
+        at(window + args.duration)
+        after = sample(net, stats_port, cpu_seconds)
         rows = []
         for c, p in procs:
-            out, err = p.communicate()
+            try:
+                out, err = p.communicate(timeout=args.duration + total / args.rate + 60)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"gordo-load in {c['name']} did not finish")
             if not out.strip():
                 raise RuntimeError(f"gordo-load in {c['name']} failed: {err.strip()}")
             r = json.loads(out)
             r.update(cls=c["name"], link=f"{c['bps'] / 1e6:g} Mbit/s" + (f", {c['rtt_ms']:g} ms, {c['loss'] * 100:g}%"
                                                                           if c["rtt_ms"] or c["loss"] else ""))
             rows.append(r)
-        seconds = time.monotonic() - began
-        after = {"cpu": cpu_busy(), "softnet": softnet_drops(), "links": net.drops(),
-                 "fwd": sum(cpu_seconds(f.pid) for _, f in net.forwarders),
-                 "gordo": gordo_stats(stats_port) if stats_port else None}
     finally:
+        for _, p in procs:  # a class that failed leaves the others running
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         server.stop()
     for r in rows:
         r["link_drops"] = after["links"][r["cls"]] - before["links"][r["cls"]]
@@ -410,7 +455,7 @@ def run_net_one(net, server_for, load, cpu_seconds, args, stream, name, classes,
         "server_cpu_pct": first.get("server_cpu_pct"), "server_core_busy_pct": first.get("server_core_busy_pct"),
         "core0_softirq_pct": busy[args.server_cpu][1],
         "cpu1_busy_pct": busy[args.load_cpu][0], "cpu1_softirq_pct": busy[args.load_cpu][1],
-        "forwarder_cpu_pct": 100 * (after["fwd"] - before["fwd"]) / seconds,
+        "forwarder_cpu_pct": 100 * (after["fwd"] - before["fwd"]) / (after["at"] - before["at"]),
         "softnet_drops": after["softnet"] - before["softnet"],
         "link_drops": sum(r["link_drops"] for r in rows),
     }
@@ -425,9 +470,10 @@ def run_net_one(net, server_for, load, cpu_seconds, args, stream, name, classes,
 
 
 def lag_ms(rows, r, key):
-    """Latency behind live: a viewer's (arrival time − PCR) over the smallest one any viewer
-    of the run had (the freshest delivery, on an unshaped link). Same clock, same stream."""
-    base = min((x["live_offset_min_ms"] for x in rows if x.get("live_offset_min_ms") is not None), default=None)
+    """Latency behind live: a viewer's (arrival time − PCR) over the freshest deliveries of
+    the run (the least 1st percentile of the classes': an unshaped link's). Same clock, same
+    stream."""
+    base = min((x["live_offset_p1_ms"] for x in rows if x.get("live_offset_p1_ms") is not None), default=None)
     v = r.get(key)
     return None if base is None or v is None else v - base
 

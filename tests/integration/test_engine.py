@@ -128,10 +128,14 @@ class NotsentLowat(unittest.TestCase):
 
     def test_a_viewer_that_stopped_reading_holds_little_in_the_kernel(self):
         # Its receive window is full and acknowledged: what is left is unsent, 16 KiB (and at
-        # most one loopback segment more; 16,384 here).
+        # most a loopback segment or two more; 16,384 here).
         held = self.stalled_send_queue("16KiB")
-        self.assertLess(held, 16384 + 65536)
-        # The kernel's own setting (unlimited here): it takes what the ring has (869 KB here).
+        self.assertLess(held, 16384 + 2 * 65536)
+        # The kernel's own setting: it takes what the ring has (869 KB here), unless this host
+        # bounds every socket itself.
+        with open("/proc/sys/net/ipv4/tcp_notsent_lowat") as f:
+            if int(f.read()) < 1 << 20:
+                self.skipTest("net.ipv4.tcp_notsent_lowat bounds every socket on this host")
         self.assertGreater(self.stalled_send_queue("0"), 400_000)
 
 

@@ -1,8 +1,9 @@
 // Whole 188-byte MPEG-TS packets out of bytes that arrive in any pieces, as a socket
 // delivers them: a packet split across pieces is carried over, and bytes out of sync are
-// skipped to the next sync byte. A sync byte found that way may be a 0x47 in a payload (a
-// server that starts a viewer mid-packet, as Icecast does): the packet it starts is held
-// until the next one starts with a sync byte too, and dropped when it does not. One of
+// skipped to the next sync byte. A sync byte found that way, or the first byte, may be a
+// 0x47 in a payload (a server that starts a viewer mid-packet, as Icecast does): the packet
+// it starts is held until the next one starts with a sync byte too, and dropped when it
+// does not. One of
 // these per viewer; the probes look at packets.
 #pragma once
 
@@ -26,8 +27,15 @@ class ts_packets {
     while (n > 0) {
       if (carried_ == 0 && in[0] != 0x47) {
         on_resync();
-        held_ = false;
         tentative_ = true;
+        if (held_) {  // it was no packet: a real one may start inside it, look there first
+          held_ = false;
+          uint8_t rest[packet - 1];
+          std::memcpy(rest, hold_ + 1, sizeof rest);
+          if (!feed(reinterpret_cast<const char*>(rest), sizeof rest, on_packet, on_resync))
+            return false;
+          continue;
+        }
         const void* sync = std::memchr(in, 0x47, n);
         if (!sync) return true;
         n -= static_cast<const uint8_t*>(sync) - in;
@@ -65,7 +73,9 @@ class ts_packets {
  private:
   uint8_t carry_[packet]{};
   size_t carried_ = 0;
-  bool tentative_ = false;  // resynchronised: the next packet is held until confirmed
+  // The first packet, and the first after a resync, is held until the next one starts in
+  // sync: a body may begin mid-packet at a 0x47 that is not a sync byte.
+  bool tentative_ = true;
   bool held_ = false;
   uint8_t hold_[packet]{};
 };

@@ -43,12 +43,26 @@ TEST(ts_probe, idr_nal_unit_without_the_flag_is_a_keyframe) {
       "\x00\x00\x01\xe0\x00\x00\x80\x80\x05\x21\x00\x01\x00\x01"
       "\x00\x00\x00\x01\x09\xf0\x00\x00\x00\x01\x65",
       25);
+  // Each followed by a packet: the first is held until the next starts in sync.
   ts_probe probe;
-  EXPECT_TRUE(probe.feed(packet(false, true, pes).data(), 188));
+  std::string idr = packet(false, true, pes) + packet(false);
+  EXPECT_TRUE(probe.feed(idr.data(), idr.size()));
   std::string non_idr = pes;
   non_idr.back() = 0x41;  // a non-IDR slice
   ts_probe other;
-  EXPECT_FALSE(other.feed(packet(false, true, non_idr).data(), 188));
+  std::string plain = packet(false, true, non_idr) + packet(false);
+  EXPECT_FALSE(other.feed(plain.data(), plain.size()));
+}
+
+TEST(ts_probe, the_first_packet_counts_once_the_next_starts_in_sync) {
+  // A body that begins mid-packet at a 0x47 of a payload: 188 bytes on is no sync byte, so
+  // that "packet" is dropped, and the keyframe found is the real one.
+  std::string first = packet(false, true, std::string(60, '\x47'));
+  std::string stream = first.substr(4 + 20) + packet(true) + packet(false);
+  ASSERT_EQ(stream[0], '\x47');
+  ts_probe probe;
+  EXPECT_TRUE(probe.feed(stream.data(), stream.size()));
+  EXPECT_EQ(probe.packets(), 1u);
 }
 
 TEST(ts_probe, resynchronises_after_garbage) {
