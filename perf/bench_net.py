@@ -17,6 +17,8 @@ socket; in rtr it is a remote access link that queues and drops. CPU 1 carries t
 every viewer's TCP receive, the forwarder and the clients ("network-bound" when it is
 full: the emulation, not the server, was the limit then).
 """
+import ctypes
+import fcntl
 import json
 import os
 import re
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from bench_table import fmt
 
@@ -101,7 +104,6 @@ class Net:
 
     def __enter__(self):
         self.lock = open(LOCK, "w")
-        import fcntl
         try:
             fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -221,11 +223,11 @@ class Net:
             f.flush()
             sh("tc", "-n", self.ns("rtr"), "-batch", f.name)
 
-    def send_queues(self, classes):
+    def send_queues(self):
         """Per class: bytes the server's sockets hold for its viewers (wmem_queued: sent and
         not acknowledged, and not sent yet), from ss in the server's namespace."""
-        out = {c["name"]: 0 for c in classes}
-        third = {8 * k + i: c["name"] for k, c in enumerate(classes, 1) for i in range(8)}
+        out = {c["name"]: 0 for c in self.classes}
+        third = {8 * k + i: c["name"] for k, c in enumerate(self.classes, 1) for i in range(8)}
         r = sh("ip", "netns", "exec", self.ns("srv"), "ss", "-tmHnO", "state", "established", check=False)
         for line in r.stdout.splitlines():
             m = re.search(r"\s198\.19\.(\d+)\.\d+:\d+\s.*skmem:\([^)]*\bw(\d+)", line)
@@ -277,7 +279,6 @@ def restore(saved):
 
 def die_with_parent():
     """In a child before exec: SIGKILL when the bench dies (a killed bench leaves no load)."""
-    import ctypes
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
@@ -335,7 +336,6 @@ def softnet_drops():
 
 def gordo_stats(port):
     """resyncs and slow drops over gordo's mounts, from /stats over the control path."""
-    import urllib.request
     try:
         with urllib.request.urlopen(f"http://{SRV_ADDR}:{port}/stats", timeout=5) as r:
             d = json.load(r)
@@ -379,7 +379,7 @@ def run(server_for, load, cpu_seconds, args, stream):
                         r.update(server=name, cc=cc, lowat=lowat, run=len(run_rows))
                     class_rows += rows
                     run_rows.append(summary)
-    return classes, class_rows, run_rows
+    return class_rows, run_rows
 
 
 def sample(net, stats_port, cpu_seconds):
@@ -418,7 +418,7 @@ def run_net_one(net, server_for, load, cpu_seconds, args, stream, name, classes,
         queued = {c["name"]: 0 for c in classes}
         for k in range(SS_SAMPLES):
             at(window + args.duration * (0.25 + 0.5 * k / (SS_SAMPLES - 1)))
-            for cls, b in net.send_queues(classes).items():
+            for cls, b in net.send_queues().items():
                 queued[cls] += b / SS_SAMPLES
         at(window + args.duration)
         after = sample(net, stats_port, cpu_seconds)
@@ -482,7 +482,7 @@ def lowat_cell(lowat):
     return "as shipped" if lowat is None else "unset" if lowat == 0 else f"{lowat // 1024} KiB"
 
 
-def tables(classes, class_rows, run_rows):
+def tables(class_rows, run_rows):
     lines = ["| server | cc | notsent lowat | class | link | viewers | at full rate | share % | behind | failed | "
              "p1 / p50 Mbit/s | TTFB p50 / p99 ms | keyframe p99 ms | behind live p50 / p99 / max ms | "
              "link drops | kernel KiB/viewer |",

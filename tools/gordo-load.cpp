@@ -108,13 +108,9 @@ class load {
 
 int load::run() {
   std::string error;
-  if (!gordo::load::resolve(o_.target, addr_, addr_len_, error)) {
+  if (!gordo::load::resolve(o_.target, addr_, addr_len_, error) ||
+      !gordo::load::source_fits(o_.source, addr_, o_.target, error)) {
     fmt::print(stderr, "gordo-load: {}\n", error);
-    return 2;
-  }
-  if (o_.source && addr_.ss_family != AF_INET) {
-    fmt::print(stderr, "gordo-load: --source is an IPv4 network but {} is not IPv4\n",
-               o_.target.host);
     return 2;
   }
   std::string host = gordo::load::host_header(o_.target);

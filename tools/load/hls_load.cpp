@@ -111,13 +111,9 @@ class hls_load {
 
 int hls_load::run() {
   std::string error;
-  if (!resolve(o_.target, addr_, addr_len_, error)) {
+  if (!resolve(o_.target, addr_, addr_len_, error) ||
+      !source_fits(o_.source, addr_, o_.target, error)) {
     fmt::print(stderr, "gordo-load: {}\n", error);
-    return 2;
-  }
-  if (o_.source && addr_.ss_family != AF_INET) {
-    fmt::print(stderr, "gordo-load: --source is an IPv4 network but {} is not IPv4\n",
-               o_.target.host);
     return 2;
   }
   host_ = host_header(o_.target);

@@ -99,8 +99,8 @@ int report_stream(const stream_options& o, const std::vector<stream_viewer>& vie
       {"cc_breaks", fmt::format("{}", cc_breaks), fmt::format("{}", cc_breaks)},
       {"pcr_jumps", fmt::format("{}", pcr_jumps), fmt::format("{}", pcr_jumps)},
   };
-  // Behind live: how far each sample is above the freshest (1st percentile) of the run. The offsets
-  // themselves (JSON only) compare runs of several processes side by side.
+  // Behind live: how far each sample is above the freshest (the 1st percentile) of the run.
+  // The offsets themselves (JSON only) compare runs of several processes side by side.
   std::vector<double> offsets = w.live_offset_ms;
   double fresh = percentile(offsets, 1);  // not the least: one odd sample would shift all
   double least = offsets.empty() ? NAN : *std::min_element(offsets.begin(), offsets.end());

@@ -95,8 +95,8 @@ struct stream_window {
   std::string tls_protocol;              // as the first handshake negotiated it
   uint64_t tls_wire = 0, tls_plain = 0;  // the checked TLS viewers' bytes in the window
   // The verified viewers' latest PCR against when it arrived (monotonic clock ms − PCR
-  // timeline ms), each viewer every 100 ms of the window: its smallest value is the
-  // freshest delivery, and how far the others are above it is how far behind live they
+  // timeline ms), each viewer every 100 ms of the window: its low end (1st percentile) is
+  // the freshest delivery, and how far the others are above it is how far behind live they
   // are. The clock and the stream are the same for every process on this machine.
   std::vector<double> live_offset_ms;
 };

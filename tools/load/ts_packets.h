@@ -3,8 +3,7 @@
 // skipped to the next sync byte. A sync byte found that way, or the first byte, may be a
 // 0x47 in a payload (a server that starts a viewer mid-packet, as Icecast does): the packet
 // it starts is held until the next one starts with a sync byte too, and dropped when it
-// does not. One of
-// these per viewer; the probes look at packets.
+// does not. One of these per viewer; the probes look at packets.
 #pragma once
 
 #include <algorithm>

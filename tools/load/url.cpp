@@ -124,6 +124,13 @@ std::optional<source_net> parse_source(std::string_view text, std::string& error
   return net;
 }
 
+bool source_fits(const std::optional<source_net>& source, const sockaddr_storage& addr,
+                 const url& u, std::string& error) {
+  if (!source || addr.ss_family == AF_INET) return true;
+  error = "--source is an IPv4 network but " + u.host + " is not IPv4";
+  return false;
+}
+
 int bind_source(int fd, const source_net& net, uint64_t j) {
   // Ignored where the kernel lacks it (before Linux 4.2): bind() then takes the port itself,
   // which is fine here, each viewer having an address of its own.

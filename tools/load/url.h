@@ -51,4 +51,9 @@ std::optional<source_net> parse_source(std::string_view text, std::string& error
 // chosen at connect() (unique per destination, not per source address). 0 or -errno.
 int bind_source(int fd, const source_net& net, uint64_t j);
 
+// Whether viewers from `source` (if given) can reach `addr`, the resolved `u`: --source is
+// IPv4. False with `error` saying so.
+bool source_fits(const std::optional<source_net>& source, const sockaddr_storage& addr,
+                 const url& u, std::string& error);
+
 }  // namespace gordo::load
