@@ -3,12 +3,20 @@
 The server runs in its own namespace (srv) behind a router namespace (rtr); each class of
 viewers (`--classes`) lives in a namespace of its own behind a link from rtr, and every
 viewer has its own address there (gordo-load --source) and its own shaped rate: rtr puts
-each viewer's traffic in an HTB class of its own (a token bucket, as tbf, per viewer, not
-one bucket for the class). A class with a delay is linked to rtr through two TUN devices
-and perf/tun_delay, which delays and drops packets (this kernel has no netem).
+each viewer's traffic in an HTB class of its own (one token bucket per viewer, not one for
+the class). A class with a delay is linked to rtr through two TUN devices and
+perf/tun_delay, which delays and drops packets (this kernel has no netem).
+
+The server's GSO skbs (up to 64 KiB) cross the veths whole. On a link slower than
+SLOW_LINK the class's queue is a tbf, which cuts them into packets, so that each packet
+waits its turn at the link's rate as on a real access link (a 28 KiB chunk takes 75 ms at
+3 Mbit/s); HTB alone lets a whole skb through at once when it has the tokens, and the link
+then holds nothing between chunks. Faster links keep the whole skbs (21 ms for 64 KiB at
+25 Mbit/s): cutting them costs CPU 1 a packet's forwarding and receive each, which at
+1,000 viewers left it 100% busy.
 
     srv ── rtr ─┬─ veth [htb R per viewer] ── fast viewers
-                ├─ veth [htb R per viewer] ── slow viewers
+                ├─ veth [htb → tbf R per viewer] ── slow viewers
                 └─ tun [htb] ⇄ tun_delay (RTT, loss) ⇄ tun ── wan viewers
 
 Shaping is in rtr, not on the server's own device: TCP Small Queues holds an skb against
@@ -38,7 +46,9 @@ BACKLOG = "/proc/sys/net/core/netdev_max_backlog"
 ALLOWED_CC = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
 SETTLE_S = 5  # after the last connect, before the window: join bursts drain
 SS_SAMPLES = 8
-DEFAULT_CLASSES = "fast=1500@25mbit,slow=300@3mbit,wan=200@25mbit/40ms/0.5%"
+# The slow links are few: shaped packet by packet, each of their viewers costs CPU 1 ten
+# times a fast viewer.
+DEFAULT_CLASSES = "fast=1700@25mbit,slow=100@3mbit,wan=200@25mbit/40ms/0.5%"
 
 
 def log(*args):
@@ -75,11 +85,16 @@ def parse_classes(spec, scale):
     return classes
 
 
+# Links slower than this are shaped packet by packet (a tbf per viewer), faster ones skb
+# by skb (HTB alone).
+SLOW_LINK = 10e6
+
+
 def queue_bytes(bps, seconds):
-    """A viewer's queue in rtr: `seconds` of its rate, never less than one 64 KiB GSO skb
-    with its segments' headers and a bit (rtr forwards the server's skbs whole; a smaller
-    queue drops each one)."""
-    return max(int(bps / 8 * seconds), 100_000)
+    """A viewer's queue in rtr: `seconds` of its rate, never less than ten packets on a
+    slow link (its tbf queues packets) nor than one 64 KiB GSO skb with its segments'
+    headers and a bit on a fast one (HTB queues whole skbs; a smaller queue drops each)."""
+    return max(int(bps / 8 * seconds), 10 * 1514 if bps < SLOW_LINK else 100_000)
 
 
 def burst_bytes(bps):
@@ -202,22 +217,28 @@ class Net:
 
     def shape(self, c, third):
         """One HTB class per viewer on rtr's device towards the class, found by a u32 hash on
-        the last byte of the viewer's address; each with a FIFO of its own."""
+        the last byte of the viewer's address: on a fast link the class shapes, with a FIFO
+        of its own; on a slow one its tbf shapes, packet by packet (the class only sorts)."""
         dev, rate = c["dev"], f"{int(c['bps'])}bit"
         burst = burst_bytes(c["bps"])
         # 200 ms of queue on a slow link, 100 ms on a fast one (a home router's buffer).
-        limit = queue_bytes(c["bps"], 0.2 if c["bps"] < 10e6 else 0.1)
+        slow = c["bps"] < SLOW_LINK
+        limit = queue_bytes(c["bps"], 0.2 if slow else 0.1)
         lines = [f"qdisc add dev {dev} root handle 1: htb",  # no default: ARP passes unshaped
                  f"filter add dev {dev} parent 1: prio 1 handle 100: protocol ip u32 divisor 256",
                  f"filter add dev {dev} parent 1: prio 1 protocol ip u32 ht 800:: match ip dst {c['source']} "
                  "hashkey mask 0x000000ff at 16 link 100:"]
         for i in range(1, c["viewers"] + 1):
             addr = f"198.19.{third + i // 256}.{i % 256}"
-            lines += [f"class add dev {dev} parent 1: classid 1:{i:x} htb rate {rate} ceil {rate} "
-                      f"burst {burst} cburst {burst} quantum 1514",
-                      f"qdisc add dev {dev} parent 1:{i:x} bfifo limit {limit}",
-                      f"filter add dev {dev} parent 1: prio 1 protocol ip u32 ht 100:{i % 256:x}: "
-                      f"match ip dst {addr}/32 flowid 1:{i:x}"]
+            if slow:
+                lines += [f"class add dev {dev} parent 1: classid 1:{i:x} htb rate 10gbit quantum 1514",
+                          f"qdisc add dev {dev} parent 1:{i:x} tbf rate {rate} burst {burst} limit {limit}"]
+            else:
+                lines += [f"class add dev {dev} parent 1: classid 1:{i:x} htb rate {rate} ceil {rate} "
+                          f"burst {burst} cburst {burst} quantum 1514",
+                          f"qdisc add dev {dev} parent 1:{i:x} bfifo limit {limit}"]
+            lines.append(f"filter add dev {dev} parent 1: prio 1 protocol ip u32 ht 100:{i % 256:x}: "
+                         f"match ip dst {addr}/32 flowid 1:{i:x}")
         with tempfile.NamedTemporaryFile("w", suffix=".tc") as f:
             f.write("\n".join(lines) + "\n")
             f.flush()
@@ -241,7 +262,7 @@ class Net:
         for c in self.classes:
             r = sh("tc", "-n", self.ns("rtr"), "-s", "-j", "qdisc", "show", "dev", c["dev"], check=False)
             qdiscs = json.loads(r.stdout or "[]")
-            out[c["name"]] = sum(q.get("drops", 0) for q in qdiscs if q.get("kind") == "bfifo")
+            out[c["name"]] = sum(q.get("drops", 0) for q in qdiscs if q.get("kind") in ("bfifo", "tbf"))
         return out
 
     def __exit__(self, *exc):
