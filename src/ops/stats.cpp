@@ -155,6 +155,13 @@ std::string stats_prometheus(const stats_snapshot& s) {
     m.family(f.name, f.type, f.help);
     for (const mount_stats& x : s.mounts) m.sample(mount_label(x), f.get(x));
   }
+  // The source's state as a family of its own: mount_up folds hungry, lost and waiting
+  // into 0, and an alert wants lost apart from a hiccup.
+  m.family("mount_source_state", "gauge",
+           "1 for the state the mount's source is in (waiting, live, hungry, lost or ended).");
+  for (const mount_stats& x : s.mounts)
+    for (const char* state : {"waiting", "live", "hungry", "lost", "ended"})
+      m.sample(fmt::format("{},state=\"{}\"", mount_label(x), state), x.state == state ? 1.0 : 0.0);
   put_metrics(m, mount_counter_table, s.mounts, mount_label,
               [](const mount_stats& x) -> const mount_counts& { return x.counts; });
   // Recording: the recorded mounts only.

@@ -46,7 +46,8 @@ enum class combine { sum, max };
   X(tls_ktls,        "tls_ktls",        "worker_tls_ktls_viewers",  gauge,   "Of those, connections the kernel encrypts (kTLS).", "") \
   X(tls_handshakes,  "tls_handshakes",  "worker_tls_handshakes_total", counter, "TLS handshakes completed.", "tls handshakes") \
   X(tls_failed,      "tls_failed",      "worker_tls_failed_total",  counter, "TLS connections closed before their handshake completed: garbage, plain HTTP, truncated, timed out.", "tls failed") \
-  X(tls_bytes_out,   "tls_bytes_out",   "worker_tls_sent_bytes_total", counter, "Bytes sent on TLS connections: records (userspace encryption), or plaintext handed to kTLS.", "")
+  X(tls_bytes_out,   "tls_bytes_out",   "worker_tls_sent_bytes_total", counter, "Bytes sent on TLS connections: records (userspace encryption), or plaintext handed to kTLS.", "") \
+  X(ticks,           "",                "worker_loop_ticks_total",  counter, "Event loop ticks, one a second while the loop runs: a stuck loop stops counting (the systemd watchdog reads them too).", "")
 
 // zerocopy_counters (io/zerocopy.h declares them: io/ cannot see this file), per worker.
 #define GORDO_ZEROCOPY_COUNTERS(X) \
@@ -84,8 +85,6 @@ enum class combine { sum, max };
 // The live counters, as the worker's thread adds to them (relaxed).
 struct worker_counters {
   GORDO_WORKER_COUNTERS(GORDO_COUNTER_ATOMIC)
-  // Not a statistic: the event loop's 1 s ticks, which the watchdog reads to see it alive.
-  std::atomic<uint64_t> ticks{0};
 };
 struct mount_counters {
   GORDO_MOUNT_COUNTERS(GORDO_COUNTER_ATOMIC)

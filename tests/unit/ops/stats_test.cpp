@@ -56,6 +56,25 @@ TEST(stats, prometheus_escapes_labels_and_types_every_family) {
   EXPECT_GT(helps, 20u);
 }
 
+// Alerts tell a lost source from a hungry one: one series per state, 1 for the current.
+TEST(stats, prometheus_has_one_source_state_series_per_state) {
+  stats_snapshot s;
+  for (const char* state : {"live", "lost"}) {
+    mount_stats m;
+    m.path = std::string("/") + state;
+    m.state = state;
+    s.mounts.push_back(m);
+  }
+  std::string text = stats_prometheus(s);
+  EXPECT_NE(text.find("# TYPE gordo_mount_source_state gauge\n"), std::string::npos);
+  for (const std::string path : {"/live", "/lost"})
+    for (const std::string state : {"waiting", "live", "hungry", "lost", "ended"}) {
+      std::string sample = "gordo_mount_source_state{mount=\"" + path + "\",state=\"" + state +
+                           "\"} " + (path == "/" + state ? "1" : "0") + "\n";
+      EXPECT_NE(text.find(sample), std::string::npos) << sample;
+    }
+}
+
 // Every row of a counter table, with a value no other row has, reaches both renderings:
 // a row that stopped reaching /stats or /metrics fails here.
 template <class Live, class Copy, size_t n>

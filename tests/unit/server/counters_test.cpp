@@ -76,10 +76,11 @@ TEST(counters, incrementing_by_name_reaches_the_copy) {
   worker_counters w;
   w.accepted.fetch_add(1, std::memory_order_relaxed);
   w.overflows.fetch_add(2, std::memory_order_relaxed);
-  w.ticks.store(9, std::memory_order_relaxed);  // not a statistic
+  w.ticks.store(9, std::memory_order_relaxed);  // stored, not added: the loop's tick count
   worker_counts c = copy_counters(w);
   EXPECT_EQ(c.accepted, 1u);
   EXPECT_EQ(c.overflows, 2u);
+  EXPECT_EQ(c.ticks, 9u);
   EXPECT_EQ(c.viewers, 0u);
 }
 
