@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "gordo/ops/config.h"
+#include "gordo/ops/config_flags.h"
 
 namespace gordo {
 
@@ -102,6 +103,18 @@ constexpr std::pair<std::string_view, std::string_view> mount_keys[] = {
     {"record_min_free", "--record-min-free"},
     {"record_command", "--record-command"},
 };
+
+}  // namespace
+
+std::span<const std::string_view> file_keys() {
+  return global_keys;
+}
+
+std::span<const std::pair<std::string_view, std::string_view>> mount_file_keys() {
+  return mount_keys;
+}
+
+namespace {
 
 std::string flag_of(std::string_view key) {
   std::string flag = "--" + std::string(key);

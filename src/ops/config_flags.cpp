@@ -44,7 +44,8 @@ cxxopts::Options flag_table() {
         cxxopts::value<std::string>()->default_value("1024"))
     ("chunk-size", "Publish a chunk once it holds this many bytes (and at every keyframe); "
         "bigger chunks mean fewer, larger sends", cxxopts::value<std::string>()->default_value("32KiB"))
-    ("chunk-duration", "... or once its first byte is this old", cxxopts::value<std::string>()->default_value("100ms"))
+    ("chunk-duration", "Publish a chunk once its first byte is this old (and at --chunk-size)",
+        cxxopts::value<std::string>()->default_value("100ms"))
     ("burst", "History a new viewer gets, from a keyframe: time (2s) or bytes (1MiB); "
         "0: from the newest keyframe", cxxopts::value<std::string>()->default_value("0"))
     ("max-lag", "How far behind live a viewer may fall before --on-slow applies: time or bytes; "

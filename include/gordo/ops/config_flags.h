@@ -3,10 +3,18 @@
 #pragma once
 
 #include <cxxopts.hpp>
+#include <span>
+#include <string_view>
+#include <utility>
 
 namespace gordo {
 
 cxxopts::Options flag_table();
+
+// The config file's top-level keys, each the flag of its name with '-' for '_'.
+std::span<const std::string_view> file_keys();
+// A [[mount]] table's keys, each with the flag it stands for.
+std::span<const std::pair<std::string_view, std::string_view>> mount_file_keys();
 
 struct record_options;
 // --record and its settings (record_options{} when not given). Throws config_error.
