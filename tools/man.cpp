@@ -87,8 +87,11 @@ std::string keys() {
 std::string mount_keys() {
   std::string out;
   for (auto [key, flag_text] : gordo::mount_file_keys()) {
-    const auto& f = flag(flag_text.substr(2));
-    out += fmt::format("*{}* (*{}*)\n", escaped(key), flag_text) + described(f);
+    out += fmt::format("*{}* (*{}*)\n", escaped(key), flag_text);
+    // path is not --mount's PATH=SOURCE: the table's input names the source.
+    out += key == "path" ? "\tThe path viewers request (required), e.g. /live.ts; its extension "
+                           "names the format.\n\n"
+                         : described(flag(flag_text.substr(2)));
   }
   return out;
 }
@@ -112,6 +115,8 @@ int main(int argc, char** argv) {
   try {
     for (std::string line; std::getline(in, line);) {
       auto part = parts.find(line);
+      if (part == parts.end() && line.size() > 2 && line.front() == '@' && line.back() == '@')
+        throw std::runtime_error("unknown placeholder " + line);
       if (part == parts.end())
         std::cout << line << '\n';
       else

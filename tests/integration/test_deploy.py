@@ -250,7 +250,7 @@ ALERT_CASES = [
     ("worker 0's loop stops ticking, worker 1's goes on",
      {f'gordo_worker_loop_ticks_total{{instance="{A}",worker="0"}}': "0+15x10 150x30",
       f'gordo_worker_loop_ticks_total{{instance="{A}",worker="1"}}': "0+15x40"},
-     {"6m": {"GordoWorkerStalled": [{"instance": A, "worker": "0", "severity": "critical"}]}}),
+     {"8m": {"GordoWorkerStalled": [{"instance": A, "worker": "0", "severity": "critical"}]}}),
     ("worker 0's loop ticks every other second",
      {f'gordo_worker_loop_ticks_total{{instance="{A}",worker="0"}}': "0+7.5x80",
       f'gordo_worker_loop_ticks_total{{instance="{A}",worker="1"}}': "0+15x80"},

@@ -1,8 +1,10 @@
 """The Debian package (tools/package, debian/): built from this tree with no lintian error,
 installed on this machine with apt as an operator would, its files, conffiles, man pages,
 unit and binaries checked, the installed gordo serving, then purged leaving nothing.
-Needs root and tools/install-deps' debhelper, scdoc and lintian; it will not touch a gordo
-package that was installed before it ran."""
+Needs root and tools/install-deps' debhelper, scdoc and lintian. It touches no gordo that was
+on the machine before it ran: it skips where a gordo package is known to dpkg in any state
+(installed, or removed with its configuration kept), or where any path the package owns or
+its service makes exists already (a `meson install`, an operator's config or logs)."""
 import glob
 import os
 import re
@@ -32,6 +34,9 @@ FILES = [
     "/usr/share/doc/gordo/examples/gordo.example.toml",
 ]
 CONFFILES = ["/etc/gordo/gordo.toml", "/etc/default/gordo", "/etc/logrotate.d/gordo"]
+# What the service makes as it runs (LogsDirectory=, StateDirectory= with DynamicUser=).
+SERVICE_DIRS = ["/etc/gordo", "/var/log/gordo", "/var/log/private/gordo", "/var/lib/gordo",
+                "/var/lib/private/gordo"]
 
 
 def run(*cmd, check=True, **kw):
@@ -41,9 +46,11 @@ def run(*cmd, check=True, **kw):
     return r
 
 
-def installed():
+def known_to_dpkg():
+    """True unless dpkg has never heard of gordo or has purged it: installed, half-installed
+    or removed with its conffiles kept all count."""
     r = run("dpkg-query", "-W", "-f=${Status}", "gordo", check=False)
-    return r.returncode == 0 and "installed" in r.stdout.split()
+    return r.returncode == 0 and r.stdout.split()[-1:] != ["not-installed"]
 
 
 def man_text(*page):
@@ -57,8 +64,11 @@ def man_text(*page):
 class Package(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if installed():
-            raise unittest.SkipTest("a gordo package is installed here already: not replaced")
+        if known_to_dpkg():
+            raise unittest.SkipTest("dpkg knows a gordo package here already: not replaced")
+        there = [p for p in FILES + SERVICE_DIRS if os.path.lexists(p)]
+        if there:
+            raise unittest.SkipTest(f"a gordo is on this machine already ({', '.join(there)}): not replaced")
         # Builds and runs lintian (an error fails tools/package).
         r = run(os.path.join(ROOT, "tools/package"), env=dict(os.environ, PACKAGE_DIR=OUT), cwd=ROOT)
         cls.lintian = r.stdout
@@ -68,21 +78,27 @@ class Package(unittest.TestCase):
         cls.version = run("dpkg-deb", "-f", cls.deb, "Version").stdout.strip()
 
     def test_install_check_purge(self):
+        # /var/log/private as systemd makes it (0700: it refuses a looser one), if the
+        # machine has none yet; removed again at the end, after the purge.
+        if not os.path.lexists("/var/log/private"):
+            os.mkdir("/var/log/private", 0o700)
+            self.addCleanup(os.rmdir, "/var/log/private")
+        # Purged however the test ends, a failed install included (never a gordo of
+        # someone else's: setUpClass made sure there was none).
+        self.addCleanup(run, "dpkg", "--purge", "gordo", check=False)
         run("apt-get", "install", "-y", "-q", "--no-install-recommends", self.deb,
             env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-        try:
-            self.check_installed()
-        finally:
-            owned = [f for f in run("dpkg", "-L", "gordo", check=False).stdout.splitlines() if os.path.isfile(f)]
-            # The service's log directory, as systemd (LogsDirectory=, DynamicUser=) makes it.
-            os.makedirs("/var/log/private/gordo", exist_ok=True)
-            if not os.path.lexists("/var/log/gordo"):
-                os.symlink("private/gordo", "/var/log/gordo")
-            open("/var/log/gordo/access.log", "w").close()
-            run("dpkg", "--purge", "gordo")
-        self.assertFalse(installed())
+        self.check_installed()
+        owned = [f for f in run("dpkg", "-L", "gordo").stdout.splitlines() if os.path.isfile(f)]
+        # The service's log directory with a log in it, as systemd (LogsDirectory=,
+        # DynamicUser=) and gordo would leave them.
+        os.mkdir("/var/log/private/gordo", 0o755)
+        os.symlink("private/gordo", "/var/log/gordo")
+        open("/var/log/gordo/access.log", "w").close()
+        run("dpkg", "--purge", "gordo")
+        self.assertFalse(known_to_dpkg())
         self.assertTrue(owned)
-        left = [f for f in owned + ["/etc/gordo", "/var/log/gordo", "/var/log/private/gordo"] if os.path.lexists(f)]
+        left = [f for f in owned + SERVICE_DIRS if os.path.lexists(f)]
         self.assertEqual(left, [], "left behind by dpkg --purge")
 
     def check_installed(self):
@@ -93,7 +109,9 @@ class Package(unittest.TestCase):
             self.assertIn(f + " ", conffiles)
 
         # The installed binaries are this version, and the packaged config is valid.
-        self.assertEqual(run("/usr/bin/gordo", "--version").stdout.split(), ["gordo", self.version])
+        # The package is meson's version, the commit's time and hash: 0.1.0+git...
+        self.assertEqual(run("/usr/bin/gordo", "--version").stdout.split(), ["gordo", self.version.split("+")[0]])
+        self.assertRegex(self.version, r"^\d+\.\d+\.\d+\+git\d{14}\.[0-9a-f]+(\.dirty)?$")
         self.assertIn("--viewers", run("/usr/bin/gordo-load", "--help").stdout)
         checked = run("/usr/bin/gordo", "--config", "/etc/gordo/gordo.toml", "--check-config").stdout
         self.assertIn("/live.ts <- built-in test pattern", checked)
