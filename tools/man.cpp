@@ -36,12 +36,12 @@ std::vector<cxxopts::HelpOptionDetails> flags(const cxxopts::Options& table) {
   return table.group_help("").options;
 }
 
-// One of gordo's flags, by long name.
-const cxxopts::HelpOptionDetails& flag(std::string_view long_name) {
+// One of gordo's flags, by its text ("--max-lag").
+const cxxopts::HelpOptionDetails& flag(std::string_view flag_text) {
   static const auto all = flags(gordo::flag_table());
   for (const auto& f : all)
-    if (!f.l.empty() && f.l.front() == long_name) return f;
-  throw std::runtime_error(fmt::format("no flag --{}", long_name));
+    if (!f.l.empty() && "--" + f.l.front() == flag_text) return f;
+  throw std::runtime_error(fmt::format("no flag {}", flag_text));
 }
 
 std::string described(const cxxopts::HelpOptionDetails& f) {
@@ -68,18 +68,11 @@ std::string load_options() {
   return options_of(gordo::load::flag_table());
 }
 
-std::string flag_name(std::string_view key) {
-  std::string name(key);
-  for (char& c : name)
-    if (c == '_') c = '-';
-  return name;
-}
-
 std::string keys() {
   std::string out;
   for (auto key : gordo::file_keys()) {
-    const auto& f = flag(flag_name(key));
-    out += fmt::format("*{}* (*--{}*)\n", escaped(key), f.l.front()) + described(f);
+    std::string flag_text = gordo::flag_of(key);
+    out += fmt::format("*{}* (*{}*)\n", escaped(key), flag_text) + described(flag(flag_text));
   }
   return out;
 }
@@ -91,7 +84,7 @@ std::string mount_keys() {
     // path is not --mount's PATH=SOURCE: the table's input names the source.
     out += key == "path" ? "\tThe path viewers request (required), e.g. /live.ts; its extension "
                            "names the format.\n\n"
-                         : described(flag(flag_text.substr(2)));
+                         : described(flag(flag_text));
   }
   return out;
 }

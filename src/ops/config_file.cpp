@@ -114,13 +114,13 @@ std::span<const std::pair<std::string_view, std::string_view>> mount_file_keys()
   return mount_keys;
 }
 
-namespace {
-
 std::string flag_of(std::string_view key) {
   std::string flag = "--" + std::string(key);
   std::replace(flag.begin(), flag.end(), '_', '-');
   return flag;
 }
+
+namespace {
 
 std::string where(const std::string& path, const toml::node& n) {
   return fmt::format("{}:{}", path, n.source().begin.line);

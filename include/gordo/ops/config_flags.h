@@ -4,6 +4,7 @@
 
 #include <cxxopts.hpp>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -13,6 +14,8 @@ cxxopts::Options flag_table();
 
 // The config file's top-level keys, each the flag of its name with '-' for '_'.
 std::span<const std::string_view> file_keys();
+// A top-level key's flag: "max_lag" is "--max-lag".
+std::string flag_of(std::string_view key);
 // A [[mount]] table's keys, each with the flag it stands for.
 std::span<const std::pair<std::string_view, std::string_view>> mount_file_keys();
 
